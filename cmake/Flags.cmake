@@ -1,0 +1,21 @@
+# Warnings are errors in our own code; hardening flags as Debian's dpkg-buildflags would set.
+set(SEALTRACE_WARNINGS -Wall -Wextra -Werror -Wno-unused-parameter)
+add_compile_options(-fstack-protector-strong -D_GLIBCXX_ASSERTIONS)
+if(NOT SEALTRACE_SANITIZE AND NOT CMAKE_BUILD_TYPE STREQUAL "Debug")
+  add_compile_definitions(_FORTIFY_SOURCE=2)
+endif()
+add_link_options(-Wl,-z,relro,-z,now)
+if(SEALTRACE_SANITIZE)
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+if(SEALTRACE_FUZZ)
+  # Instrument the library for coverage; fuzz/ links the libFuzzer driver itself.
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+
+# Apply our warnings to a target (not to generated protobuf code).
+function(sealtrace_warnings target)
+  target_compile_options(${target} PRIVATE ${SEALTRACE_WARNINGS})
+endfunction()

@@ -1,0 +1,373 @@
+#include "segment/format.h"
+
+#include <sodium.h>
+#include <zstd.h>
+
+#include <cstring>
+
+#include "google/protobuf/io/coded_stream.h"
+
+namespace sealtrace {
+namespace {
+
+// Header field offsets (docs/FORMAT.md).
+constexpr size_t kOffVersion = 4;
+constexpr size_t kOffHeaderLen = 6;
+constexpr size_t kOffSchema = 8;
+constexpr size_t kOffFlags = 12;
+constexpr size_t kOffContributor = 16;
+constexpr size_t kOffDevice = 32;
+constexpr size_t kOffSegment = 48;
+constexpr size_t kOffSequence = 64;
+constexpr size_t kOffWall = 72;
+constexpr size_t kOffMono = 80;
+constexpr size_t kOffDuration = 88;
+constexpr size_t kOffEvents = 96;
+constexpr size_t kOffChunks = 100;
+constexpr size_t kOffPlain = 104;
+constexpr size_t kOffKeyId = 112;
+constexpr size_t kOffSealedKey = 120;
+constexpr size_t kOffStreamHeader = 200;
+static_assert(kOffStreamHeader + kStreamHeaderBytes == kSegmentHeaderBytes);
+static_assert(kSealedKeyBytes == crypto_box_SEALBYTES + crypto_secretstream_xchacha20poly1305_KEYBYTES);
+static_assert(kStreamHeaderBytes == crypto_secretstream_xchacha20poly1305_HEADERBYTES);
+static_assert(kChunkOverheadBytes == crypto_secretstream_xchacha20poly1305_ABYTES);
+
+const unsigned char* U(std::string_view s) {
+  return reinterpret_cast<const unsigned char*>(s.data());
+}
+
+}  // namespace
+
+std::string SegmentHeader::Encode() const {
+  std::string h;
+  h.reserve(kSegmentHeaderBytes);
+  h.append(kSegmentMagic, 4);
+  PutU16(&h, format_version);
+  PutU16(&h, static_cast<uint16_t>(kSegmentHeaderBytes));
+  PutU32(&h, schema_version);
+  PutU32(&h, flags);
+  h.append(contributor_id.Bytes());
+  h.append(device_id.Bytes());
+  h.append(segment_id.Bytes());
+  PutU64(&h, sequence);
+  PutU64(&h, static_cast<uint64_t>(wall_anchor_us));
+  PutU64(&h, start_mono_us);
+  PutU64(&h, duration_us);
+  PutU32(&h, event_count);
+  PutU32(&h, chunk_count);
+  PutU64(&h, plaintext_bytes);
+  std::string kid = recipient_key_id;
+  kid.resize(kKeyIdBytes, '\0');
+  h.append(kid);
+  std::string sk = sealed_key;
+  sk.resize(kSealedKeyBytes, '\0');
+  h.append(sk);
+  std::string sh = stream_header;
+  sh.resize(kStreamHeaderBytes, '\0');
+  h.append(sh);
+  return h;
+}
+
+absl::StatusOr<SegmentHeader> ParseSegmentHeader(std::string_view file) {
+  if (file.size() < kSegmentHeaderBytes) {
+    return absl::InvalidArgumentError("segment shorter than its " +
+                                      std::to_string(kSegmentHeaderBytes) + "-byte header (" +
+                                      std::to_string(file.size()) + " bytes)");
+  }
+  const char* p = file.data();
+  if (std::memcmp(p, kSegmentMagic, 4) != 0) {
+    return absl::InvalidArgumentError("not a sealtrace segment (bad magic)");
+  }
+  SegmentHeader h;
+  h.format_version = GetU16(p + kOffVersion);
+  if (h.format_version != kSegmentFormatVersion) {
+    return absl::InvalidArgumentError("unsupported segment format version " +
+                                      std::to_string(h.format_version));
+  }
+  if (GetU16(p + kOffHeaderLen) != kSegmentHeaderBytes) {
+    return absl::InvalidArgumentError("bad segment header length");
+  }
+  h.schema_version = GetU32(p + kOffSchema);
+  if (h.schema_version == 0 || h.schema_version > kSchemaVersion) {
+    return absl::InvalidArgumentError("unsupported event schema version " +
+                                      std::to_string(h.schema_version));
+  }
+  h.flags = GetU32(p + kOffFlags);
+  if ((h.flags & ~kKnownFlags) != 0) return absl::InvalidArgumentError("unknown segment flags");
+  h.contributor_id = *Id16::FromBytes(file.substr(kOffContributor, 16));
+  h.device_id = *Id16::FromBytes(file.substr(kOffDevice, 16));
+  h.segment_id = *Id16::FromBytes(file.substr(kOffSegment, 16));
+  if (h.contributor_id.IsZero() || h.device_id.IsZero() || h.segment_id.IsZero()) {
+    return absl::InvalidArgumentError("segment header has an all-zero id");
+  }
+  h.sequence = GetU64(p + kOffSequence);
+  h.wall_anchor_us = static_cast<int64_t>(GetU64(p + kOffWall));
+  h.start_mono_us = GetU64(p + kOffMono);
+  h.duration_us = GetU64(p + kOffDuration);
+  h.event_count = GetU32(p + kOffEvents);
+  h.chunk_count = GetU32(p + kOffChunks);
+  h.plaintext_bytes = GetU64(p + kOffPlain);
+  if (h.chunk_count == 0 || h.chunk_count > kMaxChunks) {
+    return absl::InvalidArgumentError("segment chunk count out of range: " +
+                                      std::to_string(h.chunk_count));
+  }
+  if (h.plaintext_bytes > static_cast<uint64_t>(h.chunk_count) * kMaxChunkDecompressedBytes) {
+    return absl::InvalidArgumentError("segment plaintext size out of range");
+  }
+  h.recipient_key_id = std::string(file.substr(kOffKeyId, kKeyIdBytes));
+  h.sealed_key = std::string(file.substr(kOffSealedKey, kSealedKeyBytes));
+  h.stream_header = std::string(file.substr(kOffStreamHeader, kStreamHeaderBytes));
+  return h;
+}
+
+absl::StatusOr<SegmentHeader> ValidateSegmentFraming(std::string_view file) {
+  if (file.size() > kMaxSegmentBytes) {
+    return absl::InvalidArgumentError("segment larger than the limit of " +
+                                      std::to_string(kMaxSegmentBytes) + " bytes");
+  }
+  auto h = ParseSegmentHeader(file);
+  if (!h.ok()) return h.status();
+  size_t pos = kSegmentHeaderBytes;
+  for (uint32_t i = 0; i < h->chunk_count; ++i) {
+    if (file.size() - pos < 4) {
+      return absl::InvalidArgumentError("segment truncated in chunk " + std::to_string(i) +
+                                        " length");
+    }
+    uint32_t n = GetU32(file.data() + pos);
+    pos += 4;
+    if (n < kChunkOverheadBytes || n > kMaxChunkPlainBytes + kChunkOverheadBytes) {
+      return absl::InvalidArgumentError("chunk " + std::to_string(i) + " length out of range");
+    }
+    if (file.size() - pos < n) {
+      return absl::InvalidArgumentError("segment truncated in chunk " + std::to_string(i));
+    }
+    pos += n;
+  }
+  if (pos != file.size()) {
+    return absl::InvalidArgumentError("trailing bytes after the last chunk");
+  }
+  return h;
+}
+
+void AppendDelimited(const v1::Event& e, std::string* out) {
+  std::string body;
+  e.SerializeToString(&body);
+  uint32_t n = static_cast<uint32_t>(body.size());
+  while (n >= 0x80) {
+    out->push_back(static_cast<char>((n & 0x7f) | 0x80));
+    n >>= 7;
+  }
+  out->push_back(static_cast<char>(n));
+  out->append(body);
+}
+
+absl::Status ParseDelimited(std::string_view data, std::vector<v1::Event>* out) {
+  size_t pos = 0;
+  while (pos < data.size()) {
+    uint64_t n = 0;
+    int shift = 0;
+    for (;;) {
+      if (pos >= data.size()) return absl::DataLossError("truncated event length");
+      uint8_t b = static_cast<uint8_t>(data[pos++]);
+      n |= static_cast<uint64_t>(b & 0x7f) << shift;
+      if (!(b & 0x80)) break;
+      shift += 7;
+      if (shift > 28) return absl::DataLossError("event length varint too long");
+    }
+    if (n > kMaxEventBytes || n > data.size() - pos) {
+      return absl::DataLossError("event length out of range");
+    }
+    v1::Event e;
+    if (!e.ParseFromArray(data.data() + pos, static_cast<int>(n))) {
+      return absl::DataLossError("malformed event record");
+    }
+    out->push_back(std::move(e));
+    pos += n;
+  }
+  return absl::OkStatus();
+}
+
+SegmentBuilder::SegmentBuilder(Params p) : p_(std::move(p)) {
+  if (p_.chunk_target_bytes == 0 || p_.chunk_target_bytes > kMaxChunkPlainBytes / 2) {
+    p_.chunk_target_bytes = 64 << 10;
+  }
+}
+
+void SegmentBuilder::CutChunkIfFull() {
+  if (cur_.size() >= p_.chunk_target_bytes) {
+    chunks_.push_back(std::move(cur_));
+    cur_.clear();
+  }
+}
+
+void SegmentBuilder::Add(const v1::Event& e) {
+  size_t before = cur_.size();
+  AppendDelimited(e, &cur_);
+  total_plain_ += cur_.size() - before;
+  ++event_count_;
+  if (e.t_us() > last_t_us_) last_t_us_ = e.t_us();
+  CutChunkIfFull();
+}
+
+void SegmentBuilder::AddRaw(std::string_view bytes) {
+  while (!bytes.empty()) {
+    size_t take = std::min(bytes.size(), p_.chunk_target_bytes - cur_.size());
+    cur_.append(bytes.substr(0, take));
+    total_plain_ += take;
+    bytes.remove_prefix(take);
+    CutChunkIfFull();
+  }
+}
+
+absl::StatusOr<std::string> SegmentBuilder::Seal() {
+  if (sealed_) return absl::FailedPreconditionError("segment already sealed");
+  sealed_ = true;
+  InitCrypto();
+  if (p_.recipient_public_key.size() != kPublicKeyBytes) {
+    return absl::InvalidArgumentError("recipient public key must be 32 bytes");
+  }
+  if (!cur_.empty() || chunks_.empty()) chunks_.push_back(std::move(cur_));
+  cur_.clear();
+  if (chunks_.size() > kMaxChunks) return absl::InvalidArgumentError("too many chunks");
+
+  // Compress each chunk independently so a reader needs one chunk in memory.
+  std::vector<std::string> compressed;
+  compressed.reserve(chunks_.size());
+  for (auto& c : chunks_) {
+    std::string z(ZSTD_compressBound(c.size()), '\0');
+    size_t zn = ZSTD_compress(z.data(), z.size(), c.data(), c.size(), p_.zstd_level);
+    if (ZSTD_isError(zn)) return absl::InternalError(ZSTD_getErrorName(zn));
+    if (zn > kMaxChunkPlainBytes) return absl::InvalidArgumentError("chunk too large");
+    z.resize(zn);
+    sodium_memzero(c.data(), c.size());
+    compressed.push_back(std::move(z));
+  }
+
+  SecretKey dek;
+  crypto_secretstream_xchacha20poly1305_keygen(dek.data());
+  SegmentHeader h;
+  h.flags = p_.flags;
+  h.contributor_id = p_.contributor_id;
+  h.device_id = p_.device_id;
+  h.segment_id = p_.segment_id;
+  h.sequence = p_.sequence;
+  h.wall_anchor_us = p_.wall_anchor_us;
+  h.start_mono_us = p_.start_mono_us;
+  h.duration_us = last_t_us_;
+  h.event_count = static_cast<uint32_t>(event_count_);
+  h.chunk_count = static_cast<uint32_t>(compressed.size());
+  h.plaintext_bytes = total_plain_;
+  h.recipient_key_id = KeyIdOf(p_.recipient_public_key);
+  h.sealed_key.assign(kSealedKeyBytes, '\0');
+  crypto_box_seal(reinterpret_cast<unsigned char*>(h.sealed_key.data()), dek.data(), dek.size(),
+                  U(p_.recipient_public_key));
+  h.stream_header.assign(kStreamHeaderBytes, '\0');
+  crypto_secretstream_xchacha20poly1305_state st;
+  crypto_secretstream_xchacha20poly1305_init_push(
+      &st, reinterpret_cast<unsigned char*>(h.stream_header.data()), dek.data());
+
+  std::string ad = h.Encode();
+  std::string out = ad;
+  for (size_t i = 0; i < compressed.size(); ++i) {
+    const std::string& z = compressed[i];
+    uint8_t tag = (i + 1 == compressed.size()) ? crypto_secretstream_xchacha20poly1305_TAG_FINAL
+                                               : crypto_secretstream_xchacha20poly1305_TAG_MESSAGE;
+    PutU32(&out, static_cast<uint32_t>(z.size() + kChunkOverheadBytes));
+    size_t at = out.size();
+    out.resize(at + z.size() + kChunkOverheadBytes);
+    unsigned long long clen = 0;
+    crypto_secretstream_xchacha20poly1305_push(&st, reinterpret_cast<unsigned char*>(&out[at]),
+                                               &clen, U(z), z.size(), U(ad), ad.size(), tag);
+  }
+  sodium_memzero(&st, sizeof(st));
+  chunks_.clear();
+  return out;
+}
+
+absl::StatusOr<OpenedSegment> OpenSegment(std::string_view file, std::string_view public_key,
+                                          const SecretKey& secret_key) {
+  InitCrypto();
+  auto h = ValidateSegmentFraming(file);
+  if (!h.ok()) return h.status();
+  if (public_key.size() != kPublicKeyBytes) {
+    return absl::InvalidArgumentError("public key must be 32 bytes");
+  }
+  if (!ConstantTimeEquals(h->recipient_key_id, KeyIdOf(public_key))) {
+    return absl::PermissionDeniedError("segment is sealed to a different key");
+  }
+  SecretKey dek;
+  if (crypto_box_seal_open(dek.data(), U(h->sealed_key), h->sealed_key.size(), U(public_key),
+                           secret_key.data()) != 0) {
+    return absl::PermissionDeniedError("cannot unseal the segment key (wrong key or tampered)");
+  }
+  crypto_secretstream_xchacha20poly1305_state st;
+  if (crypto_secretstream_xchacha20poly1305_init_pull(&st, U(h->stream_header), dek.data()) != 0) {
+    return absl::DataLossError("bad stream header");
+  }
+  std::string_view ad = file.substr(0, kSegmentHeaderBytes);
+  OpenedSegment out;
+  out.header = *h;
+  size_t pos = kSegmentHeaderBytes;
+  std::string plain, payload;
+  uint64_t total_plain = 0;
+  ZSTD_DCtx* dctx = ZSTD_createDCtx();
+  absl::Status status = absl::OkStatus();
+  for (uint32_t i = 0; i < h->chunk_count && status.ok(); ++i) {
+    uint32_t n = GetU32(file.data() + pos);
+    pos += 4;
+    plain.resize(n - kChunkOverheadBytes);
+    unsigned long long mlen = 0;
+    unsigned char tag = 0;
+    if (crypto_secretstream_xchacha20poly1305_pull(&st, reinterpret_cast<unsigned char*>(plain.data()),
+                                                   &mlen, &tag, U(file.substr(pos, n)), n, U(ad),
+                                                   ad.size()) != 0) {
+      status = absl::DataLossError("chunk " + std::to_string(i) +
+                                   " failed authentication (tampered, reordered or spliced)");
+      break;
+    }
+    pos += n;
+    bool last = (i + 1 == h->chunk_count);
+    if (last != (tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL)) {
+      status = absl::DataLossError(last ? "segment truncated: last chunk lacks the FINAL tag"
+                                        : "FINAL tag before the last chunk");
+      break;
+    }
+    unsigned long long fsz = ZSTD_getFrameContentSize(plain.data(), mlen);
+    if (fsz == ZSTD_CONTENTSIZE_ERROR || fsz == ZSTD_CONTENTSIZE_UNKNOWN ||
+        fsz > kMaxChunkDecompressedBytes) {
+      status = absl::DataLossError("chunk " + std::to_string(i) + " has a bad compressed frame");
+      break;
+    }
+    size_t at = payload.size();
+    payload.resize(at + fsz);
+    size_t dn = ZSTD_decompressDCtx(dctx, payload.data() + at, fsz, plain.data(), mlen);
+    if (ZSTD_isError(dn) || dn != fsz) {
+      status = absl::DataLossError("chunk " + std::to_string(i) + " failed to decompress");
+      break;
+    }
+    total_plain += dn;
+    if (!(h->flags & kFlagFramePayload)) {
+      status = ParseDelimited(std::string_view(payload).substr(at), &out.events);
+      sodium_memzero(payload.data(), payload.size());
+      payload.clear();
+    }
+  }
+  ZSTD_freeDCtx(dctx);
+  sodium_memzero(&st, sizeof(st));
+  if (!plain.empty()) sodium_memzero(plain.data(), plain.size());
+  if (status.ok() && total_plain != h->plaintext_bytes) {
+    status = absl::DataLossError("payload size does not match the header");
+  }
+  if (status.ok() && !(h->flags & kFlagFramePayload) && out.events.size() != h->event_count) {
+    status = absl::DataLossError("event count does not match the header");
+  }
+  if (!status.ok()) {
+    if (!payload.empty()) sodium_memzero(payload.data(), payload.size());
+    return status;
+  }
+  out.raw = std::move(payload);
+  return out;
+}
+
+}  // namespace sealtrace
