@@ -1,0 +1,116 @@
+#include "agent/vault_client.h"
+
+#include <httplib.h>
+
+#include <nlohmann/json.hpp>
+
+#include "crypto/crypto.h"
+
+namespace sealtrace {
+namespace {
+
+struct Url {
+  std::string scheme_host_port;
+};
+
+std::unique_ptr<httplib::Client> MakeClient(const std::string& url, const std::string& ca_file) {
+  auto cli = std::make_unique<httplib::Client>(url);
+  cli->set_connection_timeout(5, 0);
+  cli->set_read_timeout(30, 0);
+  cli->set_write_timeout(30, 0);
+#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
+  if (!ca_file.empty()) cli->set_ca_cert_path(ca_file.c_str());
+  cli->enable_server_certificate_verification(true);
+#endif
+  return cli;
+}
+
+class HttpVaultClient final : public VaultClient {
+ public:
+  HttpVaultClient(std::string url, std::string token, std::string ca_file)
+      : url_(std::move(url)), token_(std::move(token)), ca_file_(std::move(ca_file)) {}
+
+  UploadResponse UploadSegment(std::string_view bytes, const Id16& segment_id) override {
+    UploadResponse out;
+    auto cli = MakeClient(url_, ca_file_);
+    httplib::Headers headers{{"Authorization", "Bearer " + token_},
+                             {"X-Segment-Id", segment_id.Hex()}};
+    auto res = cli->Post("/v1/segments", headers, bytes.data(), bytes.size(),
+                         "application/octet-stream");
+    if (!res) {
+      out.message = "no answer from " + url_ + ": " + httplib::to_string(res.error());
+      return out;
+    }
+    out.http_status = res->status;
+    auto j = nlohmann::json::parse(res->body, nullptr, /*allow_exceptions=*/false);
+    if (j.is_object()) {
+      out.result = j.value("status", "");
+      out.error_code = j.value("error", "");
+      out.message = j.value("message", "");
+    } else {
+      out.message = "unexpected response body";
+    }
+    return out;
+  }
+
+  absl::StatusOr<DeviceState> GetDeviceState() override {
+    auto cli = MakeClient(url_, ca_file_);
+    auto res = cli->Get("/v1/device/state", {{"Authorization", "Bearer " + token_}});
+    if (!res) return absl::UnavailableError("no answer from " + url_);
+    if (res->status != 200) {
+      return absl::UnavailableError("device state: HTTP " + std::to_string(res->status));
+    }
+    auto j = nlohmann::json::parse(res->body, nullptr, false);
+    if (!j.is_object()) return absl::DataLossError("device state: bad JSON");
+    DeviceState s;
+    s.programme_state = j.value("programme_state", "ACTIVE");
+    s.recording_allowed = j.value("recording_allowed", true);
+    return s;
+  }
+
+ private:
+  std::string url_, token_, ca_file_;
+};
+
+}  // namespace
+
+std::unique_ptr<VaultClient> NewHttpVaultClient(const std::string& server_url,
+                                                const std::string& device_token,
+                                                const std::string& ca_file) {
+  return std::make_unique<HttpVaultClient>(server_url, device_token, ca_file);
+}
+
+absl::StatusOr<EnrolResponse> EnrolOverHttp(const std::string& server_url,
+                                            const std::string& enrol_secret,
+                                            const std::string& name,
+                                            const std::string& ca_file) {
+  auto cli = MakeClient(server_url, ca_file);
+  nlohmann::json body{{"name", name}};
+  auto res = cli->Post("/v1/enroll", {{"Authorization", "Bearer " + enrol_secret}}, body.dump(),
+                       "application/json");
+  if (!res) {
+    return absl::UnavailableError("cannot reach the vault at " + server_url + ": " +
+                                  httplib::to_string(res.error()));
+  }
+  auto j = nlohmann::json::parse(res->body, nullptr, false);
+  if (res->status != 200) {
+    std::string msg = j.is_object() ? j.value("message", res->body) : res->body;
+    return absl::PermissionDeniedError("enrolment refused (HTTP " + std::to_string(res->status) +
+                                       "): " + msg);
+  }
+  if (!j.is_object()) return absl::DataLossError("enrolment: bad JSON from the vault");
+  EnrolResponse out;
+  auto cid = Id16::FromHex(j.value("contributor_id", ""));
+  auto did = Id16::FromHex(j.value("device_id", ""));
+  auto pk = FromBase64(j.value("contributor_public_key", ""));
+  out.device_token = j.value("device_token", "");
+  if (!cid || !did || !pk.ok() || pk->size() != kPublicKeyBytes || out.device_token.empty()) {
+    return absl::DataLossError("enrolment: incomplete answer from the vault");
+  }
+  out.contributor_id = *cid;
+  out.device_id = *did;
+  out.contributor_public_key = *pk;
+  return out;
+}
+
+}  // namespace sealtrace

@@ -1,0 +1,59 @@
+// VaultClient: the agent's view of the vault's HTTP API (docs/API.md).
+// An interface so tests can inject failures; HttpVaultClient is the real one.
+// Thread-safety: HttpVaultClient is safe for concurrent calls.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "common/bytes.h"
+
+namespace sealtrace {
+
+struct UploadResponse {
+  int http_status = 0;       // 0 when no HTTP answer came (network error)
+  std::string result;        // "stored" | "duplicate" on 200
+  std::string error_code;    // e.g. "malformed", "conflict"
+  std::string message;
+  // True when the vault durably holds the segment (stored or duplicate).
+  bool acknowledged() const { return http_status == 200 && (result == "stored" || result == "duplicate"); }
+  // True when retrying the same bytes can never succeed.
+  bool permanent_refusal() const {
+    return http_status == 400 || http_status == 403 || http_status == 409 || http_status == 413;
+  }
+};
+
+struct DeviceState {
+  std::string programme_state = "ACTIVE";  // ACTIVE | PAUSED | INCIDENT
+  bool recording_allowed = true;
+};
+
+struct EnrolResponse {
+  Id16 contributor_id;
+  Id16 device_id;
+  std::string device_token;
+  std::string contributor_public_key;  // raw 32 bytes
+};
+
+class VaultClient {
+ public:
+  virtual ~VaultClient() = default;
+  // Network failures are returned as UploadResponse{http_status=0}, not errors.
+  virtual UploadResponse UploadSegment(std::string_view bytes, const Id16& segment_id) = 0;
+  virtual absl::StatusOr<DeviceState> GetDeviceState() = 0;
+};
+
+// `server_url` is http://host:port or https://host:port. `ca_file` (PEM)
+// verifies https servers; empty uses the system store.
+std::unique_ptr<VaultClient> NewHttpVaultClient(const std::string& server_url,
+                                                const std::string& device_token,
+                                                const std::string& ca_file = "");
+
+// POST /v1/enroll with the enrolment secret.
+absl::StatusOr<EnrolResponse> EnrolOverHttp(const std::string& server_url,
+                                            const std::string& enrol_secret,
+                                            const std::string& name,
+                                            const std::string& ca_file = "");
+
+}  // namespace sealtrace
