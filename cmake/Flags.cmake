@@ -1,6 +1,9 @@
 # Warnings are errors in our own code; hardening flags as Debian's dpkg-buildflags would set.
 # GCC 12 reports maybe-uninitialized false positives inside absl::StatusOr at -O2.
-set(SEALTRACE_WARNINGS -Wall -Wextra -Werror -Wno-unused-parameter -Wno-maybe-uninitialized)
+set(SEALTRACE_WARNINGS -Wall -Wextra -Werror -Wno-unused-parameter)
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+  list(APPEND SEALTRACE_WARNINGS -Wno-maybe-uninitialized)
+endif()
 add_compile_options(-fstack-protector-strong -D_GLIBCXX_ASSERTIONS)
 if(NOT SEALTRACE_SANITIZE AND NOT CMAKE_BUILD_TYPE STREQUAL "Debug")
   add_compile_definitions(_FORTIFY_SOURCE=2)

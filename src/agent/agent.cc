@@ -129,6 +129,22 @@ void Agent::Housekeeping() {
   }
 }
 
+absl::Status Agent::SubmitFrame(std::string_view png, v1::FrameRef meta, uint64_t t_us) {
+  if (filter_ && (filter_->paused() || filter_->excluded())) {
+    return absl::FailedPreconditionError("frame refused: recording paused or window excluded");
+  }
+  auto id = recorder_->SealFrame(png, t_us);
+  if (!id.ok()) return id.status();
+  v1::Event e;
+  e.set_t_us(t_us);
+  *e.mutable_frame() = std::move(meta);
+  e.mutable_frame()->set_frame_id(std::string(id->Bytes()));
+  e.mutable_frame()->set_format("png");
+  EventSink* sink = filter_ ? static_cast<EventSink*>(filter_.get()) : recorder_.get();
+  sink->OnEvent(std::move(e));
+  return absl::OkStatus();
+}
+
 absl::Status Agent::Run() {
   started_wall_us_ = env_->NowWallMicros();
   std::thread uploader_thread;
@@ -149,6 +165,10 @@ absl::Status Agent::Run() {
   stopper.join();
   hk.join();
   absl::Status fl = recorder_->Flush();
+  if (!opt_.exit_when_source_ends) {
+    WriteStatus("source_ended");
+    while (!stop_.load()) env_->SleepMicros(100'000);
+  }
   if (!fl.ok()) spdlog::error("agent: final seal failed: {}", std::string(fl.message()));
   if (opt_.upload) {
     // Give the uploader a bounded time to drain; whatever is left stays spooled.

@@ -58,6 +58,9 @@ class Agent {
   // Runs until the source ends or Stop(); returns the source's error, if any.
   absl::Status Run();
   void Stop() { stop_.store(true); }
+  // Seals a screen frame in its own segment and puts a FrameRef event into the
+  // stream (through the privacy gate). Call from the source's thread.
+  absl::Status SubmitFrame(std::string_view png, v1::FrameRef meta, uint64_t t_us);
   Recorder* recorder() { return recorder_.get(); }
   Spool* spool() { return spool_.get(); }
   Uploader* uploader() { return uploader_.get(); }

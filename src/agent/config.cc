@@ -64,6 +64,7 @@ absl::StatusOr<AgentConfig> LoadAgentConfig(Env* env, const std::string& path) {
   c.max_segment_bytes = static_cast<uint64_t>(max_kb) << 10;
   c.privacy_config = t["privacy"]["config"].value_or(std::string());
   c.consent = t["privacy"]["consent"].value_or(false);
+  c.frames = t["privacy"]["frames"].value_or(false);
   c.consent_scope_hash = t["privacy"]["consent_scope_hash"].value_or(std::string());
   return c;
 }
@@ -83,6 +84,7 @@ absl::Status SaveAgentConfig(Env* env, const AgentConfig& c, const std::string& 
                             {"max_segment_age_ms", c.max_segment_age_ms},
                             {"max_segment_kb", static_cast<int64_t>(c.max_segment_bytes >> 10)}}},
       {"privacy", toml::table{{"consent", c.consent},
+                              {"frames", c.frames},
                               {"consent_scope_hash", c.consent_scope_hash}}},
   };
   if (!c.ca_file.empty()) t["server"].as_table()->insert("ca_file", c.ca_file);

@@ -30,6 +30,7 @@ struct AgentConfig {
   uint64_t max_segment_bytes = 1 << 20;
   // [privacy]
   std::string privacy_config;  // optional TOML with exclusions and words
+  bool frames = false;         // screen frames around clicks (off by default)
   bool consent = false;        // the contributor accepted the shown scope
   std::string consent_scope_hash;  // hex SHA-256 of the scope text accepted
 };

@@ -85,7 +85,11 @@ absl::StatusOr<PurgeReport> Spool::Put(uint64_t sequence, const Id16& segment_id
   std::lock_guard<std::mutex> l(mu_);
   std::string path = JoinPath(opt_.dir, FileName(sequence, segment_id));
   if (auto s = WriteFileAtomic(env_, path, bytes); !s.ok()) return s;
+  stats_.bytes += bytes.size();
+  ++stats_.segments;
+  stats_.max_sequence = std::max(stats_.max_sequence, sequence);
   PurgeReport report;
+  if (stats_.bytes <= opt_.quota_bytes) return report;  // the common case: no listing
   auto list = ListLocked();
   if (!list.ok()) return report;  // the segment is stored; purge retried next time
   uint64_t total = stats_.bytes;
@@ -119,8 +123,11 @@ absl::StatusOr<std::string> Spool::Read(const SpoolEntry& e) {
 
 absl::Status Spool::Remove(const SpoolEntry& e) {
   std::lock_guard<std::mutex> l(mu_);
-  if (auto s = env_->RemoveFile(JoinPath(opt_.dir, e.name)); !s.ok() && !absl::IsNotFound(s)) {
-    return s;
+  auto s = env_->RemoveFile(JoinPath(opt_.dir, e.name));
+  if (!s.ok() && !absl::IsNotFound(s)) return s;
+  if (s.ok()) {
+    stats_.bytes -= std::min(stats_.bytes, e.size);
+    stats_.segments -= std::min<uint64_t>(stats_.segments, 1);
   }
   return env_->SyncDir(opt_.dir);
 }
@@ -134,13 +141,14 @@ absl::Status Spool::Quarantine(const SpoolEntry& e, std::string_view reason) {
   }
   if (auto s = env_->SyncDir(rej); !s.ok()) return s;
   ++stats_.quarantined_total;
+  stats_.bytes -= std::min(stats_.bytes, e.size);
+  stats_.segments -= std::min<uint64_t>(stats_.segments, 1);
   spdlog::error("spool: segment {} refused by the vault and moved to {}: {}", e.name, rej, reason);
   return env_->SyncDir(opt_.dir);
 }
 
 SpoolStats Spool::Stats() {
   std::lock_guard<std::mutex> l(mu_);
-  ListLocked().IgnoreError();
   return stats_;
 }
 

@@ -1,0 +1,37 @@
+// X11 source wiring (only this file depends on the X11 backend).
+#include <unistd.h>
+
+#include "capture/x11/x11_source.h"
+#include "cli/agent_wiring.h"
+
+namespace sealtrace::cli {
+
+namespace {
+std::atomic<Agent*> g_frame_target{nullptr};
+}
+
+void BindFrameTarget(Agent* agent) { g_frame_target.store(agent); }
+
+absl::StatusOr<std::unique_ptr<Source>> MakeX11Source(const std::string& display,
+                                                      const AgentConfig& cfg) {
+  X11Source::Options o;
+  o.display = display;
+  o.frames = cfg.frames;
+  o.frame_sink = [](FrameCapture f) {
+    Agent* a = g_frame_target.load();
+    if (a == nullptr) return;
+    v1::FrameRef meta;
+    meta.set_width(f.width);
+    meta.set_height(f.height);
+    meta.set_x(f.x);
+    meta.set_y(f.y);
+    meta.set_trigger(f.trigger);
+    a->SubmitFrame(f.png, std::move(meta), f.t_us).IgnoreError();
+  };
+  o.is_excluded = FrameExclusionPredicate(cfg);
+  auto src = std::make_unique<X11Source>(std::move(o));
+  src->SetOwnPid(static_cast<uint32_t>(getpid()));
+  return std::unique_ptr<Source>(std::move(src));
+}
+
+}  // namespace sealtrace::cli

@@ -1,0 +1,314 @@
+// sealtrace agent | enroll | status | inspect | pause | resume
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "agent/agent.h"
+#include "agent/config.h"
+#include "agent/consent.h"
+#include "agent/vault_client.h"
+#include "capture/replay/replay_source.h"
+#include "cli/agent_wiring.h"
+#include "cli/commands.h"
+#include "segment/format.h"
+
+namespace sealtrace::cli {
+namespace {
+
+std::atomic<Agent*> g_agent{nullptr};
+
+void OnSignal(int) {
+  if (Agent* a = g_agent.load()) a->Stop();
+}
+
+[[noreturn]] void Fail(const std::string& msg, int code = kExitError) {
+  std::cerr << "sealtrace: " << msg << "\n";
+  throw CLI::RuntimeError(code);
+}
+
+std::string DefaultConfigPath() {
+  const char* xdg = std::getenv("XDG_CONFIG_HOME");
+  const char* home = std::getenv("HOME");
+  std::string base = xdg && *xdg ? xdg : std::string(home ? home : ".") + "/.config";
+  return base + "/sealtrace/agent.toml";
+}
+
+std::string ReadSecret(const std::string& secret, const std::string& secret_file) {
+  if (!secret.empty()) return secret;
+  if (!secret_file.empty()) {
+    auto s = Env::Default()->ReadFile(secret_file);
+    if (!s.ok()) Fail("cannot read the enrolment secret: " + std::string(s.status().message()));
+    std::string v = *s;
+    while (!v.empty() && (v.back() == '\n' || v.back() == '\r' || v.back() == ' ')) v.pop_back();
+    return v;
+  }
+  if (const char* e = std::getenv("SEALTRACE_ENROLL_SECRET")) return e;
+  Fail("enrolment needs the vault's enrolment secret: --secret-file PATH (the vault prints it), "
+       "--secret, or SEALTRACE_ENROLL_SECRET",
+       kExitUsage);
+}
+
+// Asks on the terminal; non-interactive callers must pass --accept-scope.
+bool AskConsent(const std::string& scope_text, bool pre_accepted) {
+  std::cout << "\n" << scope_text << "\n";
+  if (pre_accepted) {
+    std::cout << "Scope accepted (--accept-scope).\n";
+    return true;
+  }
+  if (!isatty(STDIN_FILENO)) {
+    std::cerr << "sealtrace: consent is needed and there is no terminal to ask; re-run with "
+                 "--accept-scope after reading the scope above\n";
+    return false;
+  }
+  std::cout << "Do you consent to recording with this scope? [y/N] " << std::flush;
+  std::string answer;
+  std::getline(std::cin, answer);
+  return answer == "y" || answer == "Y" || answer == "yes";
+}
+
+std::string FormatAge(int64_t us) {
+  if (us < 0) return "never";
+  int64_t s = us / 1'000'000;
+  if (s < 60) return std::to_string(s) + " s ago";
+  if (s < 3600) return std::to_string(s / 60) + " min ago";
+  return std::to_string(s / 3600) + " h ago";
+}
+
+}  // namespace
+
+void RegisterAgentCommands(CLI::App& app) {
+  // ---- enroll ----
+  {
+    auto* cmd = app.add_subcommand(
+        "enroll", "Enrol this device with a vault: creates the contributor (if new) and the "
+                  "device, shows the recording scope, asks for consent, writes the agent config");
+    auto server = std::make_shared<std::string>();
+    auto name = std::make_shared<std::string>();
+    auto config = std::make_shared<std::string>(DefaultConfigPath());
+    auto secret = std::make_shared<std::string>();
+    auto secret_file = std::make_shared<std::string>();
+    auto ca = std::make_shared<std::string>();
+    auto privacy = std::make_shared<std::string>();
+    auto accept = std::make_shared<bool>(false);
+    auto frames = std::make_shared<bool>(false);
+    cmd->add_option("--server", *server, "Vault URL, e.g. http://127.0.0.1:8443")->required();
+    cmd->add_option("--name", *name, "Contributor name (1-64 printable characters)")->required();
+    cmd->add_option("--config", *config, "Where to write the agent config")->capture_default_str();
+    cmd->add_option("--secret-file", *secret_file, "File holding the vault's enrolment secret");
+    cmd->add_option("--secret", *secret, "The enrolment secret itself (prefer --secret-file)");
+    cmd->add_option("--ca-file", *ca, "PEM CA certificate to verify an https vault");
+    cmd->add_option("--privacy-config", *privacy, "Privacy TOML (exclusions, never-record words)");
+    cmd->add_flag("--accept-scope", *accept, "Accept the shown recording scope without asking");
+    cmd->add_flag("--frames", *frames, "Also record screenshots around clicks (off by default)");
+    cmd->callback([=] {
+      RecordingScope scope = ScopeFor(*privacy, *frames);
+      std::string text = ScopeText(scope);
+      if (!AskConsent(text, *accept)) Fail("no consent given; nothing was enrolled");
+      auto r = EnrolOverHttp(*server, ReadSecret(*secret, *secret_file), *name, *ca);
+      if (!r.ok()) Fail(std::string(r.status().message()));
+      AgentConfig c;
+      c.server_url = *server;
+      c.ca_file = *ca;
+      c.name = *name;
+      c.contributor_id = r->contributor_id;
+      c.device_id = r->device_id;
+      c.device_token = r->device_token;
+      c.contributor_public_key = r->contributor_public_key;
+      c.spool_dir = JoinPath(DirName(*config), "spool");
+      c.state_dir = JoinPath(DirName(*config), "state");
+      c.privacy_config = *privacy;
+      c.consent = true;
+      c.consent_scope_hash = ScopeHash(scope);
+      c.frames = *frames;
+      if (auto s = SaveAgentConfig(Env::Default(), c, *config); !s.ok()) {
+        Fail("enrolled, but could not write " + *config + ": " + std::string(s.message()));
+      }
+      std::cout << "Enrolled '" << *name << "': contributor " << c.contributor_id.Hex()
+                << ", device " << c.device_id.Hex() << "\nAgent config written to " << *config
+                << " (mode 0600)\n";
+    });
+  }
+
+  // ---- agent ----
+  {
+    auto* cmd = app.add_subcommand(
+        "agent", "Record from a source through the privacy gate into sealed, spooled segments, "
+                 "and upload them to the vault");
+    auto config = std::make_shared<std::string>(DefaultConfigPath());
+    auto source = std::make_shared<std::string>();
+    auto speed = std::make_shared<double>(0.0);
+    auto no_upload = std::make_shared<bool>(false);
+    auto follow = std::make_shared<bool>(false);
+    cmd->add_option("--config", *config, "Agent config written by `sealtrace enroll`")
+        ->capture_default_str();
+    cmd->add_option("--source", *source,
+                    "replay:FILE (a recorded event stream, docs/FORMAT.md) or x11[:DISPLAY]")
+        ->required();
+    cmd->add_option("--speed", *speed,
+                    "Replay pacing: 1 = as recorded, 0 = as fast as possible (default)");
+    cmd->add_flag("--no-upload", *no_upload, "Only seal and spool; do not contact the vault");
+    cmd->add_flag("--follow", *follow,
+                  "Keep running after a replay ends (uploading) until interrupted");
+    cmd->callback([=] {
+      auto cfg = LoadAgentConfig(Env::Default(), *config);
+      if (!cfg.ok()) Fail(std::string(cfg.status().message()));
+      auto consent = CheckConsent(*cfg);
+      if (!consent.ok()) Fail(std::string(consent.message()));
+      auto src = MakeSource(*source, *speed, *cfg);
+      if (!src.ok()) Fail(std::string(src.status().message()), kExitUsage);
+      AgentOptions opt;
+      opt.upload = !*no_upload;
+      opt.exit_when_source_ends = !*follow;
+      auto agent = Agent::Create(Env::Default(), *cfg, std::move(*src), opt, MakeGateFactory());
+      if (!agent.ok()) Fail(std::string(agent.status().message()));
+      g_agent.store(agent->get());
+      BindFrameTarget(agent->get());
+      std::signal(SIGINT, OnSignal);
+      std::signal(SIGTERM, OnSignal);
+      absl::Status st = (*agent)->Run();
+      g_agent.store(nullptr);
+      auto rs = (*agent)->recorder()->Stats();
+      auto us = (*agent)->uploader()->Stats();
+      auto ss = (*agent)->spool()->Stats();
+      std::cout << "events " << rs.events << ", segments sealed " << rs.segments
+                << ", uploaded " << us.uploaded + us.duplicates << ", still spooled "
+                << ss.segments << ", rejected " << us.rejected << "\n";
+      if (!st.ok()) Fail(std::string(st.message()));
+    });
+  }
+
+  // ---- status ----
+  {
+    auto* cmd = app.add_subcommand("status", "Show whether recording is on, paused or excluded, "
+                                             "rates, spool size and the last upload");
+    auto config = std::make_shared<std::string>(DefaultConfigPath());
+    auto json = std::make_shared<bool>(false);
+    cmd->add_option("--config", *config, "Agent config")->capture_default_str();
+    cmd->add_flag("--json", *json, "Print the raw status JSON");
+    cmd->callback([=] {
+      auto cfg = LoadAgentConfig(Env::Default(), *config);
+      if (!cfg.ok()) Fail(std::string(cfg.status().message()));
+      auto text = Env::Default()->ReadFile(Agent::StatusPath(*cfg));
+      if (!text.ok()) {
+        std::cout << "recording: off (no agent has run with " << *config << ")\n";
+        return;
+      }
+      auto j = nlohmann::json::parse(*text, nullptr, false);
+      if (!j.is_object()) Fail("status file is damaged: " + Agent::StatusPath(*cfg));
+      if (*json) {
+        std::cout << j.dump(2) << "\n";
+        return;
+      }
+      int64_t now = Env::Default()->NowWallMicros();
+      int64_t updated = j.value("updated_wall_us", int64_t{0});
+      std::string state = j.value("state", "unknown");
+      bool live = now - updated < 5'000'000 && state != "stopped" && state != "source_failed";
+      int64_t last_up = j.value("last_upload_wall_us", int64_t{0});
+      std::cout << "recording:        " << (live ? state : "off (agent not running; last: " + state + ")")
+                << "\n"
+                << "programme state:  " << j.value("programme_state", "?") << "\n"
+                << "source:           " << j.value("source", "?") << "\n";
+      if (!j.value("source_warning", std::string()).empty()) {
+        std::cout << "warning:          " << j.value("source_warning", std::string()) << "\n";
+      }
+      std::cout << "events/min:       " << j.value("events_per_min", 0.0) << "\n"
+                << "segments/min:     " << j.value("segments_per_min", 0.0) << "\n"
+                << "events total:     " << j.value("events_total", 0) << "\n"
+                << "segments total:   " << j.value("segments_total", 0) << "\n"
+                << "spool:            " << j.value("spool_segments", 0) << " segments, "
+                << j.value("spool_bytes", 0) << " bytes\n"
+                << "last upload:      " << (last_up ? FormatAge(now - last_up) : "never") << "\n";
+      if (j.value("spool_purged_segments", 0) > 0) {
+        std::cout << "PURGED (quota):   " << j.value("spool_purged_segments", 0)
+                  << " segments were deleted before upload\n";
+      }
+      if (!j.value("last_error", std::string()).empty()) {
+        std::cout << "last error:       " << j.value("last_error", std::string()) << "\n";
+      }
+    });
+  }
+
+  // ---- pause / resume ----
+  {
+    auto* cmd = app.add_subcommand("pause", "Pause recording now (takes effect within 1 s)");
+    auto config = std::make_shared<std::string>(DefaultConfigPath());
+    auto duration = std::make_shared<std::string>();
+    cmd->add_option("--config", *config, "Agent config")->capture_default_str();
+    cmd->add_option("--for", *duration, "Pause for a duration such as 90s, 15m, 2h (default: "
+                                        "until `sealtrace resume`)");
+    cmd->callback([=] {
+      auto cfg = LoadAgentConfig(Env::Default(), *config);
+      if (!cfg.ok()) Fail(std::string(cfg.status().message()));
+      int64_t until = 0;
+      if (!duration->empty()) {
+        auto d = ParseDurationUs(*duration);
+        if (!d.ok()) Fail(std::string(d.status().message()), kExitUsage);
+        until = Env::Default()->NowWallMicros() + *d;
+      }
+      Env::Default()->CreateDirs(cfg->state_dir).IgnoreError();
+      auto s = WriteFileAtomic(Env::Default(), Agent::ControlPath(*cfg),
+                               "pause " + std::to_string(until) + "\n");
+      if (!s.ok()) Fail(std::string(s.message()));
+      std::cout << (until ? "paused for " + *duration : std::string("paused until resumed"))
+                << "\n";
+    });
+    auto* res = app.add_subcommand("resume", "Resume recording after a pause");
+    auto rconfig = std::make_shared<std::string>(DefaultConfigPath());
+    res->add_option("--config", *rconfig, "Agent config")->capture_default_str();
+    res->callback([=] {
+      auto cfg = LoadAgentConfig(Env::Default(), *rconfig);
+      if (!cfg.ok()) Fail(std::string(cfg.status().message()));
+      Env::Default()->CreateDirs(cfg->state_dir).IgnoreError();
+      auto s = WriteFileAtomic(Env::Default(), Agent::ControlPath(*cfg), "resume\n");
+      if (!s.ok()) Fail(std::string(s.message()));
+      std::cout << "resumed\n";
+    });
+  }
+
+  // ---- inspect ----
+  {
+    auto* cmd = app.add_subcommand("inspect", "Print a segment's header without decrypting it");
+    auto path = std::make_shared<std::string>();
+    auto json = std::make_shared<bool>(false);
+    cmd->add_option("SEGMENT", *path, "Segment file")->required();
+    cmd->add_flag("--json", *json, "JSON output");
+    cmd->callback([=] {
+      auto data = Env::Default()->ReadFile(*path);
+      if (!data.ok()) Fail(std::string(data.status().message()));
+      auto h = ValidateSegmentFraming(*data);
+      if (!h.ok()) Fail(*path + ": " + std::string(h.status().message()));
+      nlohmann::json j{
+          {"format_version", h->format_version},
+          {"schema_version", h->schema_version},
+          {"kind", (h->flags & kFlagFramePayload) ? "frame" : "events"},
+          {"contributor_id", h->contributor_id.Hex()},
+          {"device_id", h->device_id.Hex()},
+          {"segment_id", h->segment_id.Hex()},
+          {"sequence", h->sequence},
+          {"wall_anchor_us", h->wall_anchor_us},
+          {"start_mono_us", h->start_mono_us},
+          {"duration_us", h->duration_us},
+          {"event_count", h->event_count},
+          {"chunk_count", h->chunk_count},
+          {"plaintext_bytes", h->plaintext_bytes},
+          {"sealed_bytes", data->size()},
+          {"recipient_key_id", ToHex(h->recipient_key_id)},
+      };
+      if (*json) {
+        std::cout << j.dump(2) << "\n";
+        return;
+      }
+      for (auto& [k, v] : j.items()) {
+        std::printf("%-18s %s\n", (k + ":").c_str(),
+                    v.is_string() ? v.get<std::string>().c_str() : v.dump().c_str());
+      }
+      std::printf("%-18s %s\n", "framing:", "valid (contents not decrypted)");
+    });
+  }
+}
+
+}  // namespace sealtrace::cli

@@ -1,0 +1,22 @@
+// Registration functions of the `sealtrace` subcommands. Each lives in its
+// own cmd_*.cc so heavy dependencies stay in the files that need them.
+#pragma once
+
+namespace CLI {
+class App;
+}
+
+namespace sealtrace::cli {
+
+void RegisterAgentCommands(CLI::App& app);   // agent, enroll, status, inspect, pause, resume
+void RegisterServerCommand(CLI::App& app);   // server (vault)
+void RegisterRedactCommand(CLI::App& app);   // redact
+void RegisterAuditCommand(CLI::App& app);    // audit verify|checkpoint
+void RegisterExportCommand(CLI::App& app);   // export
+
+// Shared exit codes.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitError = 1;
+inline constexpr int kExitUsage = 2;
+
+}  // namespace sealtrace::cli
