@@ -34,7 +34,7 @@ class HttpVaultClient final : public VaultClient {
     UploadResponse out;
     auto cli = MakeClient(url_, ca_file_);
     httplib::Headers headers{{"Authorization", "Bearer " + token_},
-                             {"X-Segment-Id", segment_id.Hex()}};
+                             {"X-Sealtrace-Segment-Id", segment_id.Hex()}};
     auto res = cli->Post("/v1/segments", headers, bytes.data(), bytes.size(),
                          "application/octet-stream");
     if (!res) {

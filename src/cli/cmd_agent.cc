@@ -143,6 +143,7 @@ void RegisterAgentCommands(CLI::App& app) {
     auto speed = std::make_shared<double>(0.0);
     auto no_upload = std::make_shared<bool>(false);
     auto follow = std::make_shared<bool>(false);
+    auto drain = std::make_shared<std::string>("10s");
     cmd->add_option("--config", *config, "Agent config written by `sealtrace enroll`")
         ->capture_default_str();
     cmd->add_option("--source", *source,
@@ -151,6 +152,9 @@ void RegisterAgentCommands(CLI::App& app) {
     cmd->add_option("--speed", *speed,
                     "Replay pacing: 1 = as recorded, 0 = as fast as possible (default)");
     cmd->add_flag("--no-upload", *no_upload, "Only seal and spool; do not contact the vault");
+    cmd->add_option("--drain-timeout", *drain,
+                    "At exit, keep uploading this long (e.g. 10s); the rest stays spooled")
+        ->capture_default_str();
     cmd->add_flag("--follow", *follow,
                   "Keep running after a replay ends (uploading) until interrupted");
     cmd->callback([=] {
@@ -163,6 +167,9 @@ void RegisterAgentCommands(CLI::App& app) {
       AgentOptions opt;
       opt.upload = !*no_upload;
       opt.exit_when_source_ends = !*follow;
+      auto drain_us = ParseDurationUs(*drain);
+      if (!drain_us.ok()) Fail(std::string(drain_us.status().message()), kExitUsage);
+      opt.drain_timeout_us = *drain_us;
       auto agent = Agent::Create(Env::Default(), *cfg, std::move(*src), opt, MakeGateFactory());
       if (!agent.ok()) Fail(std::string(agent.status().message()));
       g_agent.store(agent->get());

@@ -1,0 +1,289 @@
+// Conformance tests for MetadataStore implementations. A PostgreSQL store adds
+// its factory to kStores below and runs the same suite.
+#include "vault/metadata_store.h"
+
+#include <sqlite3.h>
+
+#include <functional>
+#include <memory>
+#include <set>
+#include <thread>
+
+#include "common/env.h"
+#include "gtest/gtest.h"
+#include "vault/sqlite_metadata_store.h"
+#include "vault/test_util.h"
+
+namespace sealtrace::vault {
+namespace {
+
+using testing::RandomId;
+using testing::TempDir;
+
+struct StoreFactory {
+  std::string name;
+  std::function<std::unique_ptr<MetadataStore>(const TempDir&)> make;
+};
+
+const StoreFactory kSqliteFile{"sqlite_file", [](const TempDir& dir) {
+                                 auto s = SqliteMetadataStore::Open(dir.Sub("meta.db"));
+                                 EXPECT_TRUE(s.ok()) << s.status();
+                                 return std::unique_ptr<MetadataStore>(std::move(*s));
+                               }};
+const StoreFactory kSqliteMemory{"sqlite_memory", [](const TempDir&) {
+                                   auto s = SqliteMetadataStore::Open(":memory:");
+                                   EXPECT_TRUE(s.ok()) << s.status();
+                                   return std::unique_ptr<MetadataStore>(std::move(*s));
+                                 }};
+
+class MetadataStoreTest : public ::testing::TestWithParam<StoreFactory> {
+ protected:
+  void SetUp() override { store_ = GetParam().make(dir_); }
+
+  ContributorRecord NewContributor(const std::string& name) {
+    ContributorRecord c;
+    c.id = RandomId();
+    c.name = name;
+    c.public_key = std::string(32, 'p');
+    c.created_us = 42;
+    EXPECT_TRUE(store_->CreateContributor(c).ok());
+    return c;
+  }
+  DeviceRecord NewDevice(const Id16& contributor) {
+    DeviceRecord d;
+    d.id = RandomId();
+    d.contributor_id = contributor;
+    d.token_sha256 = RandomBytes(32);
+    d.created_us = 7;
+    EXPECT_TRUE(store_->CreateDevice(d).ok());
+    return d;
+  }
+  SegmentRecord NewSegment(const ContributorRecord& c, const DeviceRecord& d, uint64_t seq) {
+    SegmentRecord s;
+    s.segment_id = RandomId();
+    s.contributor_id = c.id;
+    s.device_id = d.id;
+    s.sequence = seq;
+    s.wall_anchor_us = -5;
+    s.duration_us = 1000;
+    s.event_count = 3;
+    s.size = 500;
+    s.blob_sha256 = std::string(64, 'a');
+    s.flags = 1;
+    s.received_us = 99;
+    return s;
+  }
+
+  TempDir dir_;
+  std::unique_ptr<MetadataStore> store_;
+};
+
+TEST_P(MetadataStoreTest, PingAndDefaultProgrammeState) {
+  EXPECT_TRUE(store_->Ping().ok());
+  auto st = store_->GetSetting(kSettingProgrammeState);
+  ASSERT_TRUE(st.ok());
+  ASSERT_TRUE(st->has_value());
+  EXPECT_EQ(**st, "ACTIVE");
+  ASSERT_TRUE(store_->PutSetting(kSettingProgrammeState, "PAUSED").ok());
+  EXPECT_EQ(**store_->GetSetting(kSettingProgrammeState), "PAUSED");
+  EXPECT_FALSE(store_->GetSetting("nope")->has_value());
+}
+
+TEST_P(MetadataStoreTest, ContributorRoundTripAndUniqueName) {
+  ContributorRecord c = NewContributor("Ada Lovelace");
+  auto got = store_->GetContributor(c.id);
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->name, "Ada Lovelace");
+  EXPECT_EQ((*got)->public_key, c.public_key);
+  EXPECT_EQ((*got)->created_us, 42);
+  auto by_name = store_->FindContributorByName("Ada Lovelace");
+  ASSERT_TRUE(by_name.ok() && by_name->has_value());
+  EXPECT_EQ((*by_name)->id, c.id);
+  EXPECT_FALSE(store_->FindContributorByName("ada lovelace")->has_value());
+
+  ContributorRecord dup = c;
+  dup.id = RandomId();
+  EXPECT_TRUE(absl::IsAlreadyExists(store_->CreateContributor(dup)));
+  EXPECT_FALSE(store_->GetContributor(RandomId())->has_value());
+}
+
+TEST_P(MetadataStoreTest, ContributorKeysAndDestroy) {
+  Id16 id = RandomId();
+  EXPECT_FALSE(store_->GetLatestContributorKey(id)->has_value());
+  ContributorKeyRecord k;
+  k.contributor_id = id;
+  k.key_version = 1;
+  k.master_key_version = 3;
+  k.public_key = std::string(32, 'k');
+  k.wrapped_secret_key = std::string(72, 'w');
+  k.created_us = 5;
+  ASSERT_TRUE(store_->PutContributorKey(k).ok());
+  EXPECT_TRUE(absl::IsAlreadyExists(store_->PutContributorKey(k)));
+  k.key_version = 2;
+  k.wrapped_secret_key = std::string(72, 'v');
+  ASSERT_TRUE(store_->PutContributorKey(k).ok());
+  auto got = store_->GetLatestContributorKey(id);
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->key_version, 2u);
+  EXPECT_EQ((*got)->master_key_version, 3u);
+  EXPECT_EQ((*got)->wrapped_secret_key, std::string(72, 'v'));
+  EXPECT_FALSE((*got)->destroyed);
+
+  auto n = store_->DestroyContributorKeys(id, 77);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 2);
+  got = store_->GetLatestContributorKey(id);
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_TRUE((*got)->destroyed);
+  EXPECT_TRUE((*got)->wrapped_secret_key.empty());
+  EXPECT_EQ(*store_->DestroyContributorKeys(id, 78), 0);
+}
+
+TEST_P(MetadataStoreTest, DevicesByTokenHash) {
+  ContributorRecord c = NewContributor("c");
+  DeviceRecord d = NewDevice(c.id);
+  auto got = store_->FindDeviceByTokenHash(d.token_sha256);
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->id, d.id);
+  EXPECT_EQ((*got)->contributor_id, c.id);
+  EXPECT_FALSE(store_->FindDeviceByTokenHash(RandomBytes(32))->has_value());
+  // Same token hash twice is refused.
+  DeviceRecord d2 = d;
+  d2.id = RandomId();
+  EXPECT_TRUE(absl::IsAlreadyExists(store_->CreateDevice(d2)));
+  // Unknown contributor is refused.
+  DeviceRecord d3;
+  d3.id = RandomId();
+  d3.contributor_id = RandomId();
+  d3.token_sha256 = RandomBytes(32);
+  EXPECT_FALSE(store_->CreateDevice(d3).ok());
+  ASSERT_TRUE(store_->TouchDevice(d.id, 1234).ok());
+  EXPECT_EQ((*store_->GetDevice(d.id))->last_seen_us, 1234);
+  ASSERT_TRUE(store_->TouchDevice(d.id, 1000).ok());  // never goes backwards
+  EXPECT_EQ((*store_->GetDevice(d.id))->last_seen_us, 1234);
+}
+
+TEST_P(MetadataStoreTest, SegmentsInsertOnceAndList) {
+  ContributorRecord c = NewContributor("c");
+  DeviceRecord d = NewDevice(c.id);
+  SegmentRecord s = NewSegment(c, d, 1);
+  s.sequence = ~0ull;  // full u64 range survives
+  auto r = store_->InsertSegment(s);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(*r, InsertSegmentResult::kInserted);
+  SegmentRecord other = s;
+  other.blob_sha256 = std::string(64, 'b');
+  r = store_->InsertSegment(other);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(*r, InsertSegmentResult::kExists);
+  auto got = store_->GetSegment(s.segment_id);
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ(**got, s);  // the first insert won, unchanged
+  auto dev = store_->GetDevice(d.id);
+  EXPECT_EQ((*dev)->last_upload_us, 99);
+
+  ASSERT_TRUE(store_->InsertSegment(NewSegment(c, d, 2)).ok());
+  auto list = store_->ListSegments(c.id, 10);
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 2u);
+  std::set<uint64_t> seqs{(*list)[0].sequence, (*list)[1].sequence};
+  EXPECT_EQ(seqs, (std::set<uint64_t>{2, ~0ull}));
+  EXPECT_TRUE(*store_->BlobReferenced(std::string(64, 'a')));
+  EXPECT_FALSE(*store_->BlobReferenced(std::string(64, 'c')));
+
+  auto counts = store_->Counts();
+  ASSERT_TRUE(counts.ok());
+  EXPECT_EQ(counts->contributors, 1);
+  EXPECT_EQ(counts->devices, 1);
+  EXPECT_EQ(counts->segments, 2);
+  EXPECT_EQ(counts->segment_bytes, 1000);
+
+  ASSERT_TRUE(store_->DeleteSegment(s.segment_id).ok());
+  EXPECT_FALSE(store_->GetSegment(s.segment_id)->has_value());
+  EXPECT_TRUE(store_->DeleteSegment(s.segment_id).ok());
+}
+
+TEST_P(MetadataStoreTest, ConcurrentInsertsOfOneIdConvergeOnOneRow) {
+  ContributorRecord c = NewContributor("c");
+  DeviceRecord d = NewDevice(c.id);
+  SegmentRecord s = NewSegment(c, d, 1);
+  std::atomic<int> inserted{0}, exists{0};
+  std::vector<std::thread> ts;
+  for (int i = 0; i < 8; ++i) {
+    ts.emplace_back([&] {
+      auto r = store_->InsertSegment(s);
+      ASSERT_TRUE(r.ok()) << r.status();
+      (*r == InsertSegmentResult::kInserted ? inserted : exists)++;
+    });
+  }
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(inserted.load(), 1);
+  EXPECT_EQ(exists.load(), 7);
+}
+
+INSTANTIATE_TEST_SUITE_P(Stores, MetadataStoreTest, ::testing::Values(kSqliteFile, kSqliteMemory),
+                         [](const auto& info) { return info.param.name; });
+
+// --- SQLite specifics ---
+
+TEST(SqliteMetadataStoreTest, WalModeSchemaVersionAndReopen) {
+  TempDir dir;
+  Id16 id = RandomId();
+  {
+    auto s = SqliteMetadataStore::Open(dir.Sub("meta.db"));
+    ASSERT_TRUE(s.ok()) << s.status();
+    EXPECT_EQ(*(*s)->UserVersion(), SqliteMetadataStore::kSchemaVersion);
+    ContributorRecord c{id, "x", std::string(32, 'p'), 1};
+    ASSERT_TRUE((*s)->CreateContributor(c).ok());
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(dir.Sub("meta.db").c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)), "wal");
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+
+  auto s = SqliteMetadataStore::Open(dir.Sub("meta.db"));  // migrations are not re-applied
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_TRUE((*(*s)->GetContributor(id)).has_value());
+}
+
+TEST(SqliteMetadataStoreTest, RefusesNewerSchema) {
+  TempDir dir;
+  { ASSERT_TRUE(SqliteMetadataStore::Open(dir.Sub("meta.db")).ok()); }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(dir.Sub("meta.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "PRAGMA user_version=99", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  auto s = SqliteMetadataStore::Open(dir.Sub("meta.db"));
+  ASSERT_FALSE(s.ok());
+  EXPECT_TRUE(absl::IsFailedPrecondition(s.status())) << s.status();
+}
+
+TEST(SqliteMetadataStoreTest, DestroyedKeyBytesLeaveTheDatabaseFile) {
+  TempDir dir;
+  Id16 id = RandomId();
+  const std::string marker = "WRAPPED-KEY-MARKER-0123456789abcdef";
+  {
+    auto s = SqliteMetadataStore::Open(dir.Sub("meta.db"));
+    ASSERT_TRUE(s.ok());
+    ContributorKeyRecord k;
+    k.contributor_id = id;
+    k.public_key = std::string(32, 'k');
+    k.wrapped_secret_key = marker;
+    ASSERT_TRUE((*s)->PutContributorKey(k).ok());
+    ASSERT_TRUE((*s)->DestroyContributorKeys(id, 1).ok());
+  }
+  for (const char* f : {"meta.db", "meta.db-wal"}) {
+    std::string path = dir.Sub(f);
+    if (!std::filesystem::exists(path)) continue;
+    auto data = Env::Default()->ReadFile(path);
+    ASSERT_TRUE(data.ok());
+    EXPECT_EQ(data->find(marker), std::string::npos) << f;
+  }
+}
+
+}  // namespace
+}  // namespace sealtrace::vault

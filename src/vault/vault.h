@@ -1,0 +1,75 @@
+// Vault: the embedded vault's parts, opened from one data directory.
+//
+// Layout of <data> (created 0700 at first start):
+//   meta.db (+ -wal, -shm)  SqliteMetadataStore
+//   blobs/ab/cd/<sha256>    FsBlobStore (sealed segment files; blobs/tmp/ for writes)
+//   keys/master.key         master key file (0600; --key-file may put it elsewhere)
+//   enroll.secret           enrolment secret (0600), base64url of 32 random bytes
+//
+// Ownership: Vault owns the stores and services; accessors return borrowed
+// pointers valid for the Vault's lifetime.
+// Thread-safety: all parts are safe for concurrent use.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "common/env.h"
+#include "vault/blob_store.h"
+#include "vault/enroll.h"
+#include "vault/ingest.h"
+#include "vault/key_service.h"
+#include "vault/metadata_store.h"
+#include "vault/metrics.h"
+
+namespace sealtrace::vault {
+
+struct VaultOptions {
+  std::string data_dir;
+  std::string key_file;          // "" = <data_dir>/keys/master.key
+  Env* env = nullptr;            // nullptr = Env::Default()
+  size_t max_segment_bytes = 0;  // 0 = kMaxSegmentBytes
+};
+
+struct DeviceState {
+  std::string programme_state;  // ACTIVE | PAUSED | INCIDENT
+  bool recording_allowed = false;
+};
+
+class Vault {
+ public:
+  static absl::StatusOr<std::unique_ptr<Vault>> Open(const VaultOptions& options);
+  ~Vault();
+
+  MetadataStore* store() { return store_.get(); }
+  BlobStore* blobs() { return blobs_.get(); }
+  KeyService* keys() { return keys_.get(); }
+  IngestService* ingest() { return ingest_.get(); }
+  EnrollService* enroll() { return enroll_.get(); }
+  VaultMetrics* metrics() { return &metrics_; }
+  size_t max_segment_bytes() const { return max_segment_bytes_; }
+  const std::string& enroll_secret_path() const { return enroll_secret_path_; }
+  const std::string& data_dir() const { return data_dir_; }
+
+  // Programme state for an authenticated device (updates its last_seen).
+  // UNAUTHENTICATED for a bad token; other codes when the store cannot answer.
+  absl::StatusOr<DeviceState> GetDeviceState(std::string_view authorization);
+  // Health: the metadata store answers.
+  absl::Status Health();
+
+ private:
+  Vault() = default;
+  std::string data_dir_;
+  std::string enroll_secret_path_;
+  size_t max_segment_bytes_ = 0;
+  Env* env_ = nullptr;
+  VaultMetrics metrics_;
+  std::unique_ptr<MetadataStore> store_;
+  std::unique_ptr<BlobStore> blobs_;
+  std::unique_ptr<KeyService> keys_;
+  std::unique_ptr<IngestService> ingest_;
+  std::unique_ptr<EnrollService> enroll_;
+};
+
+}  // namespace sealtrace::vault

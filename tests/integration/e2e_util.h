@@ -1,0 +1,139 @@
+// Shared steps of the whole-process tests: a vault process, enrolment, replay
+// files, and reading back what the vault holds (decrypting in the test with
+// the contributor key, as only an audited reader may in the product).
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "capture/replay/replay_source.h"
+#include "capture/replay/synthetic.h"
+#include "harness.h"
+#include "segment/format.h"
+#include "vault/vault.h"
+
+namespace sealtrace::testing {
+
+struct VaultProcess {
+  std::string dir;
+  std::string log;
+  int port = 0;
+  std::unique_ptr<Process> proc;
+  std::string Url() const { return "http://127.0.0.1:" + std::to_string(port); }
+  void Start() {
+    proc = std::make_unique<Process>(
+        std::vector<std::string>{SealtraceBinary(), "server", "--data", dir, "--listen",
+                                 "127.0.0.1:" + std::to_string(port)},
+        log);
+    ASSERT_TRUE(WaitHealthy(port, 15000)) << ReadAll(log);
+  }
+  void Stop() {
+    if (!proc) return;
+    proc->Terminate();
+    EXPECT_EQ(proc->Wait(15000), 0) << ReadAll(log);
+    proc.reset();
+  }
+  void Kill9() {
+    proc->Kill9();
+    proc->Wait(5000);
+    proc.reset();
+  }
+};
+
+inline VaultProcess NewVault(const std::string& root) {
+  VaultProcess v;
+  v.dir = root + "/vault";
+  v.log = root + "/vault.log";
+  v.port = FreeLoopbackPort();
+  return v;
+}
+
+// Enrols `name` and returns the agent config path.
+inline std::string Enrol(const VaultProcess& v, const std::string& root, const std::string& name,
+                         const std::vector<std::string>& extra = {}) {
+  std::string cfg = root + "/" + name + "/agent.toml";
+  std::vector<std::string> argv{SealtraceBinary(), "enroll",        "--server",
+                                v.Url(),           "--name",        name,
+                                "--config",        cfg,             "--secret-file",
+                                v.dir + "/enroll.secret", "--accept-scope"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  int rc = RunToExit(argv, root + "/enroll.log");
+  EXPECT_EQ(rc, 0) << ReadAll(root + "/enroll.log");
+  return cfg;
+}
+
+inline std::string WriteReplay(const std::string& path, const std::vector<v1::Event>& events) {
+  std::string out;
+  uint64_t t0 = events.empty() ? 0 : events[0].t_us();
+  for (auto e : events) {
+    e.set_t_us(e.t_us() - t0);
+    out += FormatReplayLine(e) + "\n";
+  }
+  WriteAll(path, out);
+  return path;
+}
+
+struct VaultContents {
+  std::vector<vault::SegmentRecord> segments;  // by sequence
+  std::vector<v1::Event> events;        // absolute device-monotonic t_us
+  int failed_to_open = 0;
+};
+
+// Opens the vault in-process (the server must be stopped) and decrypts every
+// event segment of `contributor` with its released key.
+inline VaultContents ReadVault(const std::string& vault_dir, const Id16& contributor) {
+  VaultContents out;
+  vault::VaultOptions o;
+  o.data_dir = vault_dir;
+  auto v = vault::Vault::Open(o);
+  EXPECT_TRUE(v.ok()) << v.status();
+  if (!v.ok()) return out;
+  auto key = (*v)->keys()->ReleaseSecretKey(contributor, [] { return absl::OkStatus(); });
+  EXPECT_TRUE(key.ok()) << key.status();
+  if (!key.ok()) return out;
+  auto segs = (*v)->store()->ListSegments(contributor, 1'000'000);
+  EXPECT_TRUE(segs.ok());
+  if (!segs.ok()) return out;
+  out.segments = *segs;
+  std::sort(out.segments.begin(), out.segments.end(),
+            [](const vault::SegmentRecord& a, const vault::SegmentRecord& b) { return a.sequence < b.sequence; });
+  for (const auto& s : out.segments) {
+    auto blob = (*v)->blobs()->Get(s.blob_sha256);
+    if (!blob.ok() || ToHex(Sha256(*blob)) != s.blob_sha256) {
+      ++out.failed_to_open;
+      continue;
+    }
+    auto seg = OpenSegment(*blob, key->public_key, key->secret_key);
+    if (!seg.ok()) {
+      ++out.failed_to_open;
+      continue;
+    }
+    for (auto e : seg->events) {
+      e.set_t_us(e.t_us() + seg->header.start_mono_us);
+      out.events.push_back(std::move(e));
+    }
+  }
+  return out;
+}
+
+inline Id16 ContributorOf(const std::string& agent_config) {
+  std::string text = ReadAll(agent_config);
+  auto pos = text.find("contributor_id = ");
+  if (pos == std::string::npos) return Id16{};
+  pos += 1;  // skip the opening quote ('...' or "...") below
+  auto id = Id16::FromHex(text.substr(pos + 17, 32));
+  return id ? *id : Id16{};
+}
+
+// A compact, comparable rendering of the content of an event (no time).
+inline std::string Content(const v1::Event& e) {
+  v1::Event c = e;
+  c.clear_t_us();
+  return c.ShortDebugString();
+}
+
+}  // namespace sealtrace::testing
