@@ -152,7 +152,9 @@ absl::Status Agent::Run() {
   if (opt_.upload) uploader_thread = std::thread([&] { uploader_->Run(&upload_stop); });
   std::thread hk([this] { Housekeeping(); });
   std::thread stopper([this] {
-    while (!stop_.load() && !source_done_.load()) env_->SleepMicros(50'000);
+    while (!stop_.load() && !end_source_.load() && !source_done_.load()) {
+      env_->SleepMicros(50'000);
+    }
     source_->Stop();
   });
   EventSink* sink = filter_ ? static_cast<EventSink*>(filter_.get()) : recorder_.get();
@@ -164,6 +166,7 @@ absl::Status Agent::Run() {
   }
   stopper.join();
   hk.join();
+  if (filter_) filter_->Flush();
   absl::Status fl = recorder_->Flush();
   if (!opt_.exit_when_source_ends) {
     WriteStatus("source_ended");

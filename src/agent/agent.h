@@ -33,6 +33,8 @@ class EventFilter : public EventSink {
   virtual void SetPaused(bool paused, const std::string& reason) = 0;
   virtual bool paused() const = 0;
   virtual bool excluded() const { return false; }
+  // Forwards everything held (end of input / shutdown).
+  virtual void Flush() {}
 };
 
 struct AgentOptions {
@@ -57,7 +59,11 @@ class Agent {
 
   // Runs until the source ends or Stop(); returns the source's error, if any.
   absl::Status Run();
+  // Ends now: the source stops, the open segment is sealed and spooled, and
+  // unsent segments stay spooled for the next run (signal path).
   void Stop() { stop_.store(true); }
+  // Ends the source but still drains uploads for up to drain_timeout_us.
+  void EndSource() { end_source_.store(true); }
   // Seals a screen frame in its own segment and puts a FrameRef event into the
   // stream (through the privacy gate). Call from the source's thread.
   absl::Status SubmitFrame(std::string_view png, v1::FrameRef meta, uint64_t t_us);
@@ -86,6 +92,7 @@ class Agent {
   std::unique_ptr<Uploader> uploader_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> source_done_{false};
+  std::atomic<bool> end_source_{false};
   std::string programme_state_ = "ACTIVE";
   std::string source_error_;
   int64_t started_wall_us_ = 0;

@@ -45,7 +45,11 @@ absl::StatusOr<std::unique_ptr<Source>> MakeSource(const std::string& spec, doub
     return std::unique_ptr<Source>(new ReplaySource(Env::Default(), file, speed));
   }
   if (spec == "x11" || spec.rfind("x11:", 0) == 0) {
+#ifndef SEALTRACE_NO_X11
     return MakeX11Source(spec.size() > 4 ? spec.substr(4) : std::string(), cfg);
+#else
+    return absl::UnimplementedError("this build has no X11 capture backend");
+#endif
   }
   return absl::InvalidArgumentError("unknown source '" + spec +
                                     "': use replay:FILE or x11[:DISPLAY]");

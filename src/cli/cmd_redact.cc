@@ -66,14 +66,14 @@ int RunRedact(const RedactOptions& opt) {
         std::cerr << "sealtrace redact: " << red.status().message() << "\n";
         return false;
       }
-      nlohmann::json j;
+      nlohmann::ordered_json j;
       j["text"] = *red;
-      j["findings"] = nlohmann::json::array();
+      j["findings"] = nlohmann::ordered_json::array();
       for (const auto& f : findings) {
         j["findings"].push_back(
             {{"kind", std::string(privacy::KindName(f.kind))}, {"begin", f.begin}, {"end", f.end}});
       }
-      Write(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      Write(j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
       Write("\n");
       line.clear();
     } else {
@@ -94,8 +94,8 @@ int RunRedact(const RedactOptions& opt) {
     line_open = true;
     if (opt.json) {
       if (line.size() + n > kMaxJsonLine) {
-        std::cerr << "sealtrace redact: line " << line_no + 1 << " is longer than "
-                  << kMaxJsonLine << " bytes (--json limit)\n";
+        std::cerr << "sealtrace redact: line " << line_no + 1 << " is longer than " << kMaxJsonLine
+                  << " bytes (--json limit)\n";
         return false;
       }
       line.append(p, n);

@@ -9,6 +9,7 @@ class App;
 namespace sealtrace::cli {
 
 void RegisterAgentCommands(CLI::App& app);   // agent, enroll, status, inspect, pause, resume
+void RegisterUpCommands(CLI::App& app);      // up, demo (X11)
 void RegisterServerCommand(CLI::App& app);   // server (vault)
 void RegisterRedactCommand(CLI::App& app);   // redact
 void RegisterAuditCommand(CLI::App& app);    // audit verify|checkpoint

@@ -12,6 +12,9 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "sealtrace 0.1.0");
   app.require_subcommand(1);
   sealtrace::cli::RegisterAgentCommands(app);
+#ifndef SEALTRACE_NO_X11
+  sealtrace::cli::RegisterUpCommands(app);
+#endif
 #ifndef SEALTRACE_NO_CMD_server
   sealtrace::cli::RegisterServerCommand(app);
 #endif

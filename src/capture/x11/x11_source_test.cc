@@ -1,5 +1,5 @@
 // Integration tests of X11Source on a real Xvfb + openbox + xterm, driven by
-// xdotool (tests/x11/xvfb_fixture.h starts and stops all of them). Every test
+// xdotool (capture/x11/xvfb_session.h starts and stops all of them). Every test
 // waits until the expected events arrived (or 20 s passed), lets the stream
 // settle, then counts exactly.
 #include "capture/x11/x11_source.h"
@@ -18,7 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/x11/xvfb_fixture.h"
+#include "capture/x11/xvfb_session.h"
 
 namespace sealtrace {
 namespace {
@@ -138,7 +138,7 @@ struct XY {
 class X11SourceTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    session_ = new testing::XvfbSession();
+    session_ = new sealtrace::XvfbSession();
     start_status_ = new absl::Status(session_->Start(/*with_window_manager=*/true));
     if (!start_status_->ok()) return;
     absl::StatusOr<uint64_t> a = session_->StartXterm("alpha-window", &alpha_pid_);
@@ -198,13 +198,13 @@ class X11SourceTest : public ::testing::Test {
     Xdo({"mousemove", std::to_string(x + width / 2), std::to_string(y + height / 2)});
   }
 
-  static testing::XvfbSession* session_;
+  static sealtrace::XvfbSession* session_;
   static absl::Status* start_status_;
   static uint64_t alpha_, beta_;
   static pid_t alpha_pid_, beta_pid_;
 };
 
-testing::XvfbSession* X11SourceTest::session_ = nullptr;
+sealtrace::XvfbSession* X11SourceTest::session_ = nullptr;
 absl::Status* X11SourceTest::start_status_ = nullptr;
 uint64_t X11SourceTest::alpha_ = 0;
 uint64_t X11SourceTest::beta_ = 0;
@@ -583,7 +583,7 @@ TEST(X11SourceFaultTest, MissingDisplayIsAClearError) {
 }
 
 TEST(X11SourceFaultTest, XServerDeathEndsRunWithUnavailableAfterDelivering) {
-  testing::XvfbSession s;
+  sealtrace::XvfbSession s;
   ASSERT_TRUE(s.Start(/*with_window_manager=*/false).ok());
   pid_t pid = 0;
   absl::StatusOr<uint64_t> term = s.StartXterm("lonely", &pid);

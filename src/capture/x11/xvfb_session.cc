@@ -1,4 +1,4 @@
-#include "tests/x11/xvfb_fixture.h"
+#include "capture/x11/xvfb_session.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -17,7 +17,7 @@
 
 extern char** environ;
 
-namespace sealtrace::testing {
+namespace sealtrace {
 namespace {
 
 int64_t NowMs() {
@@ -215,4 +215,4 @@ void XvfbSession::Stop() {
   xvfb_pid_ = -1;
 }
 
-}  // namespace sealtrace::testing
+}  // namespace sealtrace

@@ -1,4 +1,4 @@
-// XvfbSession: a private X server for integration tests, with an optional
+// XvfbSession: a private X server (for integration tests and `sealtrace demo`), with an optional
 // window manager (openbox) and helper processes (xterm, xdotool).
 //
 // Start() picks a free display in :90..:120 (skipping ones whose lock file
@@ -18,7 +18,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
-namespace sealtrace::testing {
+namespace sealtrace {
 
 class XvfbSession {
  public:
@@ -51,4 +51,4 @@ class XvfbSession {
   std::vector<pid_t> children_;  // excluding Xvfb
 };
 
-}  // namespace sealtrace::testing
+}  // namespace sealtrace

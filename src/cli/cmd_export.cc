@@ -1,0 +1,325 @@
+// sealtrace export: build a training dataset from sealed segments.
+//
+// For now the segments come from a local directory and a key file (tests,
+// single-machine use); the access-backed provider (grants + audit) will be
+// wired in later behind the same Exporter. Exit codes: 0 done, 1 error,
+// 2 usage, 3 stopped cleanly (grant expired) and resumable.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <ctime>
+#include <iostream>
+#include <memory>
+#include <sstream>
+
+#include "cli/commands.h"
+#include "common/env.h"
+#include "crypto/crypto.h"
+#include "export/dp.h"
+#include "export/exporter.h"
+#include "export/ledger_sqlite.h"
+#include "export/local_provider.h"
+
+namespace sealtrace::cli {
+namespace {
+
+using exporter::ExportOptions;
+using exporter::Progress;
+
+constexpr int kExitStopped = 3;
+
+[[noreturn]] void Fail(const std::string& msg, int code = kExitError) {
+  std::cerr << "sealtrace export: " << msg << "\n";
+  throw CLI::RuntimeError(code);
+}
+
+std::string Duration(double s) {
+  if (s < 0 || s > 360000) return "--:--";
+  const long t = static_cast<long>(s + 0.5);
+  char buf[32];
+  if (t >= 3600) {
+    std::snprintf(buf, sizeof(buf), "%ld:%02ld:%02ld", t / 3600, (t / 60) % 60, t % 60);
+  } else {
+    std::snprintf(buf, sizeof(buf), "%ld:%02ld", t / 60, t % 60);
+  }
+  return buf;
+}
+
+std::string Count(double v) {
+  char buf[32];
+  if (v >= 1e6) {
+    std::snprintf(buf, sizeof(buf), "%.1fM", v / 1e6);
+  } else if (v >= 1e3) {
+    std::snprintf(buf, sizeof(buf), "%.1fk", v / 1e3);
+  } else {
+    std::snprintf(buf, sizeof(buf), "%.0f", v);
+  }
+  return buf;
+}
+
+// Progress: a bar with rate and ETA on a terminal, plain lines otherwise.
+class ProgressRenderer {
+ public:
+  ProgressRenderer(std::string mode) {
+    if (mode == "auto") mode = isatty(STDERR_FILENO) ? "bar" : "plain";
+    mode_ = mode;
+  }
+  void operator()(const Progress& p) {
+    if (mode_ == "none" || p.segments_total == 0) return;
+    const double frac = static_cast<double>(p.segments_done) / p.segments_total;
+    const double secs = p.elapsed_us / 1e6;
+    const double rate = secs > 0 ? p.events / secs : 0;
+    const double eta = frac > 0 ? secs * (1 - frac) / frac : -1;
+    if (mode_ == "bar") {
+      constexpr int kWidth = 30;
+      const int fill = static_cast<int>(frac * kWidth);
+      std::string bar(fill, '#');
+      bar.append(kWidth - fill, '.');
+      std::fprintf(stderr, "\r%-6s [%s] %3d%% %llu/%llu segments  %s events/s  ETA %s   ",
+                   p.phase.c_str(), bar.c_str(), static_cast<int>(frac * 100),
+                   static_cast<unsigned long long>(p.segments_done),
+                   static_cast<unsigned long long>(p.segments_total), Count(rate).c_str(),
+                   Duration(eta).c_str());
+      std::fflush(stderr);
+      dirty_ = true;
+      return;
+    }
+    // Plain: one line per 10% step or every 10 s.
+    const int step = static_cast<int>(frac * 10);
+    if (step == last_step_ && p.elapsed_us - last_line_us_ < 10'000'000) return;
+    last_step_ = step;
+    last_line_us_ = p.elapsed_us;
+    std::fprintf(stderr, "export: %s %d%% (%llu/%llu segments, %llu events, %s events/s, ETA %s)\n",
+                 p.phase.c_str(), static_cast<int>(frac * 100),
+                 static_cast<unsigned long long>(p.segments_done),
+                 static_cast<unsigned long long>(p.segments_total),
+                 static_cast<unsigned long long>(p.events), Count(rate).c_str(),
+                 Duration(eta).c_str());
+  }
+  void Done() {
+    if (dirty_) std::fprintf(stderr, "\n");
+  }
+
+ private:
+  std::string mode_;
+  bool dirty_ = false;
+  int last_step_ = -1;
+  int64_t last_line_us_ = 0;
+};
+
+// Writes a kept pseudonym key to a file outside the dataset (0600).
+class FileKeyKeeper final : public exporter::PseudonymKeyKeeper {
+ public:
+  explicit FileKeyKeeper(std::string path) : path_(std::move(path)) {}
+  absl::Status Keep(std::string_view dataset_id, std::string_view purpose,
+                    const SecretKey& key) override {
+    const std::string text = "{\"dataset_id\": \"" + std::string(dataset_id) +
+                             "\", \"purpose\": \"" + EscapeJson(purpose) + "\", \"key\": \"" +
+                             Base64(key.view()) + "\"}\n";
+    return WriteFileAtomic(Env::Default(), path_, text, 0600);
+  }
+
+ private:
+  static std::string EscapeJson(std::string_view s) {
+    std::string out;
+    for (char c : s) {
+      if (c == '"' || c == '\\') {
+        out.push_back('\\');
+        out.push_back(c);
+      } else if (static_cast<unsigned char>(c) < 0x20) {
+        out.push_back(' ');
+      } else {
+        out.push_back(c);
+      }
+    }
+    return out;
+  }
+  std::string path_;
+};
+
+struct Flags {
+  std::string segments, key_file, out;
+  std::string grant_id = "local", purpose, audit_checkpoint_file;
+  int64_t expires_at = 0;  // Unix seconds; 0 = none
+  std::string format = "both";
+  uint64_t shard_episodes = 10000, shard_mb = 64;
+  uint32_t k = 5;
+  uint64_t quantum_ms = 100;
+  uint32_t jitter_quanta = 0;
+  uint64_t max_steps = 20000;
+  bool frames = false;
+  bool no_focus_split = false;
+  uint64_t wait_ms = 3000, episode_idle_s = 60, max_episode_steps = 500;
+  bool no_dp = false;
+  std::string dp_ledger, dp_epsilon = "1", dp_budget = "4", dp_domain_file;
+  uint32_t dp_cell_cap = 20, dp_max_cells = 10;
+  std::string keep_key_purpose, key_out;
+  std::string progress = "auto";
+};
+
+void Run(const Flags& f) {
+  InitCrypto();
+  Env* env = Env::Default();
+  ExportOptions o;
+  o.output_dir = f.out;
+  o.grant_id = f.grant_id;
+  o.purpose = f.purpose;
+  if (!f.audit_checkpoint_file.empty()) {
+    absl::StatusOr<std::string> cp = env->ReadFile(f.audit_checkpoint_file);
+    if (!cp.ok()) Fail("cannot read audit checkpoint: " + std::string(cp.status().message()));
+    o.audit_checkpoint = *cp;
+  } else {
+    o.audit_checkpoint = "(none: local export without an audit log)";
+  }
+  o.write_agentnet = f.format == "both" || f.format == "agentnet";
+  o.write_computer13 = f.format == "both" || f.format == "computer13";
+  o.shard_max_episodes = f.shard_episodes;
+  o.shard_max_bytes = f.shard_mb << 20;
+  o.transforms.k_anonymity = f.k;
+  o.transforms.time_quantum_us = f.quantum_ms * 1000;
+  o.transforms.jitter_quanta = f.jitter_quanta;
+  o.transforms.max_steps_per_contributor = f.max_steps;
+  o.transforms.include_frames = f.frames;
+  o.reducer.split_on_focus_change = !f.no_focus_split;
+  o.reducer.wait_threshold_us = f.wait_ms * 1000;
+  o.reducer.episode_idle_split_us = f.episode_idle_s * 1'000'000;
+  o.reducer.max_episode_steps = f.max_episode_steps;
+  o.keep_pseudonym_key_purpose = f.keep_key_purpose;
+
+  std::unique_ptr<exporter::BudgetLedger> ledger;
+  o.dp_enabled = !f.no_dp;
+  if (o.dp_enabled) {
+    auto eps = exporter::Rational::Parse(f.dp_epsilon);
+    if (!eps.ok()) Fail("--dp-epsilon: " + std::string(eps.status().message()), kExitUsage);
+    auto budget = exporter::Rational::Parse(f.dp_budget);
+    if (!budget.ok()) Fail("--dp-budget: " + std::string(budget.status().message()), kExitUsage);
+    o.dp.epsilon = *eps;
+    o.dp.per_cell_cap = f.dp_cell_cap;
+    o.dp.max_cells = f.dp_max_cells;
+    if (f.dp_ledger.empty()) {
+      Fail("DP statistics need --dp-ledger FILE (or --no-dp)", kExitUsage);
+    }
+    auto l = exporter::SqliteBudgetLedger::Open(f.dp_ledger, *budget);
+    if (!l.ok()) Fail(std::string(l.status().message()));
+    ledger = std::move(*l);
+    if (!f.dp_domain_file.empty()) {
+      absl::StatusOr<std::string> text = env->ReadFile(f.dp_domain_file);
+      if (!text.ok()) Fail("cannot read --dp-app-domain: " + std::string(text.status().message()));
+      std::istringstream in(*text);
+      for (std::string line; std::getline(in, line);) {
+        if (!line.empty() && line[0] != '#') o.dp_app_domain.push_back(line);
+      }
+    }
+  }
+
+  std::unique_ptr<FileKeyKeeper> keeper;
+  if (!f.keep_key_purpose.empty()) {
+    if (f.key_out.empty()) Fail("--keep-pseudonym-key needs --pseudonym-key-out FILE", kExitUsage);
+    const std::string out_prefix = f.out.back() == '/' ? f.out : f.out + "/";
+    if (f.key_out.rfind(out_prefix, 0) == 0 || DirName(f.key_out) == f.out) {
+      Fail("--pseudonym-key-out must be outside the dataset directory", kExitUsage);
+    }
+    keeper = std::make_unique<FileKeyKeeper>(f.key_out);
+  }
+
+  absl::StatusOr<std::string> key_text = env->ReadFile(f.key_file);
+  if (!key_text.ok()) Fail("cannot read key file: " + std::string(key_text.status().message()));
+  absl::StatusOr<exporter::KeyMap> keys = exporter::KeyMap::FromJson(*key_text);
+  if (!keys.ok()) Fail(std::string(keys.status().message()));
+  auto provider = exporter::DirectorySegmentProvider::Create(env, f.segments, std::move(*keys));
+  if (!provider.ok()) Fail("cannot list segments: " + std::string(provider.status().message()));
+  for (const auto& [name, why] : (*provider)->unlisted()) {
+    std::cerr << "sealtrace export: not a segment, ignored: " << name << " (" << why << ")\n";
+  }
+
+  exporter::Exporter ex(env, provider->get(), o, ledger.get());
+  ProgressRenderer progress(f.progress);
+  ex.set_progress([&](const Progress& p) { progress(p); });
+  const int64_t expires = f.expires_at;
+  ex.set_authorised([env, expires]() -> absl::Status {
+    if (expires > 0 && env->NowWallMicros() >= expires * 1'000'000) {
+      return absl::DeadlineExceededError("grant expired");
+    }
+    return absl::OkStatus();
+  });
+  if (keeper) ex.set_key_keeper(keeper.get());
+
+  absl::StatusOr<exporter::ExportResult> r = ex.Run();
+  progress.Done();
+  if (!r.ok()) Fail(std::string(r.status().message()));
+  for (const auto& s : r->skipped) {
+    std::cerr << "sealtrace export: skipped segment " << s.segment_id << ": " << s.reason << "\n";
+  }
+  std::cout << (r->completed ? "export complete" : "export stopped") << ": dataset "
+            << r->dataset_id << (r->resumed ? " (resumed)" : "") << "\n"
+            << "  contributors " << r->contributors << ", episodes " << r->episodes << ", steps "
+            << r->steps << ", shards " << r->shards << ", frames " << r->frames
+            << ", skipped segments " << r->skipped.size() << "\n";
+  if (!r->epsilon_spent.empty()) {
+    std::cout << "  DP: epsilon " << r->epsilon_spent << " charged per included contributor\n";
+  }
+  std::cout << "  output: " << f.out << "\n";
+  if (!r->completed) {
+    std::cerr << "sealtrace export: stopped: " << r->stop_reason
+              << "; rerun the same command under a valid grant to resume\n";
+    throw CLI::RuntimeError(kExitStopped);
+  }
+}
+
+}  // namespace
+
+void RegisterExportCommand(CLI::App& app) {
+  auto f = std::make_shared<Flags>();
+  CLI::App* cmd = app.add_subcommand(
+      "export",
+      "Build a training dataset (AgentNet/OpenCUA pyautogui and OSWorld computer_13 JSONL) "
+      "with pseudonyms, k-anonymous context, quantised timing and DP statistics");
+  cmd->add_option("--segments", f->segments, "Directory of sealed segment files")->required();
+  cmd->add_option("--key-file", f->key_file,
+                  "JSON {\"<contributor id hex>\": \"<base64 X25519 secret key>\"}")
+      ->required();
+  cmd->add_option("--out", f->out, "Output dataset directory (resumes if interrupted)")->required();
+  cmd->add_option("--grant", f->grant_id, "Grant id recorded in the dataset card");
+  cmd->add_option("--purpose", f->purpose, "Purpose recorded in the dataset card")->required();
+  cmd->add_option("--audit-checkpoint-file", f->audit_checkpoint_file,
+                  "Audit log checkpoint text recorded in the card");
+  cmd->add_option("--expires-at", f->expires_at,
+                  "Grant expiry (Unix seconds); the export stops cleanly when reached");
+  cmd->add_option("--format", f->format, "agentnet | computer13 | both")
+      ->check(CLI::IsMember({"agentnet", "computer13", "both"}));
+  cmd->add_option("--shard-episodes", f->shard_episodes, "Max episodes per shard")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--shard-mb", f->shard_mb, "Max MiB per shard")->check(CLI::PositiveNumber);
+  cmd->add_option("--k", f->k, "k-anonymity threshold for app classes and titles")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--time-quantum-ms", f->quantum_ms, "Timing quantum")->check(CLI::PositiveNumber);
+  cmd->add_option("--jitter-quanta", f->jitter_quanta, "Uniform jitter in quanta (0 = off)");
+  cmd->add_option("--max-steps-per-contributor", f->max_steps, "Per-contributor step cap")
+      ->check(CLI::PositiveNumber);
+  cmd->add_flag("--frames", f->frames, "Include screen frames (not redacted!)");
+  cmd->add_flag("--no-split-on-focus", f->no_focus_split, "Do not split episodes at focus changes");
+  cmd->add_option("--wait-ms", f->wait_ms, "Idle gap that becomes a wait step");
+  cmd->add_option("--episode-idle-s", f->episode_idle_s, "Idle gap that ends an episode");
+  cmd->add_option("--max-episode-steps", f->max_episode_steps, "Max steps per episode")
+      ->check(CLI::Range(2, 100000));
+  cmd->add_flag("--no-dp", f->no_dp, "Do not release DP statistics");
+  cmd->add_option("--dp-ledger", f->dp_ledger, "SQLite privacy-budget ledger");
+  cmd->add_option("--dp-epsilon", f->dp_epsilon, "Epsilon per contributor (rational, e.g. 1/2)");
+  cmd->add_option("--dp-budget", f->dp_budget, "Default total budget of a new contributor");
+  cmd->add_option("--dp-cell-cap", f->dp_cell_cap, "Max count per contributor per cell")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--dp-max-cells", f->dp_max_cells, "Max cells per contributor")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--dp-app-domain", f->dp_domain_file,
+                  "File listing public app classes for DP cells (one per line)");
+  cmd->add_option("--keep-pseudonym-key", f->keep_key_purpose,
+                  "Keep the pseudonym key for this stated PURPOSE (default: destroyed)");
+  cmd->add_option("--pseudonym-key-out", f->key_out,
+                  "Where a kept key goes (outside the dataset directory)");
+  cmd->add_option("--progress", f->progress, "auto | bar | plain | none")
+      ->check(CLI::IsMember({"auto", "bar", "plain", "none"}));
+  cmd->callback([f] { Run(*f); });
+}
+
+}  // namespace sealtrace::cli

@@ -1,0 +1,114 @@
+#include "cli/demo_report.h"
+
+#include <cstdio>
+
+namespace sealtrace::cli {
+
+DemoScript MakeDemoScript(uint64_t a, uint64_t b) {
+  auto win = [](uint64_t w) { return std::to_string(w); };
+  DemoScript s;
+  auto add = [&](std::vector<std::string> argv) {
+    argv.insert(argv.begin(), "xdotool");
+    s.steps.push_back(std::move(argv));
+  };
+  add({"windowactivate", "--sync", win(a)});
+  add({"type", "--delay", "40", "Meeting notes: Quarterly Review, ship v2.4 on Friday."});
+  add({"key", "Return"});
+  add({"type", "--delay", "40", "Pay with card 4111 1111 1111 1111 please"});
+  add({"key", "Return"});
+  add({"type", "--delay", "40", "Grüße, naïve café"});
+  add({"key", "BackSpace", "BackSpace"});
+  add({"key", "Return"});
+  add({"mousemove", "--window", win(a), "200", "150"});
+  add({"mousemove_relative", "--", "10", "5"});
+  add({"click", "1"});
+  add({"click", "--repeat", "2", "--delay", "80", "1"});
+  add({"click", "3"});
+  add({"click", "2"});
+  add({"mousedown", "1"});
+  for (int i = 0; i < 5; ++i) add({"mousemove_relative", "--", "15", "8"});
+  add({"mouseup", "1"});
+  add({"click", "--repeat", "3", "5"});
+  add({"click", "--repeat", "2", "4"});
+  add({"key", "ctrl+c"});
+  add({"windowactivate", "--sync", win(b)});
+  add({"type", "--delay", "40", "export AWS_KEY=AKIAIOSFODNN7EXAMPLE"});
+  add({"key", "Return"});
+  add({"type", "--delay", "40", "password: hunter2-Correct-Horse"});
+  add({"key", "Return"});
+  add({"key", "alt+Tab"});
+  add({"type", "--delay", "40", "back to notes"});
+  return s;
+}
+
+std::string RenderEvents(const std::vector<v1::Event>& events) {
+  std::string out, run;
+  auto flush = [&] {
+    if (!run.empty()) {
+      out += "  typed   \"" + run + "\"\n";
+      run.clear();
+    }
+  };
+  for (const auto& e : events) {
+    char buf[256];
+    if (e.has_key()) {
+      const auto& k = e.key();
+      if (!k.down()) continue;
+      if (!k.text().empty() && k.text() != "\n" && k.text() != "\t") {
+        run += k.text();
+      } else if (k.keysym() == 0xff08) {
+        run += "⌫";
+      } else {
+        flush();
+        std::snprintf(buf, sizeof(buf), "  key     keysym 0x%x mods %u\n", k.keysym(), k.modifiers());
+        out += buf;
+      }
+    } else if (e.has_redaction()) {
+      run += "[REDACTED:" + e.redaction().kind() + "]";
+    } else if (e.has_pointer()) {
+      const auto& p = e.pointer();
+      if (p.kind() == v1::PointerEvent::MOVE) continue;
+      flush();
+      const char* kind = p.kind() == v1::PointerEvent::BUTTON_DOWN ? "down"
+                         : p.kind() == v1::PointerEvent::BUTTON_UP ? "up"
+                                                                    : "scroll";
+      if (p.kind() == v1::PointerEvent::SCROLL) {
+        std::snprintf(buf, sizeof(buf), "  scroll  dx %d dy %d at (%d,%d)\n", p.scroll_dx(),
+                      p.scroll_dy(), p.x(), p.y());
+      } else {
+        std::snprintf(buf, sizeof(buf), "  button  %u %s at (%d,%d)\n", p.button(), kind, p.x(),
+                      p.y());
+      }
+      out += buf;
+    } else if (e.has_focus()) {
+      flush();
+      out += "  focus   " + e.focus().app_class() + " \"" + e.focus().title() + "\"\n";
+    } else if (e.has_control()) {
+      flush();
+      out += "  control " + v1::ControlEvent::Kind_Name(e.control().kind()) + " " +
+             e.control().reason() + "\n";
+    } else if (e.has_frame()) {
+      flush();
+      out += "  frame   " + e.frame().trigger() + "\n";
+    }
+  }
+  flush();
+  return out;
+}
+
+void PrintDemoReport(vault::Vault& vault, const AgentConfig& cfg, std::ostream& out) {
+  auto segs = vault.store()->ListSegments(cfg.contributor_id, 100000);
+  if (!segs.ok()) {
+    out << "  cannot list segments: " << segs.status().message() << "\n";
+    return;
+  }
+  uint64_t events = 0, bytes = 0;
+  for (const auto& s : *segs) {
+    events += s.event_count;
+    bytes += s.size;
+  }
+  out << "  " << segs->size() << " sealed segments, " << events << " events, " << bytes
+      << " bytes of ciphertext\n";
+}
+
+}  // namespace sealtrace::cli

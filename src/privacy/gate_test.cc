@@ -1,0 +1,455 @@
+#include "privacy/gate.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace sealtrace::privacy {
+namespace {
+
+class CollectSink : public EventSink {
+ public:
+  void OnEvent(v1::Event e) override { events.push_back(std::move(e)); }
+  std::vector<v1::Event> events;
+
+  // Text of the forwarded key presses.
+  std::string Typed() const {
+    std::string s;
+    for (const auto& e : events)
+      if (e.has_key() && e.key().down()) s += e.key().text();
+    return s;
+  }
+  std::vector<v1::RedactionMarker> Markers() const {
+    std::vector<v1::RedactionMarker> m;
+    for (const auto& e : events)
+      if (e.has_redaction()) m.push_back(e.redaction());
+    return m;
+  }
+  std::vector<v1::ControlEvent> Controls() const {
+    std::vector<v1::ControlEvent> c;
+    for (const auto& e : events)
+      if (e.has_control()) c.push_back(e.control());
+    return c;
+  }
+  int Count(bool down) const {
+    int n = 0;
+    for (const auto& e : events) n += e.has_key() && e.key().down() == down;
+    return n;
+  }
+};
+
+constexpr uint32_t kShiftL = 0xffe1, kCtrlL = 0xffe3, kAltL = 0xffe9;
+
+class GateTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Make(DefaultPrivacyConfig()); }
+  void Make(const PrivacyConfig& cfg) {
+    sink = CollectSink();
+    auto g = PrivacyGate::Create(&sink, cfg);
+    ASSERT_TRUE(g.ok()) << g.status();
+    gate = std::move(*g);
+    gate->SetConsent(true);
+  }
+  void Key(uint32_t keysym, bool down, const std::string& text, uint32_t mods = 0,
+           uint32_t keycode = 0) {
+    v1::Event e;
+    e.set_t_us(t += 1000);
+    auto* k = e.mutable_key();
+    k->set_down(down);
+    k->set_keysym(keysym);
+    k->set_keycode(keycode);
+    k->set_text(down ? text : "");
+    k->set_modifiers(mods);
+    gate->OnEvent(e);
+  }
+  void Tap(uint32_t keysym, const std::string& text = "", uint32_t mods = 0) {
+    Key(keysym, true, text, mods);
+    Key(keysym, false, text, mods);
+  }
+  // Types ASCII text like a user: Shift around upper case and symbols.
+  void Type(const std::string& s) {
+    static const std::string kShifted = "~!@#$%^&*()_+{}|:\"<>?";
+    for (unsigned char c : s) {
+      bool shift =
+          (c >= 'A' && c <= 'Z') || kShifted.find(static_cast<char>(c)) != std::string::npos;
+      if (shift) Key(kShiftL, true, "", 0, 50);
+      Tap(c, std::string(1, static_cast<char>(c)), shift ? v1::MOD_SHIFT : 0);
+      if (shift) Key(kShiftL, false, "", v1::MOD_SHIFT, 50);
+    }
+  }
+  void Focus(uint64_t win, const std::string& cls, const std::string& title) {
+    v1::Event e;
+    e.set_t_us(t += 1000);
+    auto* f = e.mutable_focus();
+    f->set_window_id(win);
+    f->set_app_class(cls);
+    f->set_title(title);
+    gate->OnEvent(e);
+  }
+  void Pointer(v1::PointerEvent::Kind kind, int x, int y) {
+    v1::Event e;
+    e.set_t_us(t += 1000);
+    e.mutable_pointer()->set_kind(kind);
+    e.mutable_pointer()->set_x(x);
+    e.mutable_pointer()->set_y(y);
+    if (kind != v1::PointerEvent::MOVE) e.mutable_pointer()->set_button(1);
+    gate->OnEvent(e);
+  }
+  void ExpectKeyUpsMatchDowns() {
+    // Every forwarded release has a forwarded press (no orphans leak info).
+    std::map<uint32_t, int> down;
+    for (const auto& e : sink.events) {
+      if (!e.has_key()) continue;
+      uint32_t id = e.key().keycode() ? e.key().keycode() : (e.key().keysym() | 0x20);
+      if (e.key().down()) {
+        down[id]++;
+      } else {
+        EXPECT_GT(down[id], 0) << "orphan key release " << e.key().keysym();
+        down[id]--;
+      }
+    }
+  }
+
+  uint64_t t = 1000000;
+  CollectSink sink;
+  std::unique_ptr<PrivacyGate> gate;
+};
+
+TEST_F(GateTest, NothingWithoutConsent) {
+  gate->SetConsent(false);
+  Focus(1, "xterm", "shell");
+  Type("hello");
+  Pointer(v1::PointerEvent::BUTTON_DOWN, 1, 1);
+  gate->Flush();
+  EXPECT_TRUE(sink.events.empty());
+}
+
+TEST_F(GateTest, OrdinaryTypingPassesInOrder) {
+  Focus(1, "xterm", "shell");
+  Type("ls -la");
+  Tap(0xff0d, "\r");
+  gate->Flush();
+  EXPECT_EQ(sink.Typed(), "ls -la\r");
+  EXPECT_TRUE(sink.Markers().empty());
+  uint64_t last = 0;
+  for (const auto& e : sink.events) {
+    EXPECT_GE(e.t_us(), last);
+    last = e.t_us();
+  }
+  ExpectKeyUpsMatchDowns();
+}
+
+TEST_F(GateTest, CardTypedIsReplacedByOneMarker) {
+  Focus(1, "xterm", "shell");
+  Type("pay 4111 1111 1111 1111 ok");
+  Tap(0xff0d, "\r");
+  gate->Flush();
+  EXPECT_EQ(sink.Typed(), "pay  ok\r");
+  auto m = sink.Markers();
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_EQ(m[0].kind(), "payment_card");
+  EXPECT_EQ(m[0].length_bucket(), 32u);
+  EXPECT_EQ(m[0].key_events(), 19u * 2 - 1);  // presses + releases except the last release
+  // The marker sits where the card started, at the time of its first key.
+  size_t idx = 0;
+  while (!sink.events[idx].has_redaction()) ++idx;
+  EXPECT_EQ(sink.events[idx - 1].key().text(), "");  // release of the space before
+  ExpectKeyUpsMatchDowns();
+}
+
+TEST_F(GateTest, PasswordTypedWithShiftHidesShiftToo) {
+  Focus(1, "xterm", "shell");
+  Type("password: Tr0ub4dor&3");
+  Tap(0xff0d, "\r");
+  gate->Flush();
+  EXPECT_EQ(sink.Typed(), "password: \r");
+  auto m = sink.Markers();
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_EQ(m[0].kind(), "password");
+  // No Shift press of the secret's capital letters is forwarded.
+  // (The Shift of ':' in the cue is ordinary typing and stays.)
+  int shifts = 0;
+  bool after_marker = false;
+  for (const auto& e : sink.events) {
+    after_marker |= e.has_redaction();
+    shifts += after_marker && e.has_key() && e.key().keysym() == kShiftL;
+  }
+  EXPECT_EQ(shifts, 0);
+  ExpectKeyUpsMatchDowns();
+}
+
+TEST_F(GateTest, BackspaceEditsAreApplied) {
+  Focus(1, "xterm", "shell");
+  Type("4111 1111 1111 1112");
+  Tap(0xff08);  // BackSpace
+  Type("1");
+  Tap(0xff0d, "\r");
+  gate->Flush();
+  auto m = sink.Markers();
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_EQ(m[0].kind(), "payment_card");
+  EXPECT_EQ(sink.Typed(), "\r");
+  for (const auto& e : sink.events) EXPECT_FALSE(e.has_key() && e.key().keysym() == 0xff08);
+}
+
+TEST_F(GateTest, SecretSplitAcrossFlushes) {
+  Focus(1, "xterm", "editor");
+  std::string filler;
+  while (filler.size() < 700) filler += "lorem ipsum dolor sit amet ";
+  Type(filler);
+  size_t before = sink.events.size();
+  EXPECT_GT(before, 1u) << "text beyond the hold bound is released before the run ends";
+  Type("ghp_16C7e42F292c6912E7710c838347Ae178B4a ");
+  Type(filler);
+  Tap(0xff0d, "\r");
+  gate->Flush();
+  EXPECT_EQ(sink.Typed(), filler + " " + filler + "\r");
+  auto m = sink.Markers();
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_EQ(m[0].kind(), "github_token");
+  ExpectKeyUpsMatchDowns();
+}
+
+TEST_F(GateTest, TwoRunsSeparatedByReturnDoNotMerge) {
+  Focus(1, "xterm", "shell");
+  Type("4111 1111");
+  Tap(0xff0d, "\r");
+  Type("1111 1111");
+  Tap(0xff0d, "\r");
+  gate->Flush();
+  EXPECT_TRUE(sink.Markers().empty());
+  EXPECT_EQ(sink.Typed(), "4111 1111\r1111 1111\r");
+}
+
+TEST_F(GateTest, PrivateKeyTypedLineByLine) {
+  Focus(1, "xterm", "shell");
+  Type("cat > k <<EOF");
+  Tap(0xff0d, "\r");
+  Type("-----BEGIN RSA PRIVATE KEY-----");
+  Tap(0xff0d, "\r");
+  Type("MIIEpAIBAAKCAQEA7abc");
+  Tap(0xff0d, "\r");
+  Type("-----END RSA PRIVATE KEY-----");
+  Tap(0xff0d, "\r");
+  Type("EOF");
+  Tap(0xff0d, "\r");
+  gate->Flush();
+  EXPECT_EQ(sink.Typed(), "cat > k <<EOF\r\r\r\rEOF\r");
+  auto m = sink.Markers();
+  ASSERT_EQ(m.size(), 3u);
+  for (const auto& x : m) EXPECT_EQ(x.kind(), "private_key");
+}
+
+TEST_F(GateTest, CursorMovementEndsRun) {
+  Focus(1, "xterm", "shell");
+  Type("4111 1111 ");
+  Tap(0xff51);  // Left
+  Type("1111 1111");
+  gate->Flush();
+  EXPECT_TRUE(sink.Markers().empty());
+}
+
+TEST_F(GateTest, ExcludedWindowLeavesOnlyMarkers) {
+  Focus(1, "xterm", "shell");
+  Type("a");
+  uint64_t enter_t = t + 1000;
+  Focus(2, "KeePassXC", "Passwords.kdbx - KeePassXC");
+  Type("hunter2 secret");
+  Pointer(v1::PointerEvent::MOVE, 10, 10);
+  Pointer(v1::PointerEvent::BUTTON_DOWN, 10, 10);
+  Focus(3, "xterm", "shell 2");
+  uint64_t leave_t = t;
+  Type("b");
+  gate->Flush();
+  EXPECT_EQ(sink.Typed(), "ab");
+  auto c = sink.Controls();
+  ASSERT_EQ(c.size(), 2u);
+  EXPECT_EQ(c[0].kind(), v1::ControlEvent::EXCLUDED_ENTER);
+  EXPECT_EQ(c[0].reason(), "password_manager");
+  EXPECT_EQ(c[1].kind(), v1::ControlEvent::EXCLUDED_LEAVE);
+  EXPECT_EQ(c[1].duration_us(), leave_t - enter_t);
+  for (const auto& e : sink.events) {
+    EXPECT_FALSE(e.has_pointer());
+    if (e.has_focus()) {
+      EXPECT_NE(e.focus().window_id(), 2u);
+    }
+  }
+  ExpectKeyUpsMatchDowns();
+}
+
+TEST_F(GateTest, PrivateBrowserWindowByTitle) {
+  Focus(1, "firefox", "Mozilla Firefox Private Browsing");
+  Type("search terms");
+  gate->Flush();
+  EXPECT_EQ(sink.Typed(), "");
+  ASSERT_EQ(sink.Controls().size(), 1u);
+  EXPECT_EQ(sink.Controls()[0].reason(), "private_browsing");
+}
+
+TEST_F(GateTest, PauseAndResume) {
+  Focus(1, "xterm", "shell");
+  Type("abc");
+  gate->Pause();
+  uint64_t pause_t = t;
+  EXPECT_TRUE(gate->IsPaused());
+  Type("def");
+  Pointer(v1::PointerEvent::BUTTON_DOWN, 5, 5);
+  gate->Resume();
+  uint64_t resume_t = t;
+  EXPECT_FALSE(gate->IsPaused());
+  Type("ghi");
+  gate->Flush();
+  EXPECT_EQ(sink.Typed(), "abcghi");
+  auto c = sink.Controls();
+  ASSERT_EQ(c.size(), 3u);
+  EXPECT_EQ(c[0].kind(), v1::ControlEvent::PAUSE);
+  EXPECT_EQ(c[1].kind(), v1::ControlEvent::RESUME);
+  EXPECT_EQ(c[2].kind(), v1::ControlEvent::GAP);
+  EXPECT_EQ(c[2].duration_us(), resume_t - pause_t);
+  for (const auto& e : sink.events) EXPECT_FALSE(e.has_pointer());
+  ExpectKeyUpsMatchDowns();
+}
+
+TEST_F(GateTest, TimedPauseEndsByEventTime) {
+  Focus(1, "xterm", "shell");
+  gate->Pause(t + 5000);
+  Type("x");  // t+1000, t+2000: paused
+  t += 10000;
+  Type("y");
+  gate->Flush();
+  EXPECT_EQ(sink.Typed(), "y");
+  auto c = sink.Controls();
+  ASSERT_GE(c.size(), 3u);
+  EXPECT_EQ(c[2].kind(), v1::ControlEvent::GAP);
+  EXPECT_EQ(c[2].duration_us(), 5000u);
+}
+
+TEST_F(GateTest, HotkeyTogglesPauseAndIsNeverRecorded) {
+  Focus(1, "xterm", "shell");
+  Type("a");
+  auto hotkey = [&] {
+    const uint32_t m = v1::MOD_CTRL | v1::MOD_ALT | v1::MOD_SHIFT;
+    Key(kCtrlL, true, "", 0, 37);
+    Key(kAltL, true, "", v1::MOD_CTRL, 64);
+    Key(kShiftL, true, "", v1::MOD_CTRL | v1::MOD_ALT, 50);
+    Key('P', true, "P", m, 33);
+    Key('P', false, "", m, 33);
+    Key(kShiftL, false, "", m, 50);
+    Key(kAltL, false, "", v1::MOD_CTRL | v1::MOD_ALT, 64);
+    Key(kCtrlL, false, "", v1::MOD_CTRL, 37);
+  };
+  hotkey();
+  EXPECT_TRUE(gate->IsPaused());
+  Type("secret stuff");
+  hotkey();
+  EXPECT_FALSE(gate->IsPaused());
+  Type("b");
+  gate->Flush();
+  EXPECT_EQ(sink.Typed(), "ab");
+  for (const auto& e : sink.events) {
+    if (!e.has_key()) continue;
+    EXPECT_NE(e.key().keysym(), kCtrlL);
+    EXPECT_NE(e.key().keysym(), kAltL);
+    EXPECT_NE(e.key().keysym(), static_cast<uint32_t>('P'));
+  }
+  auto c = sink.Controls();
+  ASSERT_EQ(c.size(), 3u);
+  EXPECT_EQ(c[0].kind(), v1::ControlEvent::PAUSE);
+  EXPECT_EQ(c[0].reason(), "hotkey");
+  ExpectKeyUpsMatchDowns();
+}
+
+TEST_F(GateTest, ShortcutsAreNotText) {
+  Focus(1, "xterm", "shell");
+  Type("4111 1111 1111 ");
+  Key('v', true, "\x16", v1::MOD_CTRL);  // Ctrl+V ends the run
+  Key('v', false, "", v1::MOD_CTRL);
+  Type("1111");
+  gate->Flush();
+  EXPECT_TRUE(sink.Markers().empty());
+}
+
+TEST_F(GateTest, TitlesAreRedacted) {
+  Focus(1, "firefox", "Receipt for 4111 1111 1111 1111 - Firefox");
+  gate->Flush();
+  ASSERT_EQ(sink.events.size(), 1u);
+  EXPECT_EQ(sink.events[0].focus().title(), "Receipt for [REDACTED:payment_card] - Firefox");
+}
+
+TEST_F(GateTest, PointerMovesAreThinned) {
+  Focus(1, "xterm", "shell");
+  for (int i = 0; i <= 100; ++i) Pointer(v1::PointerEvent::MOVE, i * 3, i * 2);     // straight line
+  for (int i = 1; i <= 50; ++i) Pointer(v1::PointerEvent::MOVE, 300, 200 + i * 4);  // corner, down
+  Pointer(v1::PointerEvent::BUTTON_DOWN, 300, 400);
+  gate->Flush();
+  std::vector<std::pair<int, int>> moves;
+  for (const auto& e : sink.events)
+    if (e.has_pointer() && e.pointer().kind() == v1::PointerEvent::MOVE)
+      moves.emplace_back(e.pointer().x(), e.pointer().y());
+  ASSERT_GE(moves.size(), 3u);
+  EXPECT_LE(moves.size(), 8u);
+  EXPECT_EQ(moves.front(), std::make_pair(0, 0));
+  EXPECT_EQ(moves.back(), std::make_pair(300, 400));  // last move before the click
+  EXPECT_NE(std::find(moves.begin(), moves.end(), std::make_pair(300, 200)), moves.end());
+}
+
+TEST_F(GateTest, TimingCoarsening) {
+  PrivacyConfig cfg = DefaultPrivacyConfig();
+  cfg.timing_quantum_ms = 10;
+  Make(cfg);
+  Focus(1, "xterm", "shell");
+  t += 1234;
+  Type("abc");
+  gate->Flush();
+  ASSERT_FALSE(sink.events.empty());
+  for (const auto& e : sink.events) EXPECT_EQ(e.t_us() % 10000, 0u);
+}
+
+TEST_F(GateTest, ReloadBadConfigKeepsOldOne) {
+  std::string path = ::testing::TempDir() + "/bad_privacy.toml";
+  {
+    std::ofstream f(path);
+    f << "hotkey = \"ctrl+alt+shift+p\"\n\n[[exclude]]\nreason = \"x\"\ntitle = \"(unclosed\"\n";
+  }
+  absl::Status s = gate->ReloadConfig(path);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(std::string(s.message()).find("bad_privacy.toml:5"), std::string::npos) << s;
+  // The default exclusions are still active.
+  Focus(2, "keepassxc", "db");
+  Type("x");
+  gate->Flush();
+  EXPECT_EQ(sink.Typed(), "");
+
+  {
+    std::ofstream f(path);
+    f << "include_defaults = false\nnever_record = [\"Bluebird\"]\n";
+  }
+  ASSERT_TRUE(gate->ReloadConfig(path).ok());
+  Focus(3, "xterm", "shell");
+  Type("the bluebird deal");
+  gate->Flush();
+  EXPECT_EQ(sink.Typed(), "the  deal");
+  std::remove(path.c_str());
+}
+
+TEST_F(GateTest, Deterministic) {
+  auto run = [&] {
+    Make(DefaultPrivacyConfig());
+    t = 1000000;
+    Focus(1, "xterm", "shell");
+    Type("card 4111 1111 1111 1111 and mail a@example.com");
+    for (int i = 0; i < 30; ++i) Pointer(v1::PointerEvent::MOVE, i * i, i);
+    Tap(0xff0d, "\r");
+    gate->Flush();
+    std::string out;
+    for (const auto& e : sink.events) out += e.SerializeAsString();
+    return out;
+  };
+  EXPECT_EQ(run(), run());
+}
+
+}  // namespace
+}  // namespace sealtrace::privacy
