@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Configures and builds sealtrace.
+#   scripts/build.sh                 release build in build/
+#   scripts/build.sh --sanitize      ASan+UBSan build in build-asan/
+#   scripts/build.sh --fuzz          clang libFuzzer build in build-fuzz/
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode=release
+[[ "${1:-}" == "--sanitize" ]] && mode=asan
+[[ "${1:-}" == "--fuzz" ]] && mode=fuzz
+jobs=$(nproc)
+case "$mode" in
+  release)
+    cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+    cmake --build build -j"$jobs" ;;
+  asan)
+    cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSEALTRACE_SANITIZE=ON \
+      -DSEALTRACE_BENCH=OFF >/dev/null
+    cmake --build build-asan -j"$jobs" ;;
+  fuzz)
+    CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      -DSEALTRACE_FUZZ=ON -DSEALTRACE_TESTS=OFF -DSEALTRACE_BENCH=OFF -DSEALTRACE_X11=OFF >/dev/null
+    cmake --build build-fuzz -j"$jobs" --target $(sed -n 's/^sealtrace_fuzzer(\([a-z_0-9]*\).*/\1_fuzz/p' fuzz/CMakeLists.txt) ;;
+esac
