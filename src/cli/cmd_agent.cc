@@ -188,6 +188,38 @@ void RegisterAgentCommands(CLI::App& app) {
     });
   }
 
+  // ---- consent ----
+  {
+    auto* cmd = app.add_subcommand(
+        "consent", "Show the current recording scope and record your consent to it (needed at "
+                   "enrolment and again whenever the scope changes)");
+    auto config = std::make_shared<std::string>(DefaultConfigPath());
+    auto accept = std::make_shared<bool>(false);
+    auto revoke = std::make_shared<bool>(false);
+    cmd->add_option("--config", *config, "Agent config")->capture_default_str();
+    cmd->add_flag("--accept-scope", *accept, "Accept the shown scope without asking");
+    cmd->add_flag("--revoke", *revoke, "Withdraw consent: the agent records nothing until you "
+                                       "consent again");
+    cmd->callback([=] {
+      auto cfg = LoadAgentConfig(Env::Default(), *config);
+      if (!cfg.ok()) Fail(std::string(cfg.status().message()));
+      if (*revoke) {
+        cfg->consent = false;
+        cfg->consent_scope_hash.clear();
+      } else {
+        RecordingScope scope = ScopeFor(cfg->privacy_config, cfg->frames);
+        if (!AskConsent(ScopeText(scope), *accept)) Fail("no consent given; nothing changed");
+        cfg->consent = true;
+        cfg->consent_scope_hash = ScopeHash(scope);
+      }
+      if (auto s = SaveAgentConfig(Env::Default(), *cfg, *config); !s.ok()) {
+        Fail(std::string(s.message()));
+      }
+      std::cout << (*revoke ? "consent withdrawn: recording is off\n"
+                            : "consent recorded for this scope\n");
+    });
+  }
+
   // ---- status ----
   {
     auto* cmd = app.add_subcommand("status", "Show whether recording is on, paused or excluded, "

@@ -42,10 +42,12 @@ TEST(Crash, AgentKill9AtManyPointsLosesAtMostTheUnsealedTail) {
   SyntheticOptions so;
   so.events = 400;
   so.seed = 21;
-  auto session = MakeSyntheticSession(so);
+  auto input = MakeSyntheticSession(so);
   // Compress the session's time 10x so it replays in a few seconds at speed 1.
-  for (auto& e : session) e.set_t_us(e.t_us() / 10);
-  std::string replay = WriteReplay(root + "/dana/session.jsonl", session);
+  for (auto& e : input) e.set_t_us(e.t_us() / 10);
+  std::string replay = WriteReplay(root + "/dana/session.jsonl", input);
+  std::vector<uint64_t> released_at;
+  auto session = ThroughGate(input, &released_at);
   const int kKillPoints = 12;
   for (int k = 0; k < kKillPoints; ++k) {
     SCOPED_TRACE("kill point " + std::to_string(k));
@@ -56,8 +58,15 @@ TEST(Crash, AgentKill9AtManyPointsLosesAtMostTheUnsealedTail) {
     Process agent({SealtraceBinary(), "agent", "--config", cfg, "--source", "replay:" + replay,
                    "--speed", "1", "--no-upload"},
                   log);
-    // Kill points spread over the run: 150 ms .. ~3.5 s.
-    std::this_thread::sleep_for(std::chrono::milliseconds(150 + k * 280));
+    // Recording has started once the agent publishes its status.
+    std::string status = root + "/dana/state/status.json";
+    for (int i = 0; i < 300 && !Env::Default()->FileExists(status); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ASSERT_TRUE(Env::Default()->FileExists(status)) << ReadAll(log);
+    int64_t started_at = MonoNowUs();
+    // Kill points spread over the run: 50 ms .. ~3.1 s after recording began.
+    std::this_thread::sleep_for(std::chrono::milliseconds(50 + k * 280));
     int64_t killed_at = MonoNowUs();
     agent.Kill9();
     agent.Wait(5000);
@@ -87,21 +96,23 @@ TEST(Crash, AgentKill9AtManyPointsLosesAtMostTheUnsealedTail) {
     for (size_t i = 0; i < recovered.size(); ++i) {
       ASSERT_EQ(Content(recovered[i]), Content(session[i])) << "event " << i;
     }
-    // Bounded loss: the last recovered event is at most ~1 s (segment age)
-    // plus slack older than the kill, unless nothing was emitted yet.
-    if (!recovered.empty() && recovered.size() < session.size()) {
-      int64_t lag = killed_at - static_cast<int64_t>(recovered.back().t_us());
-      EXPECT_LE(lag, 1'800'000) << "lost more than the unsealed tail (" << recovered.size()
-                                << " of " << session.size() << " events kept)";
+    // Bounded loss: every event the gate had released to the recorder more
+    // than the segment age (1 s) plus 0.8 s of scheduling slack before the
+    // kill is recovered. (Typed text the gate still held, undecided, is the
+    // other part of the tail: it is never sealed before redaction decides.)
+    int64_t kill_rel = killed_at - started_at - 1'800'000;
+    size_t must_have = 0;
+    while (must_have < released_at.size() &&
+           static_cast<int64_t>(released_at[must_have] - released_at[0]) <= kill_rel) {
+      ++must_have;
     }
-    std::printf("kill point %2d at %4d ms: %zu segments, %zu of %zu events recovered, tail lag %lld ms\n",
-                k, 150 + k * 280, list.size(), recovered.size(), session.size(),
-                recovered.empty() ? -1LL
-                                  : static_cast<long long>(
-                                        (killed_at - static_cast<int64_t>(recovered.back().t_us())) / 1000));
-    if (recovered.empty()) {
-      EXPECT_LE(k, 3) << "nothing recovered after a late kill";
-    }
+    EXPECT_GE(recovered.size(), must_have)
+        << "lost more than the unsealed tail (" << recovered.size() << " of " << session.size()
+        << " events kept, " << must_have << " had been released > 1.8 s before the kill)";
+    std::printf("kill point %2d at %4lld ms: %zu segments, %zu of %zu events recovered (>= %zu "
+                "required)\n",
+                k, static_cast<long long>((killed_at - started_at) / 1000), list.size(),
+                recovered.size(), session.size(), must_have);
   }
 }
 
@@ -113,9 +124,10 @@ TEST(Crash, VaultKill9DuringUploadsLosesNothingAcknowledged) {
   SyntheticOptions so;
   so.events = 1200;
   so.seed = 31;
-  auto session = MakeSyntheticSession(so);
-  for (auto& e : session) e.set_t_us(e.t_us() / 20);  // ~a few seconds at speed 1
-  std::string replay = WriteReplay(root + "/erin/session.jsonl", session);
+  auto input = MakeSyntheticSession(so);
+  for (auto& e : input) e.set_t_us(e.t_us() / 20);  // ~a few seconds at speed 1
+  std::string replay = WriteReplay(root + "/erin/session.jsonl", input);
+  auto session = ThroughGate(input);
   Process agent({SealtraceBinary(), "agent", "--config", cfg, "--source", "replay:" + replay,
                  "--speed", "1", "--drain-timeout", "60s"},
                 root + "/agent.log");

@@ -21,8 +21,9 @@ TEST(EndToEnd, ReplayArrivesExactlyAndNoPlaintextOnDisk) {
   so.seed = 11;
   so.planted_text = kTypedCanary;
   so.planted_title = kTitleCanary;
-  auto session = MakeSyntheticSession(so);
-  std::string replay = WriteReplay(root + "/alice/session.jsonl", session);
+  auto input = MakeSyntheticSession(so);
+  std::string replay = WriteReplay(root + "/alice/session.jsonl", input);
+  auto session = ThroughGate(input);  // what the recorder seals
   std::string agent_log = root + "/agent.log";
   int rc = RunToExit({SealtraceBinary(), "agent", "--config", cfg, "--source", "replay:" + replay,
                       "--speed", "0"},
@@ -79,8 +80,9 @@ TEST(EndToEnd, VaultDownAgentKeepsSpoolingAndCatchesUp) {
   SyntheticOptions so;
   so.events = 1500;
   so.seed = 12;
-  auto session = MakeSyntheticSession(so);
-  std::string replay = WriteReplay(root + "/bob/session.jsonl", session);
+  auto input = MakeSyntheticSession(so);
+  std::string replay = WriteReplay(root + "/bob/session.jsonl", input);
+  auto session = ThroughGate(input);
   // Record with the vault down: uploads fail and back off; the agent exits
   // after its drain timeout with everything still spooled.
   int rc = RunToExit({SealtraceBinary(), "agent", "--config", cfg, "--source", "replay:" + replay,

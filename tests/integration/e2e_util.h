@@ -13,6 +13,8 @@
 #include "capture/replay/replay_source.h"
 #include "capture/replay/synthetic.h"
 #include "harness.h"
+#include "privacy/exclusions.h"
+#include "privacy/gate.h"
 #include "segment/format.h"
 #include "vault/vault.h"
 
@@ -27,7 +29,7 @@ struct VaultProcess {
   void Start() {
     proc = std::make_unique<Process>(
         std::vector<std::string>{SealtraceBinary(), "server", "--data", dir, "--listen",
-                                 "127.0.0.1:" + std::to_string(port)},
+                                 "127.0.0.1:" + std::to_string(port), "--allow-plain-http"},
         log);
     ASSERT_TRUE(WaitHealthy(port, 15000)) << ReadAll(log);
   }
@@ -127,6 +129,37 @@ inline Id16 ContributorOf(const std::string& agent_config) {
   pos += 1;  // skip the opening quote ('...' or "...") below
   auto id = Id16::FromHex(text.substr(pos + 17, 32));
   return id ? *id : Id16{};
+}
+
+// What the agent's privacy gate (default config, consent given) makes of a
+// session: the events the recorder seals. The gate is deterministic, so the
+// vault must hold exactly these.
+// If `released_at` is given, it receives for each output event the input
+// time at which the gate let it go (the gate holds typed text until a run
+// ends, so this is when the recorder first had it).
+inline std::vector<v1::Event> ThroughGate(const std::vector<v1::Event>& in,
+                                          std::vector<uint64_t>* released_at = nullptr) {
+  struct Collect : EventSink {
+    std::vector<v1::Event> out;
+    std::vector<uint64_t> at;
+    uint64_t now = 0;
+    void OnEvent(v1::Event e) override {
+      out.push_back(std::move(e));
+      at.push_back(now);
+    }
+  } sink;
+  auto cfg = privacy::ParsePrivacyConfig(privacy::DefaultPrivacyConfigToml(), "<default>");
+  EXPECT_TRUE(cfg.ok()) << cfg.status();
+  auto gate = privacy::PrivacyGate::Create(&sink, *cfg);
+  EXPECT_TRUE(gate.ok()) << gate.status();
+  (*gate)->SetConsent(true);
+  for (const auto& e : in) {
+    sink.now = e.t_us();
+    (*gate)->OnEvent(e);
+  }
+  (*gate)->Flush();
+  if (released_at) *released_at = sink.at;
+  return sink.out;
 }
 
 // A compact, comparable rendering of the content of an event (no time).

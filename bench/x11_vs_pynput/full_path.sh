@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The issue's side-by-side benchmark with the FULL sealtrace path on: the
+# recorder is `sealtrace agent --source x11` (X11 source -> privacy gate ->
+# sealing -> fsync'd spool), against the pynput recorder, on one Xvfb and the
+# same xdotool workload (run.sh).
+#
+#   bench/x11_vs_pynput/full_path.sh [BUILD_DIR]
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+BUILD=${1:-$ROOT/build}
+BIN=$BUILD/src/cli/sealtrace
+[[ -x "$BIN" ]] || { echo "full_path.sh: $BIN not built" >&2; exit 2; }
+WORK=$(mktemp -d /tmp/x11full.XXXXXX)
+PORT=$(( 20000 + RANDOM % 20000 ))
+"$BIN" server --data "$WORK/vault" --listen "127.0.0.1:$PORT" --allow-plain-http >"$WORK/vault.log" 2>&1 &
+VPID=$!
+trap 'kill $VPID 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"' EXIT
+for _ in $(seq 1 100); do
+  curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+"$BIN" enroll --server "http://127.0.0.1:$PORT" --name bench --config "$WORK/agent/agent.toml" \
+  --secret-file "$WORK/vault/enroll.secret" --accept-scope >/dev/null
+# --no-upload keeps the comparison to what runs on the device: capture, gate,
+# seal, spool. (Uploading adds one HTTP request per second.)
+export SEALTRACE_RECORDER_CMD="$BIN agent --config $WORK/agent/agent.toml --source x11 --no-upload"
+export BENCH_READY_WAIT=${BENCH_READY_WAIT:-3}
+bash "$HERE/run.sh" "$BUILD"
