@@ -12,6 +12,14 @@
 #include "audit/memory_store.h"
 #include "audit/sqlite_store.h"
 #include "audit/verify.h"
+#ifdef SEALTRACE_TEST_POSTGRES
+// Built a second time (target pg_audit_store_test in src/scale) with the store
+// behind OpenSqlite() switched to PgAuditStore on a throwaway PostgreSQL cluster.
+#include <map>
+
+#include "audit/pg_audit_store.h"
+#include "pg/pg_cluster.h"
+#endif
 #include "common/env.h"
 #include "crypto/crypto.h"
 
@@ -92,15 +100,35 @@ std::unique_ptr<AuditSigner> MakeSigner(const TempDir& dir) {
   return *std::move(s);
 }
 
+#ifdef SEALTRACE_TEST_POSTGRES
+// One database per TempDir, so reopening the same dir reopens the same log.
+absl::StatusOr<std::unique_ptr<PgAuditStore>> OpenStoreFor(const TempDir& dir) {
+  static std::map<std::string, std::string> dbs;
+  auto* pg = ::sealtrace::testing::PgCluster::Shared();
+  if (pg == nullptr) return absl::UnavailableError("no PostgreSQL test cluster");
+  auto& ci = dbs[dir.Path("")];
+  if (ci.empty()) {
+    auto made = pg->CreateDatabase("audit_" + std::to_string(dbs.size()));
+    if (!made.ok()) return made.status();
+    ci = *made;
+  }
+  return PgAuditStore::Open(ci);
+}
+#else
+absl::StatusOr<std::unique_ptr<SqliteAuditStore>> OpenStoreFor(const TempDir& dir) {
+  return SqliteAuditStore::Open(dir.Path("audit.db"));
+}
+#endif
+
 std::unique_ptr<AuditLog> OpenSqlite(const TempDir& dir, AuditSigner* signer) {
-  auto store = SqliteAuditStore::Open(dir.Path("audit.db"));
+  auto store = OpenStoreFor(dir);
   EXPECT_TRUE(store.ok()) << store.status();
   auto log = AuditLog::Open(*std::move(store), signer);
   EXPECT_TRUE(log.ok()) << log.status();
   return log.ok() ? *std::move(log) : nullptr;
 }
 
-void Exec(const std::string& db, const std::string& sql) {
+[[maybe_unused]] void Exec(const std::string& db, const std::string& sql) {
   sqlite3* h = nullptr;
   ASSERT_EQ(sqlite3_open(db.c_str(), &h), SQLITE_OK);
   char* err = nullptr;
@@ -177,6 +205,7 @@ TEST(AuditLog, AppendReopenAndProofsAgainstCheckpoints) {
   EXPECT_TRUE(log->EntriesForContributor("nobody")->empty());
 }
 
+#ifndef SEALTRACE_TEST_POSTGRES  // edits the SQLite file directly
 TEST(AuditLog, TamperedSqliteRowIsDetectedOnOpen) {
   TempDir dir;
   auto signer = MakeSigner(dir);
@@ -239,6 +268,8 @@ TEST(AuditLog, TamperedSqliteRowIsDetectedOnOpen) {
         << log.status();
   }
 }
+
+#endif
 
 TEST(AuditLog, FailsClosedWhenTheStoreFails) {
   TempDir dir;
@@ -322,6 +353,7 @@ TEST(AuditSigner, KeyFileModeAndRotation) {
   EXPECT_FALSE(AuditSigner::OpenOrCreate(Env::Default(), dir.Path("audit.key"), "other/log").ok());
 }
 
+#ifndef SEALTRACE_TEST_POSTGRES  // edits the SQLite file directly
 TEST(AuditVerify, DetectsRewritesAndProvesContributorEntries) {
   TempDir dir;
   auto signer = MakeSigner(dir);
@@ -378,6 +410,8 @@ TEST(AuditVerify, DetectsRewritesAndProvesContributorEntries) {
   EXPECT_FALSE(VerifyAuditLogFile(dir.Path("missing.db"), saved_note, keys).ok);
   EXPECT_FALSE(VerifyAuditLogFile(db, "garbage", keys).ok);
 }
+
+#endif  // SEALTRACE_TEST_POSTGRES
 
 }  // namespace
 }  // namespace sealtrace::audit

@@ -14,6 +14,8 @@ void RegisterServerCommand(CLI::App& app);   // server (vault)
 void RegisterRedactCommand(CLI::App& app);   // redact
 void RegisterAuditCommand(CLI::App& app);    // audit verify|checkpoint
 void RegisterExportCommand(CLI::App& app);   // export
+void RegisterScaleCommands(CLI::App& app);   // loadgen, scale run|migrate|parked
+void RegisterAccessCommands(CLI::App& app);  // principal, grant, read, programme, ...
 
 // Shared exit codes.
 inline constexpr int kExitOk = 0;

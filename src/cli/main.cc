@@ -27,6 +27,12 @@ int main(int argc, char** argv) {
 #ifndef SEALTRACE_NO_CMD_export
   sealtrace::cli::RegisterExportCommand(app);
 #endif
+#ifndef SEALTRACE_NO_CMD_scale
+  sealtrace::cli::RegisterScaleCommands(app);
+#endif
+#ifndef SEALTRACE_NO_CMD_access
+  sealtrace::cli::RegisterAccessCommands(app);
+#endif
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,5 +1,7 @@
-// Conformance tests for MetadataStore implementations. A PostgreSQL store adds
-// its factory to kStores below and runs the same suite.
+// Conformance tests for MetadataStore implementations. Built twice: in
+// vault_store_test against SQLite, and (with SEALTRACE_TEST_POSTGRES, target
+// pg_metadata_store_test in src/scale) against PgMetadataStore on a throwaway
+// PostgreSQL cluster (tests/pg/pg_cluster.h), one fresh database per test.
 #include "vault/metadata_store.h"
 
 #include <sqlite3.h>
@@ -13,6 +15,10 @@
 #include "gtest/gtest.h"
 #include "vault/sqlite_metadata_store.h"
 #include "vault/test_util.h"
+#ifdef SEALTRACE_TEST_POSTGRES
+#include "pg/pg_cluster.h"
+#include "vault/pg_metadata_store.h"
+#endif
 
 namespace sealtrace::vault {
 namespace {
@@ -36,9 +42,31 @@ const StoreFactory kSqliteMemory{"sqlite_memory", [](const TempDir&) {
                                    return std::unique_ptr<MetadataStore>(std::move(*s));
                                  }};
 
+#ifdef SEALTRACE_TEST_POSTGRES
+const StoreFactory kPostgres{"postgres", [](const TempDir&) {
+                               static int n = 0;
+                               auto* cluster = ::sealtrace::testing::PgCluster::Shared();
+                               EXPECT_NE(cluster, nullptr);
+                               if (cluster == nullptr) return std::unique_ptr<MetadataStore>();
+                               auto ci = cluster->CreateDatabase("meta_" + std::to_string(++n));
+                               EXPECT_TRUE(ci.ok()) << ci.status();
+                               if (!ci.ok()) return std::unique_ptr<MetadataStore>();
+                               auto s = PgMetadataStore::Open({*ci, 4});
+                               EXPECT_TRUE(s.ok()) << s.status();
+                               if (!s.ok()) return std::unique_ptr<MetadataStore>();
+                               return std::unique_ptr<MetadataStore>(std::move(*s));
+                             }};
+#define SEALTRACE_METADATA_STORES kPostgres
+#else
+#define SEALTRACE_METADATA_STORES kSqliteFile, kSqliteMemory
+#endif
+
 class MetadataStoreTest : public ::testing::TestWithParam<StoreFactory> {
  protected:
-  void SetUp() override { store_ = GetParam().make(dir_); }
+  void SetUp() override {
+    store_ = GetParam().make(dir_);
+    ASSERT_NE(store_, nullptr);
+  }
 
   ContributorRecord NewContributor(const std::string& name) {
     ContributorRecord c;
@@ -221,7 +249,7 @@ TEST_P(MetadataStoreTest, ConcurrentInsertsOfOneIdConvergeOnOneRow) {
   EXPECT_EQ(exists.load(), 7);
 }
 
-INSTANTIATE_TEST_SUITE_P(Stores, MetadataStoreTest, ::testing::Values(kSqliteFile, kSqliteMemory),
+INSTANTIATE_TEST_SUITE_P(Stores, MetadataStoreTest, ::testing::Values(SEALTRACE_METADATA_STORES),
                          [](const auto& info) { return info.param.name; });
 
 // --- SQLite specifics ---

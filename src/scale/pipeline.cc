@@ -1,0 +1,352 @@
+#include "scale/pipeline.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cstring>
+
+#include "crypto/crypto.h"
+
+namespace sealtrace::scale {
+namespace {
+
+using vault::IngestOutcome;
+using vault::IngestResult;
+
+constexpr size_t kMaxTokenChars = 256;  // as vault/ingest.cc
+
+IngestResult Refuse(IngestOutcome o, std::string message, std::string segment_id = "",
+                    uint64_t sequence = 0) {
+  IngestResult r;
+  r.outcome = o;
+  r.message = std::move(message);
+  r.segment_id = std::move(segment_id);
+  r.sequence = sequence;
+  return r;
+}
+
+// As vault/ingest.cc: a body that is a prefix of a plausible segment is "truncated".
+IngestOutcome ClassifyFramingError(std::string_view body, const absl::Status& s) {
+  if (body.size() < kSegmentHeaderBytes) {
+    size_t n = std::min<size_t>(body.size(), 4);
+    if (!body.empty() && std::memcmp(body.data(), kSegmentMagic, n) == 0) {
+      return IngestOutcome::kTruncated;
+    }
+    return IngestOutcome::kMalformed;
+  }
+  if (s.message().find("truncated") != std::string_view::npos) return IngestOutcome::kTruncated;
+  return IngestOutcome::kMalformed;
+}
+
+std::string HeaderOf(const Headers& h, const char* key) {
+  for (const auto& [k, v] : h) {
+    if (k == key) return v;
+  }
+  return "";
+}
+
+}  // namespace
+
+// --- CachingKeyDirectory ---
+
+absl::StatusOr<vault::DeviceRecord> CachingKeyDirectory::Authenticate(
+    std::string_view authorization) {
+  auto token = vault::ParseBearer(authorization);
+  if (!token) return absl::UnauthenticatedError("missing bearer device token");
+  if (token->size() > kMaxTokenChars || token->substr(0, 4) != vault::kDeviceTokenPrefix) {
+    return absl::UnauthenticatedError("malformed device token");
+  }
+  const std::string hash = Sha256(*token);
+  const auto now = Clock::now();
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = devices_.find(hash);
+    if (it != devices_.end() && now - it->second.second < ttl_ &&
+        ConstantTimeEquals(it->second.first.token_sha256, hash)) {
+      return it->second.first;
+    }
+  }
+  auto dev = store_->FindDeviceByTokenHash(hash);
+  if (!dev.ok()) return dev.status();
+  if (!dev->has_value() || !ConstantTimeEquals((*dev)->token_sha256, hash)) {
+    return absl::UnauthenticatedError("unknown device token");
+  }
+  std::lock_guard<std::mutex> l(mu_);
+  if (devices_.size() > 200000) devices_.clear();  // bounded memory
+  devices_[hash] = {**dev, now};
+  return **dev;
+}
+
+absl::StatusOr<std::string> CachingKeyDirectory::PublicKey(const Id16& contributor_id) {
+  const auto now = Clock::now();
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = keys_.find(contributor_id);
+    if (it != keys_.end() && now - it->second.second < ttl_) return it->second.first;
+  }
+  auto k = store_->GetLatestContributorKey(contributor_id);
+  if (!k.ok()) return k.status();
+  if (!k->has_value() || (*k)->destroyed) {
+    return absl::NotFoundError("no live key for contributor " + contributor_id.Hex());
+  }
+  std::lock_guard<std::mutex> l(mu_);
+  if (keys_.size() > 200000) keys_.clear();
+  keys_[contributor_id] = {(*k)->public_key, now};
+  return (*k)->public_key;
+}
+
+// --- ValidateUpload ---
+
+std::variant<IngestResult, ValidatedUpload> ValidateUpload(CachingKeyDirectory* dir,
+                                                           const vault::IngestRequest& req,
+                                                           size_t max) {
+  auto device = dir->Authenticate(req.authorization);
+  if (!device.ok()) {
+    if (absl::IsUnauthenticated(device.status())) {
+      return Refuse(IngestOutcome::kUnauthenticated, std::string(device.status().message()));
+    }
+    return Refuse(IngestOutcome::kStorageError,
+                  "metadata store unavailable: " + std::string(device.status().message()));
+  }
+  if ((req.content_length && *req.content_length > max) || req.body.size() > max) {
+    return Refuse(IngestOutcome::kOversized,
+                  "segment larger than the limit of " + std::to_string(max) + " bytes");
+  }
+  if (req.content_length && *req.content_length != req.body.size()) {
+    if (req.body.size() < *req.content_length) {
+      return Refuse(IngestOutcome::kTruncated, "body shorter than its Content-Length");
+    }
+    return Refuse(IngestOutcome::kMalformed, "body longer than its Content-Length");
+  }
+  if (req.body.empty()) return Refuse(IngestOutcome::kMalformed, "empty body");
+  auto header = ValidateSegmentFraming(req.body);
+  if (!header.ok()) {
+    return Refuse(ClassifyFramingError(req.body, header.status()),
+                  std::string(header.status().message()));
+  }
+  const std::string id = header->segment_id.Hex();
+  const uint64_t seq = header->sequence;
+  if (!req.declared_segment_id.empty()) {
+    auto declared = Id16::FromHex(req.declared_segment_id);
+    if (!declared || *declared != header->segment_id) {
+      return Refuse(IngestOutcome::kMalformed,
+                    "declared segment id does not match the segment header", id, seq);
+    }
+  }
+  if (header->device_id != device->id) {
+    return Refuse(
+        IngestOutcome::kWrongDevice,
+        "segment header names device " + header->device_id.Hex() + ", not the authenticated device",
+        id, seq);
+  }
+  if (header->contributor_id != device->contributor_id) {
+    return Refuse(IngestOutcome::kWrongContributor,
+                  "segment header names contributor " + header->contributor_id.Hex() +
+                      ", not this device's contributor",
+                  id, seq);
+  }
+  auto pk = dir->PublicKey(device->contributor_id);
+  if (!pk.ok()) {
+    if (absl::IsNotFound(pk.status())) {
+      return Refuse(IngestOutcome::kWrongKey, "the contributor has no live key", id, seq);
+    }
+    return Refuse(IngestOutcome::kStorageError,
+                  "key lookup failed: " + std::string(pk.status().message()), id, seq);
+  }
+  if (!ConstantTimeEquals(header->recipient_key_id, KeyIdOf(*pk))) {
+    return Refuse(IngestOutcome::kWrongKey,
+                  "segment is sealed to key " + ToHex(header->recipient_key_id) +
+                      ", not the contributor's current key " + ToHex(KeyIdOf(*pk)),
+                  id, seq);
+  }
+  return ValidatedUpload{*device, *header};
+}
+
+// --- JetStreamPublisher ---
+
+absl::StatusOr<bool> JetStreamPublisher::Publish(const std::string& segment_id_hex,
+                                                 std::string_view data, const Headers& headers) {
+  auto ack = js_->Publish(subject_, data, headers, segment_id_hex, timeout_ms_);
+  if (!ack.ok()) return ack.status();
+  return ack->duplicate;
+}
+
+// --- IngestGateway ---
+
+IngestGateway::IngestGateway(vault::MetadataStore* store, vault::BlobStore* blobs,
+                             CachingKeyDirectory* dir, SegmentPublisher* publisher, Env* env,
+                             vault::VaultMetrics* metrics, Options options)
+    : store_(store),
+      blobs_(blobs),
+      dir_(dir),
+      publisher_(publisher),
+      env_(env),
+      metrics_(metrics),
+      options_(options) {}
+
+IngestResult IngestGateway::Ingest(const vault::IngestRequest& req) {
+  IngestResult r = Handle(req);
+  uint64_t stored_bytes = r.outcome == IngestOutcome::kStored ? req.body.size() : 0;
+  if (metrics_ != nullptr) metrics_->CountIngest(r.outcome, stored_bytes);
+  if (r.outcome == IngestOutcome::kStorageError) {
+    spdlog::warn("gateway: segment {} refused ({}): {}", r.segment_id.empty() ? "?" : r.segment_id,
+                 vault::IngestOutcomeName(r.outcome), r.message);
+  } else if (!r.ok()) {
+    spdlog::info("gateway: segment {} refused ({}): {}", r.segment_id.empty() ? "?" : r.segment_id,
+                 vault::IngestOutcomeName(r.outcome), r.message);
+  }
+  return r;
+}
+
+IngestResult IngestGateway::Handle(const vault::IngestRequest& req) {
+  auto v = ValidateUpload(dir_, req, options_.max_segment_bytes);
+  if (auto* refused = std::get_if<IngestResult>(&v)) return *refused;
+  const ValidatedUpload& up = std::get<ValidatedUpload>(v);
+  const std::string id = up.header.segment_id.Hex();
+  const uint64_t seq = up.header.sequence;
+  const std::string blob_key = vault::BlobKeyOf(req.body);
+  // Already stored? Answer like the embedded vault. If the store cannot answer
+  // (e.g. PostgreSQL restarting), go on: the writer is idempotent.
+  auto existing = store_->GetSegment(up.header.segment_id);
+  if (existing.ok() && existing->has_value()) {
+    if ((*existing)->blob_sha256 == blob_key) {
+      return Refuse(IngestOutcome::kDuplicate, "segment already stored", id, seq);
+    }
+    return Refuse(IngestOutcome::kConflict, "segment id already stored with different content", id,
+                  seq);
+  }
+  const bool by_ref =
+      req.body.size() > options_.inline_max_bytes || (up.header.flags & kFlagFramePayload) != 0;
+  Headers h = {{kHdrKind, by_ref ? kKindBlobRef : kKindInline},
+               {kHdrBlob, blob_key},
+               {kHdrSize, std::to_string(req.body.size())},
+               {kHdrReceived, std::to_string(env_->NowWallMicros())},
+               {kHdrSegment, id}};
+  std::string_view data = req.body;
+  if (by_ref) {
+    // Large payloads: the blob is durable before its reference is published.
+    if (absl::Status s = blobs_->Put(blob_key, req.body); !s.ok()) {
+      return Refuse(IngestOutcome::kStorageError, "blob write failed: " + std::string(s.message()),
+                    id, seq);
+    }
+    data = req.body.substr(0, kSegmentHeaderBytes);
+    blob_refs_.fetch_add(1, std::memory_order_relaxed);
+  }
+  auto dup = publisher_->Publish(id, data, h);
+  if (!dup.ok()) {
+    return Refuse(IngestOutcome::kStorageError,
+                  "stream publish failed: " + std::string(dup.status().message()), id, seq);
+  }
+  if (*dup) return Refuse(IngestOutcome::kDuplicate, "segment already accepted", id, seq);
+  return Refuse(IngestOutcome::kStored, "stored", id, seq);
+}
+
+// --- SegmentWriter ---
+
+std::string WriterMetrics::Render() const {
+  std::string out;
+  auto line = [&](const char* name, const char* help, uint64_t v) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " counter\n" + name +
+           " " + std::to_string(v) + "\n";
+  };
+  line("sealtrace_writer_stored_total", "Segments stored by this writer.", stored.load());
+  line("sealtrace_writer_duplicate_total", "Redeliveries found already stored.", duplicate.load());
+  line("sealtrace_writer_retried_total", "Messages handed back for a later retry.", retried.load());
+  line("sealtrace_writer_parked_total", "Poison messages moved to the park stream.", parked.load());
+  line("sealtrace_writer_park_failed_total", "Failed attempts to park.", park_failed.load());
+  line("sealtrace_writer_ack_failed_total", "Acks the server did not confirm.", ack_failed.load());
+  line("sealtrace_writer_stored_bytes_total", "Bytes of stored segments.", bytes.load());
+  return out;
+}
+
+SegmentWriter::Result SegmentWriter::Write(std::string_view data, const Headers& headers) {
+  Result r;
+  auto fail = [&](Outcome o, std::string why) {
+    r.outcome = o;
+    r.reason = std::move(why);
+    return r;
+  };
+  const std::string kind = HeaderOf(headers, kHdrKind);
+  const std::string blob_key_hdr = HeaderOf(headers, kHdrBlob);
+  int64_t received_us = 0;
+  {
+    const std::string rs = HeaderOf(headers, kHdrReceived);
+    char* end = nullptr;
+    received_us = rs.empty() ? 0 : std::strtoll(rs.c_str(), &end, 10);
+    if (rs.empty() || (end && *end != '\0')) return fail(Outcome::kPoison, "bad received time");
+  }
+  SegmentHeader header;
+  std::string blob_key;
+  uint64_t size = 0;
+  if (kind == kKindInline) {
+    auto h = ValidateSegmentFraming(data);
+    if (!h.ok()) return fail(Outcome::kPoison, "framing: " + std::string(h.status().message()));
+    header = *h;
+    blob_key = vault::BlobKeyOf(data);
+    if (!blob_key_hdr.empty() && blob_key_hdr != blob_key) {
+      return fail(Outcome::kPoison, "blob hash header does not match the payload");
+    }
+    size = data.size();
+  } else if (kind == kKindBlobRef) {
+    auto h = ParseSegmentHeader(data);
+    if (!h.ok() || data.size() != kSegmentHeaderBytes) {
+      return fail(Outcome::kPoison, "blob reference without a valid segment header");
+    }
+    header = *h;
+    blob_key = blob_key_hdr;
+    if (!vault::IsValidBlobKey(blob_key)) return fail(Outcome::kPoison, "bad blob key");
+    const std::string ss = HeaderOf(headers, kHdrSize);
+    char* end = nullptr;
+    size = ss.empty() ? 0 : std::strtoull(ss.c_str(), &end, 10);
+    if (size <= kSegmentHeaderBytes || (end && *end != '\0')) {
+      return fail(Outcome::kPoison, "bad size header");
+    }
+  } else {
+    return fail(Outcome::kPoison, "unknown message kind");
+  }
+  r.segment_id = header.segment_id.Hex();
+  auto same_or_conflict = [&](const vault::SegmentRecord& existing) {
+    if (existing.blob_sha256 == blob_key) return fail(Outcome::kDuplicate, "already stored");
+    return fail(Outcome::kPoison, "segment id already stored with different content");
+  };
+  auto existing = store_->GetSegment(header.segment_id);
+  if (!existing.ok()) {
+    return fail(Outcome::kRetry, "metadata: " + std::string(existing.status().message()));
+  }
+  if (existing->has_value()) return same_or_conflict(**existing);
+  if (kind == kKindInline) {
+    if (absl::Status s = blobs_->Put(blob_key, data); !s.ok()) {
+      return fail(Outcome::kRetry, "blob write: " + std::string(s.message()));
+    }
+  } else {
+    auto ex = blobs_->Exists(blob_key);
+    if (!ex.ok()) return fail(Outcome::kRetry, "blob check: " + std::string(ex.status().message()));
+    if (!*ex) return fail(Outcome::kPoison, "referenced blob is missing");
+  }
+  vault::SegmentRecord rec;
+  rec.segment_id = header.segment_id;
+  rec.contributor_id = header.contributor_id;
+  rec.device_id = header.device_id;
+  rec.sequence = header.sequence;
+  rec.wall_anchor_us = header.wall_anchor_us;
+  rec.duration_us = header.duration_us;
+  rec.event_count = header.event_count;
+  rec.size = size;
+  rec.blob_sha256 = blob_key;
+  rec.flags = header.flags;
+  rec.received_us = received_us;  // from the gateway: identical on every redelivery
+  auto ins = store_->InsertSegment(rec);
+  if (!ins.ok()) return fail(Outcome::kRetry, "metadata: " + std::string(ins.status().message()));
+  if (*ins == vault::InsertSegmentResult::kExists) {
+    auto again = store_->GetSegment(header.segment_id);
+    if (!again.ok() || !again->has_value()) {
+      return fail(Outcome::kRetry, "metadata changed during the write");
+    }
+    return same_or_conflict(**again);
+  }
+  r.outcome = Outcome::kStored;
+  r.reason = "stored";
+  (void)env_;
+  return r;
+}
+
+}  // namespace sealtrace::scale
