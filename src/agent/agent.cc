@@ -57,6 +57,21 @@ Agent::~Agent() { Stop(); }
 
 void Agent::WriteStatus(const std::string& state) {
   auto rs = recorder_->Stats();
+  // Rates over the last minute (or since start, if shorter).
+  int64_t now_mono = env_->NowMonoMicros();
+  rate_samples_.push_back({now_mono, rs.events, rs.segments});
+  while (rate_samples_.size() > 2 && now_mono - rate_samples_.front().mono_us > 60'000'000) {
+    rate_samples_.pop_front();
+  }
+  double events_per_min = 0, segments_per_min = 0;
+  if (rate_samples_.size() >= 2) {
+    const auto& a = rate_samples_.front();
+    double minutes = static_cast<double>(now_mono - a.mono_us) / 60e6;
+    if (minutes > 0) {
+      events_per_min = static_cast<double>(rs.events - a.events) / minutes;
+      segments_per_min = static_cast<double>(rs.segments - a.segments) / minutes;
+    }
+  }
   auto us = uploader_->Stats();
   auto ss = spool_->Stats();
   auto info = source_->Info();
@@ -70,6 +85,8 @@ void Agent::WriteStatus(const std::string& state) {
       {"updated_wall_us", env_->NowWallMicros()},
       {"started_wall_us", started_wall_us_},
       {"events_total", rs.events},
+      {"events_per_min", events_per_min},
+      {"segments_per_min", segments_per_min},
       {"segments_total", rs.segments},
       {"frames_total", rs.frames},
       {"seal_errors", rs.seal_errors},

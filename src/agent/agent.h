@@ -13,6 +13,7 @@
 #pragma once
 
 #include <atomic>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -93,6 +94,12 @@ class Agent {
   std::atomic<bool> stop_{false};
   std::atomic<bool> source_done_{false};
   std::atomic<bool> end_source_{false};
+  struct RateSample {
+    int64_t mono_us;
+    uint64_t events;
+    uint64_t segments;
+  };
+  std::deque<RateSample> rate_samples_;  // housekeeping thread only
   std::string programme_state_ = "ACTIVE";
   std::string source_error_;
   int64_t started_wall_us_ = 0;

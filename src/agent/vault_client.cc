@@ -104,6 +104,7 @@ absl::StatusOr<EnrolResponse> EnrolOverHttp(const std::string& server_url,
   auto did = Id16::FromHex(j.value("device_id", ""));
   auto pk = FromBase64(j.value("contributor_public_key", ""));
   out.device_token = j.value("device_token", "");
+  out.contributor_token = j.value("contributor_token", "");
   if (!cid || !did || !pk.ok() || pk->size() != kPublicKeyBytes || out.device_token.empty()) {
     return absl::DataLossError("enrolment: incomplete answer from the vault");
   }

@@ -34,6 +34,7 @@ struct EnrolResponse {
   Id16 device_id;
   std::string device_token;
   std::string contributor_public_key;  // raw 32 bytes
+  std::string contributor_token;       // the contributor's own API/dashboard credential (may be empty)
 };
 
 class VaultClient {

@@ -127,6 +127,14 @@ void RegisterAgentCommands(CLI::App& app) {
       if (auto s = SaveAgentConfig(Env::Default(), c, *config); !s.ok()) {
         Fail("enrolled, but could not write " + *config + ": " + std::string(s.message()));
       }
+      if (!r->contributor_token.empty()) {
+        std::string tok = JoinPath(DirName(*config), "contributor.token");
+        Env::Default()->CreateDirs(DirName(*config)).IgnoreError();
+        if (auto s = WriteFileAtomic(Env::Default(), tok, r->contributor_token + "\n", 0600);
+            s.ok()) {
+          std::cout << "Your own sign-in token (dashboard, your data): " << tok << " (mode 0600)\n";
+        }
+      }
       std::cout << "Enrolled '" << *name << "': contributor " << c.contributor_id.Hex()
                 << ", device " << c.device_id.Hex() << "\nAgent config written to " << *config
                 << " (mode 0600)\n";

@@ -1,5 +1,8 @@
-// `sealtrace server`: runs the embedded vault (ingest, enrolment, health, metrics)
-// until SIGINT or SIGTERM, then stops gracefully (in-flight requests finish).
+// `sealtrace server`: runs the embedded vault (ingest, enrolment, health, metrics,
+// and the access layer: grants, audited reads, audit log, programme state) over
+// HTTPS until SIGINT or SIGTERM, then stops gracefully (in-flight requests finish).
+// `sealtrace server init`: creates the data dir, a local CA + server certificate
+// and the first operator and privacy-officer tokens.
 #include <arpa/inet.h>
 #include <pthread.h>
 #include <signal.h>
@@ -13,7 +16,12 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
+#include "access/access_service.h"
+#include "access/http_api.h"
+#include "access/tls.h"
+#include "common/env.h"
 #include "vault/server.h"
 #include "vault/vault.h"
 
@@ -24,7 +32,10 @@ struct ServerFlags {
   std::string data;
   std::string listen = "127.0.0.1:8420";
   std::string key_file;
+  std::string tls_cert, tls_key;
   bool allow_plain_http = false;
+  int checkpoint_seconds = 60;
+  int purge_seconds = 3600;
 };
 
 // "host:port" or "[v6]:port".
@@ -75,17 +86,39 @@ int RunServer(const ServerFlags& f) {
               << "\"\n";
     return 2;
   }
-  if (!IsLoopback(host) && !f.allow_plain_http) {
-    std::cerr << "sealtrace server: refusing to listen on " << host
-              << ": this build of the vault speaks plain HTTP (TLS arrives with the access\n"
-                 "layer), so device tokens, the enrolment secret and segment uploads would cross\n"
-                 "the network unencrypted. Listen on a loopback address (127.0.0.1, ::1,\n"
-                 "localhost), or pass --allow-plain-http if a TLS-terminating proxy or a private\n"
-                 "network protects the traffic.\n";
+  if (f.data.empty()) {
+    std::cerr << "sealtrace server: --data DIR is required\n";
     return 2;
   }
-  if (!IsLoopback(host)) {
-    spdlog::warn("listening on non-loopback {} over plain HTTP (--allow-plain-http)", host);
+  std::string cert = f.tls_cert, key = f.tls_key;
+  if (cert.empty() != key.empty()) {
+    std::cerr << "sealtrace server: give both --tls-cert and --tls-key\n";
+    return 2;
+  }
+  if (cert.empty()) {
+    auto paths = access::TlsPathsIn(f.data + "/tls");
+    if (Env::Default()->FileExists(paths.server_cert) &&
+        Env::Default()->FileExists(paths.server_key)) {
+      cert = paths.server_cert;
+      key = paths.server_key;
+    }
+  }
+  if (cert.empty()) {
+    if (!IsLoopback(host)) {
+      std::cerr << "sealtrace server: refusing plain HTTP on " << host
+                << ": device tokens, API tokens and segment uploads would cross the network\n"
+                   "unencrypted. Run `sealtrace server init --data DIR` (local CA and server\n"
+                   "certificate) or pass --tls-cert/--tls-key.\n";
+      return 2;
+    }
+    if (!f.allow_plain_http) {
+      std::cerr << "sealtrace server: no TLS certificate (run `sealtrace server init --data "
+                << f.data
+                << "`,\nor pass --tls-cert/--tls-key). Plain HTTP on loopback needs "
+                   "--allow-plain-http.\n";
+      return 2;
+    }
+    spdlog::warn("serving plain HTTP on loopback {} (--allow-plain-http)", host);
   }
 
   // Block SIGINT/SIGTERM before any thread starts, so every thread inherits the
@@ -105,20 +138,41 @@ int RunServer(const ServerFlags& f) {
               << v.status().message() << "\n";
     return 1;
   }
-  vault::VaultServer server(v->get());
+  auto stack = access::OpenAccessStack(v->get());
+  if (!stack.ok()) {
+    std::cerr << "sealtrace server: cannot open the access layer / audit log in " << f.data << ": "
+              << stack.status().message() << "\n";
+    return 1;
+  }
+  access::AccessApi api((*stack)->service.get());
+  vault::ServerOptions so;
+  so.tls_cert_file = cert;
+  so.tls_key_file = key;
+  so.api = &api;
+  vault::VaultServer server(v->get(), so);
+  if (!server.valid()) {
+    std::cerr << "sealtrace server: cannot load the TLS certificate " << cert << " / key " << key
+              << "\n";
+    return 1;
+  }
+  (*stack)->service->StartBackground(static_cast<int64_t>(f.checkpoint_seconds) * 1000000,
+                                     static_cast<int64_t>(f.purge_seconds) * 1000000);
   auto bound = server.Bind(host, port);
   if (!bound.ok()) {
     std::cerr << "sealtrace server: " << bound.status().message() << "\n";
     return 1;
   }
   std::string shown_host = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-  std::cout << "sealtrace vault listening on http://" << shown_host << ":" << *bound << "\n"
+  const char* scheme = server.tls() ? "https" : "http";
+  std::cout << "sealtrace vault listening on " << scheme << "://" << shown_host << ":" << *bound
+            << "\n"
             << "  data directory:    " << f.data << "\n"
             << "  enrolment secret:  " << (*v)->enroll_secret_path()
             << " (give it only to whoever enrols devices)\n"
             << "  stop with Ctrl-C or SIGTERM\n"
             << std::flush;
-  spdlog::info("vault listening on http://{}:{}", shown_host, *bound);
+  if (server.tls()) std::cout << "  TLS certificate:   " << cert << "\n" << std::flush;
+  spdlog::info("vault listening on {}://{}:{}", scheme, shown_host, *bound);
 
   std::atomic<bool> done{false};
   std::thread waiter([&] {
@@ -136,6 +190,7 @@ int RunServer(const ServerFlags& f) {
   absl::Status s = server.Serve();
   done = true;
   waiter.join();
+  (*stack)->service->StopBackground();
   if (!s.ok()) {
     std::cerr << "sealtrace server: " << s.message() << "\n";
     return 1;
@@ -150,18 +205,56 @@ void RegisterServerCommand(CLI::App& app) {
   auto flags = std::make_shared<ServerFlags>();
   CLI::App* cmd = app.add_subcommand(
       "server",
-      "Run the embedded vault: device enrolment, sealed-segment ingest (never decrypts),\n"
-      "health and Prometheus metrics, over HTTP. Creates DIR, its master key file (0600)\n"
-      "and enrolment secret (DIR/enroll.secret, 0600) at first start.");
-  cmd->add_option("--data", flags->data, "Vault data directory (metadata, blobs, keys)")
-      ->required();
+      "Run the embedded vault over HTTPS: device enrolment, sealed-segment ingest (never\n"
+      "decrypts), the access layer (grants, audited reads, audit log, programme state), health\n"
+      "and Prometheus metrics. Run `sealtrace server init --data DIR` first.");
+  cmd->add_option("--data", flags->data, "Vault data directory (metadata, blobs, keys)");
   cmd->add_option("--listen", flags->listen, "HOST:PORT to listen on (port 0 = any free port)")
       ->capture_default_str();
   cmd->add_option("--key-file", flags->key_file,
                   "Master key file (default DIR/keys/master.key); must be mode 0600");
+  cmd->add_option("--tls-cert", flags->tls_cert,
+                  "Server certificate (PEM); default DIR/tls/server.crt when present");
+  cmd->add_option("--tls-key", flags->tls_key,
+                  "Server private key (PEM); default DIR/tls/server.key when present");
   cmd->add_flag("--allow-plain-http", flags->allow_plain_http,
-                "Allow a non-loopback --listen address although traffic is not encrypted");
-  cmd->callback([flags] {
+                "Serve plain HTTP when no certificate is configured (loopback only; tests)");
+  cmd->add_option("--checkpoint-seconds", flags->checkpoint_seconds,
+                  "Sign an audit checkpoint this often when the log grew")
+      ->capture_default_str();
+  cmd->add_option("--purge-seconds", flags->purge_seconds, "Run the retention purge this often")
+      ->capture_default_str();
+
+  struct InitFlags {
+    std::string data;
+    std::vector<std::string> names;
+  };
+  auto init_flags = std::make_shared<InitFlags>();
+  CLI::App* init = cmd->add_subcommand(
+      "init",
+      "Create DIR, a local CA and server certificate (DIR/tls), and the first operator and\n"
+      "two privacy officer tokens (DIR/bootstrap/*.token, mode 0600).");
+  init->add_option("--data", init_flags->data, "Vault data directory to create")->required();
+  init->add_option("--name", init_flags->names,
+                   "Extra DNS name or IP for the server certificate (repeatable)");
+  init->callback([init_flags] {
+    auto r = access::InitDataDir(init_flags->data, init_flags->names);
+    if (!r.ok()) {
+      std::cerr << "sealtrace server init: " << r.status().message() << "\n";
+      throw CLI::RuntimeError(1);
+    }
+    std::cout << "initialised " << init_flags->data << "\n"
+              << "  CA certificate (give to agents, --ca-file): " << r->tls.ca_cert << "\n"
+              << "  server certificate:    " << r->tls.server_cert << "\n"
+              << "  server key (0600):     " << r->tls.server_key << "\n"
+              << "  operator token (0600): " << r->operator_token_file << "\n"
+              << "  privacy officer tokens (0600): " << r->officer_token_files[0] << ", "
+              << r->officer_token_files[1] << "\n"
+              << "  enrolment secret (0600): " << r->enroll_secret_file << "\n"
+              << "Hand each token to its holder and delete the files.\n";
+  });
+  cmd->callback([flags, init] {
+    if (init->parsed()) return;
     int rc = RunServer(*flags);
     if (rc != 0) throw CLI::RuntimeError(rc);
   });

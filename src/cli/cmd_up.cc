@@ -15,6 +15,9 @@
 #include "cli/agent_wiring.h"
 #include "cli/commands.h"
 #include "cli/demo_report.h"
+#include "access/access_service.h"
+#include "access/http_api.h"
+#include "access/tls.h"
 #include "vault/server.h"
 #include "vault/vault.h"
 #include "spdlog/spdlog.h"
@@ -42,32 +45,59 @@ std::string XdgDir(const char* var, const char* fallback) {
   return std::string(home ? home : ".") + "/" + fallback + "/sealtrace";
 }
 
-// The embedded vault, served from a background thread of this process.
+// The embedded vault with its access layer, served from a background thread
+// of this process. `tls`: HTTPS with a local CA made on first start (the
+// agent verifies it); otherwise plain HTTP on loopback (demo only).
 struct EmbeddedVault {
   std::unique_ptr<vault::Vault> vault;
+  std::unique_ptr<access::AccessStack> stack;
+  std::unique_ptr<access::AccessApi> api;
   std::unique_ptr<vault::VaultServer> server;
   std::thread thread;
   int port = 0;
   std::string url;
+  std::string ca_file;
+  std::string bootstrap_dir;
 
-  absl::Status Start(const std::string& data_dir, int want_port) {
+  absl::Status Start(const std::string& data_dir, int want_port, bool tls) {
+    bootstrap_dir = data_dir + "/bootstrap";
+    if (!Env::Default()->FileExists(bootstrap_dir + "/operator.token")) {
+      // First start: TLS material and the first operator and privacy officers.
+      auto init = access::InitDataDir(data_dir);
+      if (!init.ok()) return init.status();
+    }
     vault::VaultOptions o;
     o.data_dir = data_dir;
     auto v = vault::Vault::Open(o);
     if (!v.ok()) return v.status();
     vault = std::move(*v);
-    server = std::make_unique<vault::VaultServer>(vault.get());
+    auto st = access::OpenAccessStack(vault.get());
+    if (!st.ok()) return st.status();
+    stack = std::move(*st);
+    api = std::make_unique<access::AccessApi>(stack->service.get());
+    vault::ServerOptions so;
+    so.api = api.get();
+    if (tls) {
+      auto paths = access::TlsPathsIn(data_dir + "/tls");
+      so.tls_cert_file = paths.server_cert;
+      so.tls_key_file = paths.server_key;
+      ca_file = paths.ca_cert;
+    }
+    server = std::make_unique<vault::VaultServer>(vault.get(), so);
+    if (!server->valid()) return absl::FailedPreconditionError("cannot load the TLS certificate");
     auto p = server->Bind("127.0.0.1", want_port);
     if (!p.ok() && want_port != 0) p = server->Bind("127.0.0.1", 0);  // port taken: any free one
     if (!p.ok()) return p.status();
     port = *p;
-    url = "http://127.0.0.1:" + std::to_string(port);
+    url = std::string(tls ? "https" : "http") + "://127.0.0.1:" + std::to_string(port);
+    stack->service->StartBackground(60'000'000, 3'600'000'000LL);
     thread = std::thread([this] { server->Serve().IgnoreError(); });
     return absl::OkStatus();
   }
   void Stop() {
     if (server) server->Stop();
     if (thread.joinable()) thread.join();
+    if (stack) stack->service->StopBackground();
   }
   ~EmbeddedVault() { Stop(); }
 };
@@ -88,6 +118,7 @@ absl::StatusOr<AgentConfig> EnsureEnrolled(const EmbeddedVault& ev, const std::s
     auto c = LoadAgentConfig(Env::Default(), config_path);
     if (!c.ok()) return c.status();
     c->server_url = ev.url;  // the embedded vault may have moved port
+    c->ca_file = ev.ca_file;
     return c;
   }
   RecordingScope scope = ScopeFor("", frames);
@@ -106,10 +137,17 @@ absl::StatusOr<AgentConfig> EnsureEnrolled(const EmbeddedVault& ev, const std::s
       return absl::FailedPreconditionError("no consent given; nothing is recorded");
     }
   }
-  auto r = EnrolOverHttp(ev.url, ReadTrimmed(ev.vault->enroll_secret_path()), name);
+  auto r = EnrolOverHttp(ev.url, ReadTrimmed(ev.vault->enroll_secret_path()), name, ev.ca_file);
   if (!r.ok()) return r.status();
+  if (!r->contributor_token.empty()) {
+    Env::Default()->CreateDirs(DirName(config_path)).IgnoreError();
+    WriteFileAtomic(Env::Default(), JoinPath(DirName(config_path), "contributor.token"),
+                    r->contributor_token + "\n", 0600)
+        .IgnoreError();
+  }
   AgentConfig c;
   c.server_url = ev.url;
+  c.ca_file = ev.ca_file;
   c.name = name;
   c.contributor_id = r->contributor_id;
   c.device_id = r->device_id;
@@ -183,13 +221,17 @@ void RegisterUpCommands(CLI::App& app) {
       std::signal(SIGINT, OnUpSignal);
       std::signal(SIGTERM, OnUpSignal);
       EmbeddedVault ev;
-      if (auto s = ev.Start(*data + "/vault", *port); !s.ok()) Fail(std::string(s.message()));
+      if (auto s = ev.Start(*data + "/vault", *port, /*tls=*/true); !s.ok()) {
+        Fail(std::string(s.message()));
+      }
       auto cfg = EnsureEnrolled(ev, *config, *name, *accept, *frames);
       if (!cfg.ok()) Fail(std::string(cfg.status().message()));
       if (auto s = CheckConsent(*cfg); !s.ok()) Fail(std::string(s.message()));
       std::cout << "\nsealtrace is up.\n"
                 << "  vault:      " << ev.url << "  (data in " << *data << "/vault)\n"
-                << "  dashboard:  " << ev.url << "/\n"
+                << "  dashboard:  " << ev.url << "/  (sign in with "
+                << JoinPath(DirName(*config), "contributor.token") << ")\n"
+                << "  officers:   tokens in " << ev.bootstrap_dir << "\n"
                 << "  agent:      " << *config << "  (spool in " << cfg->spool_dir << ")\n"
                 << "  recording:  " << display << " — pause with `sealtrace pause`, stop with Ctrl-C\n"
                 << std::flush;
@@ -226,7 +268,9 @@ void RegisterUpCommands(CLI::App& app) {
       auto w2 = x.StartXterm("terminal - sealtrace demo", &p2);
       if (!w1.ok() || !w2.ok()) Fail("cannot start xterm");
       EmbeddedVault ev;
-      if (auto s = ev.Start(root + "/vault", 0); !s.ok()) Fail(std::string(s.message()));
+      if (auto s = ev.Start(root + "/vault", 0, /*tls=*/true); !s.ok()) {
+        Fail(std::string(s.message()));
+      }
       auto cfg = EnsureEnrolled(ev, root + "/agent/agent.toml", "demo-user", true, false);
       if (!cfg.ok()) Fail(std::string(cfg.status().message()));
       DemoScript script = MakeDemoScript(*w1, *w2);
@@ -243,7 +287,8 @@ void RegisterUpCommands(CLI::App& app) {
       if (!st.ok()) std::cerr << "recorder: " << st.message() << "\n";
       std::cout << "\nWhat the vault holds (read back as the contributor, through the audited "
                    "access path):\n";
-      PrintDemoReport(*ev.vault, *cfg, std::cout);
+      PrintDemoReport(*ev.stack->service,
+                      ReadTrimmed(JoinPath(root + "/agent", "contributor.token")), std::cout);
       ev.Stop();
       x.Stop();
       std::cout << "\ndemo data kept in " << root << "\n";

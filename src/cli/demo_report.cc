@@ -54,6 +54,7 @@ std::string RenderEvents(const std::vector<v1::Event>& events) {
     if (e.has_key()) {
       const auto& k = e.key();
       if (!k.down()) continue;
+      if (k.keysym() >= 0xffe1 && k.keysym() <= 0xffee) continue;  // modifiers alone
       if (!k.text().empty() && k.text() != "\n" && k.text() != "\t") {
         run += k.text();
       } else if (k.keysym() == 0xff08) {
@@ -96,19 +97,28 @@ std::string RenderEvents(const std::vector<v1::Event>& events) {
   return out;
 }
 
-void PrintDemoReport(vault::Vault& vault, const AgentConfig& cfg, std::ostream& out) {
-  auto segs = vault.store()->ListSegments(cfg.contributor_id, 100000);
-  if (!segs.ok()) {
-    out << "  cannot list segments: " << segs.status().message() << "\n";
+void PrintDemoReport(access::AccessService& access, const std::string& contributor_token,
+                     std::ostream& out) {
+  auto me = access.Authenticate("Bearer " + contributor_token, "", "demo.read_own");
+  if (!me.ok()) {
+    out << "  cannot sign in as the demo contributor: " << me.status().message() << "\n";
     return;
   }
-  uint64_t events = 0, bytes = 0;
-  for (const auto& s : *segs) {
-    events += s.event_count;
-    bytes += s.size;
+  auto read = access.ReadOwn(*me, 0, INT64_MAX);
+  if (!read.ok()) {
+    out << "  read refused: " << read.status().message() << "\n";
+    return;
   }
-  out << "  " << segs->size() << " sealed segments, " << events << " events, " << bytes
-      << " bytes of ciphertext\n";
+  std::vector<v1::Event> events;
+  size_t segments = 0;
+  for (const auto& s : read->segments) {
+    if (s.frame) continue;
+    ++segments;
+    for (const auto& e : s.events) events.push_back(e);
+  }
+  out << "  " << segments << " segments, " << events.size()
+      << " events (this read is audit leaf #" << read->audit_index << ")\n";
+  out << RenderEvents(events);
 }
 
 }  // namespace sealtrace::cli

@@ -8,7 +8,7 @@
 
 #include "agent/config.h"
 #include "sealtrace/v1/events.pb.h"
-#include "vault/vault.h"
+#include "access/access_service.h"
 
 namespace sealtrace::cli {
 
@@ -27,6 +27,7 @@ std::string RenderEvents(const std::vector<v1::Event>& events);
 
 // Reads the demo contributor's own data back through the audited access path
 // and prints what was captured.
-void PrintDemoReport(vault::Vault& vault, const AgentConfig& cfg, std::ostream& out);
+void PrintDemoReport(access::AccessService& access, const std::string& contributor_token,
+                     std::ostream& out);
 
 }  // namespace sealtrace::cli

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "absl/strings/numbers.h"
+#include "vault/enroll.h"
 
 namespace sealtrace::vault {
 namespace {
@@ -52,9 +53,25 @@ bool ReadCapped(const httplib::ContentReader& reader, size_t cap, std::string* b
 }  // namespace
 
 struct VaultServer::Impl {
-  explicit Impl(Vault* v) : vault(v) {}
+  static std::unique_ptr<httplib::Server> MakeServer(const ServerOptions& o, bool* valid,
+                                                     bool* tls) {
+    if (!o.tls_cert_file.empty() && !o.tls_key_file.empty()) {
+      auto ssl =
+          std::make_unique<httplib::SSLServer>(o.tls_cert_file.c_str(), o.tls_key_file.c_str());
+      *valid = ssl->is_valid();
+      *tls = true;
+      return ssl;
+    }
+    return std::make_unique<httplib::Server>();
+  }
+  Impl(Vault* v, ServerOptions o)
+      : vault(v), options(std::move(o)), owned(MakeServer(options, &valid, &tls)), svr(*owned) {}
   Vault* vault;
-  httplib::Server svr;
+  ServerOptions options;
+  bool valid = true;
+  bool tls = false;
+  std::unique_ptr<httplib::Server> owned;
+  httplib::Server& svr;
   std::atomic<bool> stop_requested{false};
   std::atomic<bool> serving{false};
   bool bound = false;
@@ -137,7 +154,24 @@ struct VaultServer::Impl {
     res.status = r.http_status();
     if (r.outcome == EnrollOutcome::kStorageError) res.set_header("Retry-After", "5");
     res.set_header("Cache-Control", "no-store");
-    res.set_content(r.ToJson(), kJson);
+    std::string out = r.ToJson();
+    if (r.outcome == EnrollOutcome::kEnrolled && options.api != nullptr) {
+      // The access layer records the enrolment in the audit log and mints the
+      // contributor's login token; if it cannot, the device token is never shown.
+      auto name = ParseEnrollBody(body);
+      auto extra = options.api->OnEnrolled(r.contributor_id, r.device_id,
+                                           name.ok() ? *name : std::string(), r.new_contributor);
+      if (!extra.ok()) {
+        res.status = 503;
+        res.set_header("Retry-After", "5");
+        out = ErrorBody("storage_error", "enrolment could not be recorded in the audit log");
+      } else {
+        nlohmann::json j = nlohmann::json::parse(out, nullptr, false);
+        for (const auto& [k, v] : *extra) j[k] = v;
+        out = j.dump();
+      }
+    }
+    res.set_content(out, kJson);
     Observe(Route::kEnroll, start);
   }
 
@@ -189,6 +223,48 @@ struct VaultServer::Impl {
                       "text/plain; version=0.0.4");
       Observe(Route::kMetrics, start);
     });
+    if (options.api != nullptr) {
+      auto forward = [this](const httplib::Request& req, httplib::Response& res,
+                            const httplib::ContentReader* reader) {
+        ApiRequest a;
+        a.method = req.method;
+        a.path = req.path;
+        a.authorization = req.get_header_value("Authorization");
+        for (const auto& [k, v] : req.params) a.params.emplace(k, v);
+        const size_t cap = options.api->MaxBodyBytes();
+        auto len = ContentLength(req);
+        if (len && *len > cap) {
+          a.body_too_large = true;
+          res.set_header("Connection", "close");
+        } else if (reader != nullptr) {
+          bool over = false;
+          bool ok = ReadCapped(*reader, cap, &a.body, &over);
+          if (over) {
+            a.body_too_large = true;
+            a.body.clear();
+          }
+          if (!ok) res.set_header("Connection", "close");
+        }
+        ApiResponse out = options.api->Handle(a);
+        res.status = out.status;
+        res.set_header("Cache-Control", "no-store");
+        if (out.status == 401) res.set_header("WWW-Authenticate", "Bearer realm=\"sealtrace\"");
+        res.set_content(out.body, out.content_type.c_str());
+      };
+      const char* pattern = R"(/v1/.+)";
+      svr.Get(pattern, [forward](const httplib::Request& req, httplib::Response& res) {
+        forward(req, res, nullptr);
+      });
+      svr.Post(pattern,
+               [forward](const httplib::Request& req, httplib::Response& res,
+                         const httplib::ContentReader& reader) { forward(req, res, &reader); });
+      svr.Put(pattern,
+              [forward](const httplib::Request& req, httplib::Response& res,
+                        const httplib::ContentReader& reader) { forward(req, res, &reader); });
+      svr.Delete(pattern, [forward](const httplib::Request& req, httplib::Response& res) {
+        forward(req, res, nullptr);
+      });
+    }
     svr.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
       if (!res.body.empty()) return;
       switch (res.status) {
@@ -220,12 +296,23 @@ struct VaultServer::Impl {
   }
 };
 
-VaultServer::VaultServer(Vault* vault) : impl_(std::make_unique<Impl>(vault)) { impl_->Register(); }
+VaultServer::VaultServer(Vault* vault, ServerOptions options)
+    : impl_(std::make_unique<Impl>(vault, std::move(options))) {
+  if (impl_->valid) impl_->Register();
+}
+
+bool VaultServer::valid() const { return impl_->valid; }
+bool VaultServer::tls() const { return impl_->tls; }
 
 VaultServer::~VaultServer() { Stop(); }
 
 absl::StatusOr<int> VaultServer::Bind(const std::string& host, int port) {
   if (impl_->bound) return absl::FailedPreconditionError("server already bound");
+  if (!impl_->valid) {
+    return absl::FailedPreconditionError("TLS certificate or key could not be loaded (" +
+                                         impl_->options.tls_cert_file + ", " +
+                                         impl_->options.tls_key_file + ")");
+  }
   int bound = port;
   if (port == 0) {
     bound = impl_->svr.bind_to_any_port(host);

@@ -1,11 +1,15 @@
-// VaultServer: the vault's HTTP API (cpp-httplib; plain HTTP until TLS lands
-// with the access issue, so the CLI binds loopback unless told otherwise).
+// VaultServer: the vault's HTTP API (cpp-httplib). HTTPS when ServerOptions
+// names a certificate and key (httplib::SSLServer, OpenSSL); plain HTTP only
+// when the caller allows it (the CLI permits it on loopback with
+// --allow-plain-http).
 //
 //   POST /v1/enroll        Authorization: Bearer <enrolment secret>, JSON {"name": "..."}
 //   POST /v1/segments      Authorization: Bearer <device token>, body = sealed segment file
 //   GET  /v1/device/state  Authorization: Bearer <device token>
 //   GET  /healthz          "ok" when the metadata store answers
 //   GET  /metrics          Prometheus text format
+//   /v1/...                every other /v1 route goes to ServerOptions::api (the
+//                          access layer, src/access/http_api.h) when set
 // Errors are JSON {"error": code, "message": reason}. See server.cc for details.
 //
 // Never logs tokens, secrets or body bytes.
@@ -15,17 +19,60 @@
 // from a signal-handling thread); requests are served by a thread pool.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "vault/vault.h"
 
 namespace sealtrace::vault {
 
+// A request forwarded to an ApiHandler (no httplib types in this header).
+struct ApiRequest {
+  std::string method;  // GET, POST, PUT, DELETE
+  std::string path;
+  std::string authorization;                  // Authorization header value
+  std::map<std::string, std::string> params;  // query parameters (first value of each)
+  std::string body;                           // at most ApiHandler::MaxBodyBytes()
+  bool body_too_large = false;                // the body exceeded the limit (body is empty)
+};
+
+struct ApiResponse {
+  int status = 200;
+  std::string body;
+  std::string content_type = "application/json";
+};
+
+// An extension serving further /v1 routes (the access layer implements it).
+// Thread-safety: Handle and OnEnrolled are called concurrently from the server's pool.
+class ApiHandler {
+ public:
+  virtual ~ApiHandler() = default;
+  virtual size_t MaxBodyBytes() const = 0;
+  virtual ApiResponse Handle(const ApiRequest& req) = 0;
+  // After a successful enrolment, before its response is sent: returns extra
+  // string members for the JSON response (e.g. a contributor login token). An
+  // error turns the response into 503 (the device token is then never shown).
+  virtual absl::StatusOr<std::vector<std::pair<std::string, std::string>>> OnEnrolled(
+      const std::string& contributor_id_hex, const std::string& device_id_hex,
+      const std::string& name, bool new_contributor) = 0;
+};
+
+struct ServerOptions {
+  std::string tls_cert_file;  // PEM; both set = HTTPS
+  std::string tls_key_file;   // PEM private key
+  ApiHandler* api = nullptr;  // borrowed; must outlive the server
+};
+
 class VaultServer {
  public:
-  explicit VaultServer(Vault* vault);
+  explicit VaultServer(Vault* vault, ServerOptions options = {});
+  // Whether the certificate and key loaded (always true for plain HTTP).
+  bool valid() const;
+  bool tls() const;
   ~VaultServer();
   VaultServer(const VaultServer&) = delete;
   VaultServer& operator=(const VaultServer&) = delete;

@@ -3,6 +3,9 @@
 // events sent and that no plaintext canary exists anywhere on disk.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+
 #include "e2e_util.h"
 
 namespace sealtrace::testing {
@@ -121,6 +124,71 @@ TEST(EndToEnd, BadReplayFileIsRefusedWithFileAndLine) {
   // Nothing was recorded from a file that does not validate.
   auto got = ReadVault(v.dir, ContributorOf(cfg));
   EXPECT_TRUE(got.segments.empty());
+}
+
+}  // namespace
+}  // namespace sealtrace::testing
+
+namespace sealtrace::testing {
+namespace {
+
+int64_t MonoUs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000 + ts.tv_nsec / 1000;
+}
+
+TEST(EndToEnd, CliPauseTakesEffectWithinOneSecondAndLeavesOnlyAGap) {
+  std::string root = MakeTempDir("st_e2e_pause");
+  VaultProcess v = NewVault(root);
+  v.Start();
+  std::string cfg = Enrol(v, root, "gina");
+  SyntheticOptions so;
+  so.events = 3000;
+  so.seed = 41;
+  auto input = MakeSyntheticSession(so);
+  for (auto& e : input) e.set_t_us(e.t_us() / 8);  // ~ 10 s at speed 1
+  std::string replay = WriteReplay(root + "/gina/session.jsonl", input);
+  Process agent({SealtraceBinary(), "agent", "--config", cfg, "--source", "replay:" + replay,
+                 "--speed", "1"},
+                root + "/agent.log");
+  std::string status = root + "/gina/state/status.json";
+  for (int i = 0; i < 500 && !Env::Default()->FileExists(status); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  int64_t paused_at = MonoUs();
+  ASSERT_EQ(RunToExit({SealtraceBinary(), "pause", "--config", cfg}, root + "/pause.log"), 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(3000));
+  // The agent reports it.
+  EXPECT_NE(ReadAll(status).find("\"state\": \"paused\""), std::string::npos) << ReadAll(status);
+  int64_t resumed_at = MonoUs();
+  ASSERT_EQ(RunToExit({SealtraceBinary(), "resume", "--config", cfg}, root + "/resume.log"), 0);
+  ASSERT_EQ(agent.Wait(120000), 0) << ReadAll(root + "/agent.log");
+  v.Stop();
+  auto got = ReadVault(v.dir, ContributorOf(cfg));
+  EXPECT_EQ(got.failed_to_open, 0);
+  int64_t pause_t = -1, resume_t = -1;
+  bool gap = false;
+  int content_while_paused = 0, content_after = 0;
+  for (const auto& e : got.events) {
+    int64_t t = static_cast<int64_t>(e.t_us());
+    if (e.has_control() && e.control().kind() == v1::ControlEvent::PAUSE) pause_t = t;
+    if (e.has_control() && e.control().kind() == v1::ControlEvent::RESUME) resume_t = t;
+    if (e.has_control() && e.control().kind() == v1::ControlEvent::GAP &&
+        e.control().duration_us() > 0) {
+      gap = true;
+    }
+    bool content = e.has_key() || e.has_pointer() || e.has_focus();
+    if (content && t > paused_at + 1'000'000 && t < resumed_at) ++content_while_paused;
+    if (content && t > resumed_at + 1'000'000) ++content_after;
+  }
+  ASSERT_GE(pause_t, 0) << "no PAUSE marker";
+  EXPECT_LE(pause_t - paused_at, 1'000'000) << "pause took effect after more than 1 s";
+  EXPECT_GE(resume_t, 0) << "no RESUME marker";
+  EXPECT_TRUE(gap) << "no GAP with the paused duration";
+  EXPECT_EQ(content_while_paused, 0);
+  EXPECT_GT(content_after, 0) << "recording did not resume";
 }
 
 }  // namespace

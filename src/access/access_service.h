@@ -1,0 +1,284 @@
+// AccessService: authentication, grants, audited reads, deletion, programme
+// state, retention and the audit-log queries of the vault.
+//
+// It is the ONLY product code that calls KeyReleaser::ReleaseSecretKey and
+// OpenSegment. Every read goes: authenticate -> policy (policy.h) -> append
+// the audit entry (durable, inside the key releaser's audit_first callback)
+// -> unwrap the contributor key -> open -> filter by the grant's channels and
+// time range -> return events. If the audit append fails the read is refused
+// (UNAVAILABLE) and no key is unwrapped. Every refusal is an audit leaf too
+// (kRefused, naming the rule); if even that append fails the refusal stands.
+//
+// Errors carry the deciding rule: PERMISSION_DENIED / UNAUTHENTICATED with a
+// message "<rule>: <explanation>" (see RuleOf()). INVALID_ARGUMENT for bad
+// requests, NOT_FOUND for unknown ids, FAILED_PRECONDITION for state races,
+// UNAVAILABLE when the audit log or a store cannot answer.
+//
+// Tokens: "stp_" + base64url(32 random bytes); only SHA-256 is stored; each
+// has scopes (policy.h kScope*) and an expiry.
+//
+// Ownership: borrows the vault, the store, the audit log and the signer; all
+// must outlive the service. Thread-safety: safe for concurrent use.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "access/access_store.h"
+#include "access/policy.h"
+#include "audit/audit_log.h"
+#include "audit/signer.h"
+#include "segment/format.h"
+#include "vault/vault.h"
+
+namespace sealtrace::access {
+
+inline constexpr char kApiTokenPrefix[] = "stp_";
+// Setting keys in the AccessStore.
+inline constexpr char kSettingRetentionDays[] = "retention_days";
+
+// The rule named by a refusal status ("" if none).
+std::string RuleOf(const absl::Status& s);
+
+struct AccessOptions {
+  Env* env = nullptr;          // nullptr = Env::Default()
+  std::string field_hash_key;  // 32 bytes: keyed hashes in audit fields
+  std::string grant_seal_key;  // 32 bytes: HMAC over stored grants
+  int64_t default_token_ttl_us = 90LL * 86400 * 1000000;
+  int64_t max_token_ttl_us = 366LL * 86400 * 1000000;
+  int64_t max_grant_ttl_us = 90LL * 86400 * 1000000;
+  int64_t proposal_ttl_us = 3600LL * 1000000;
+  size_t max_segments_per_read = 256;
+};
+
+struct IssuedToken {
+  std::string principal_id;
+  std::string token;  // shown once
+  std::string token_id;
+  std::vector<std::string> scopes;
+  int64_t expires_us = 0;
+};
+
+struct GrantRequest {
+  std::string grantee_id;  // "" = the requester
+  std::string purpose;
+  GrantScope scope;
+  int64_t not_before_us = 0;  // 0 = now
+  int64_t expires_us = 0;     // required
+};
+
+struct ReadSegment {
+  SegmentHeader header;
+  std::string segment_id;  // hex
+  std::string contributor_id;
+  uint64_t sequence = 0;
+  int64_t wall_anchor_us = 0;
+  bool frame = false;
+  std::vector<v1::Event> events;  // filtered: channels and time range
+  std::string raw;                // frame payload, only with the frames channel
+};
+
+struct ReadResult {
+  uint64_t audit_index = 0;  // the leaf recorded before release
+  std::vector<ReadSegment> segments;
+  std::vector<std::string> errors;  // per-segment failures (ids and reasons, never content)
+};
+
+struct SegmentRef {
+  std::string segment_id;
+  std::string contributor_id;
+  std::string device_id;
+  uint64_t sequence = 0;
+  int64_t wall_anchor_us = 0;
+  uint64_t duration_us = 0;
+  uint32_t event_count = 0;
+  uint64_t start_mono_us = 0;  // 0 (not stored by ingest)
+  bool frame = false;
+  uint64_t size = 0;
+};
+
+struct DeletionReport {
+  bool key_destroyed = false;
+  int segments_deleted = 0;
+  int blobs_deleted = 0;
+};
+
+struct DeviceHealth {
+  std::string device_id;
+  std::string contributor_id;
+  int64_t enrolled_us = 0;
+  int64_t last_seen_us = 0;
+  int64_t last_upload_us = 0;
+};
+
+struct AuditLeafOut {
+  uint64_t index = 0;
+  audit::AuditEntry entry;
+};
+
+class AccessService {
+ public:
+  AccessService(vault::Vault* vault, AccessStore* store, audit::AuditLog* log,
+                audit::AuditSigner* signer, AccessOptions options);
+  ~AccessService();
+
+  // --- authentication ---
+  // Checks "Bearer stp_..." and that the token carries `scope` ("" = any).
+  // Refusals (malformed, unknown, expired, revoked, wrong scope, disabled) are
+  // UNAUTHENTICATED / PERMISSION_DENIED and each leaves an audit leaf naming `route`.
+  absl::StatusOr<Principal> Authenticate(std::string_view authorization, std::string_view scope,
+                                         std::string_view route);
+  // Logs a refusal leaf (for callers that refuse before reaching the service).
+  void AuditRefusal(const Principal* p, std::string_view rule, std::string_view route,
+                    std::string_view detail);
+
+  // --- principals and tokens ---
+  // Bootstrap (no actor): used by `sealtrace server init`. Audited as kTokenIssue.
+  absl::StatusOr<IssuedToken> BootstrapPrincipal(Role role, const std::string& name);
+  absl::StatusOr<IssuedToken> CreatePrincipal(const Principal& actor, Role role,
+                                              const std::string& name,
+                                              std::vector<std::string> scopes, int64_t ttl_us);
+  absl::StatusOr<IssuedToken> IssueToken(const Principal& actor, const std::string& principal_id,
+                                         std::vector<std::string> scopes, int64_t ttl_us);
+  // Operators revoke any token; anyone may revoke their own.
+  absl::Status RevokeToken(const Principal& actor, const std::string& token_id);
+  absl::StatusOr<std::vector<Principal>> ListPrincipals(const Principal& actor);
+  // Officers, auditors and services created by an operator start disabled until
+  // a privacy officer activates them (so an operator can never mint itself an
+  // officer's credential).
+  absl::Status ActivatePrincipal(const Principal& actor, const std::string& principal_id);
+  // After a successful enrolment: records the device, audits kEnrol, creates the
+  // contributor principal if needed and mints a contributor login token.
+  absl::StatusOr<IssuedToken> OnEnrolled(const std::string& contributor_id_hex,
+                                         const std::string& device_id_hex, const std::string& name,
+                                         bool new_contributor);
+  // A fresh contributor token for the holder of a device token.
+  absl::StatusOr<IssuedToken> ContributorTokenForDevice(std::string_view device_authorization);
+
+  // --- grants ---
+  absl::StatusOr<Grant> RequestGrant(const Principal& actor, const GrantRequest& req);
+  absl::StatusOr<Grant> ApproveGrant(const Principal& actor, const std::string& grant_id);
+  absl::StatusOr<Grant> DenyGrant(const Principal& actor, const std::string& grant_id);
+  absl::StatusOr<Grant> RevokeGrant(const Principal& actor, const std::string& grant_id);
+  absl::StatusOr<std::vector<Grant>> ListGrants(const Principal& actor);
+
+  // --- reads ---
+  // A human's read of someone's data under a grant. `channels` 0 = the grant's.
+  absl::StatusOr<ReadResult> Read(const Principal& actor, const std::string& grant_id,
+                                  const std::string& contributor_id, int64_t from_us, int64_t to_us,
+                                  uint32_t channels);
+  // A contributor's read of their own data.
+  absl::StatusOr<ReadResult> ReadOwn(const Principal& actor, int64_t from_us, int64_t to_us);
+  absl::StatusOr<std::vector<SegmentRef>> ListOwnSegments(const Principal& actor);
+  // Export APIs (service principals): the segments the grant covers (no key use,
+  // but policy-checked and audited), and one audited open per segment.
+  absl::StatusOr<std::vector<SegmentRef>> ListSegmentsInScope(const Principal& actor,
+                                                              const std::string& grant_id,
+                                                              const std::string& dataset_id = "");
+  absl::StatusOr<OpenedSegment> OpenSegmentForGrant(const Principal& actor,
+                                                    const std::string& grant_id,
+                                                    const std::string& segment_id_hex,
+                                                    const std::string& dataset_id = "");
+
+  // --- deletion and retention ---
+  // all: crypto-shreds the contributor key and purges every segment; otherwise
+  // purges segments overlapping [from, to).
+  absl::StatusOr<DeletionReport> DeleteOwn(const Principal& actor, bool all, int64_t from_us,
+                                           int64_t to_us);
+  absl::Status SetRetentionDays(const Principal& actor, int days);
+  absl::StatusOr<int> RetentionDays();
+  // Purges segments received more than the retention period ago. `actor` null = the
+  // background job.
+  absl::StatusOr<DeletionReport> RunPurge(const Principal* actor);
+
+  // --- programme state ---
+  ProgrammeState CurrentState();
+  absl::StatusOr<StateProposal> ProposeState(const Principal& actor, ProgrammeState state,
+                                             const std::string& reason);
+  absl::StatusOr<ProgrammeState> ConfirmState(const Principal& actor,
+                                              const std::string& proposal_id);
+
+  // --- fleet ---
+  absl::StatusOr<std::vector<DeviceHealth>> ListDevices(const Principal& actor);
+
+  // --- audit ---
+  absl::StatusOr<std::string> Checkpoint(const Principal& actor, bool fresh);
+  absl::StatusOr<std::vector<std::string>> InclusionProof(const Principal& actor, uint64_t index,
+                                                          uint64_t size);
+  absl::StatusOr<std::vector<std::string>> ConsistencyProof(const Principal& actor,
+                                                            uint64_t old_size, uint64_t new_size);
+  // Contributors get only their own entries (contributor must be "" or theirs).
+  absl::StatusOr<std::vector<AuditLeafOut>> AuditEntries(const Principal& actor,
+                                                         const std::string& contributor);
+  // Raw leaves [begin, end) for offline verification (auditors / officers).
+  absl::StatusOr<std::vector<std::string>> AuditLeaves(const Principal& actor, uint64_t begin,
+                                                       uint64_t end);
+  absl::Status RotateAuditKey(const Principal& actor);
+  std::vector<std::string> VerifierKeys() const;
+  uint64_t AuditSize() { return log_->Size(); }
+
+  // Periodic checkpoints (when the tree grew) and retention purges on a thread.
+  void StartBackground(int64_t checkpoint_interval_us, int64_t purge_interval_us);
+  void StopBackground();
+
+  Env* env() const { return env_; }
+
+ private:
+  absl::Status Refuse(const Principal* p, const Decision& d, audit::AuditKind attempted,
+                      std::string_view object, const std::string& subject,
+                      const std::string& grant_id);
+  absl::StatusOr<Decision> Decide(const Principal& p, Action a, const Target& t,
+                                  const std::vector<Grant>& grants, audit::AuditKind kind,
+                                  std::string_view object);
+  absl::StatusOr<uint64_t> Append(audit::AuditEntry e);
+  audit::AuditEntry Entry(audit::AuditKind kind, const Principal* p);
+  absl::StatusOr<IssuedToken> MintToken(const std::string& principal_id, Role role,
+                                        std::vector<std::string> scopes, int64_t ttl_us,
+                                        const Principal* actor);
+  std::string SealGrant(const Grant& g) const;
+  absl::StatusOr<std::vector<Grant>> LoadGrantChecked(const std::string& grant_id);
+  absl::StatusOr<std::vector<vault::SegmentRecord>> SegmentsOf(const std::string& contributor);
+  absl::StatusOr<ReadResult> ReleaseAndOpen(const Principal& actor, audit::AuditKind kind,
+                                            const std::string& contributor,
+                                            const std::vector<vault::SegmentRecord>& segs,
+                                            const Grant* grant, const Decision& d, int64_t from_us,
+                                            int64_t to_us, uint32_t channels);
+  absl::StatusOr<DeletionReport> PurgeSegments(const std::vector<vault::SegmentRecord>& segs);
+  std::string Hash(std::string_view v) const;
+
+  vault::Vault* vault_;
+  AccessStore* store_;
+  audit::AuditLog* log_;
+  audit::AuditSigner* signer_;
+  AccessOptions options_;
+  Env* env_;
+
+  std::mutex bg_mu_;
+  std::condition_variable bg_cv_;
+  bool bg_stop_ = false;
+  std::thread bg_;
+};
+
+// Everything an embedded vault's access layer needs, opened from the data dir:
+//   <data>/access.db            AccessStore (SQLite)
+//   <data>/audit.db             audit log (SqliteAuditStore)
+//   <data>/keys/audit.key       Ed25519 checkpoint signing key (0600)
+//   <data>/keys/access.key      field-hash key and grant-seal key (0600)
+struct AccessStack {
+  std::unique_ptr<AccessStore> store;
+  std::unique_ptr<audit::AuditSigner> signer;
+  std::unique_ptr<audit::AuditLog> log;
+  std::unique_ptr<AccessService> service;
+};
+absl::StatusOr<std::unique_ptr<AccessStack>> OpenAccessStack(vault::Vault* vault,
+                                                             AccessOptions options = {});
+
+}  // namespace sealtrace::access

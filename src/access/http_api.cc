@@ -1,0 +1,557 @@
+#include "access/http_api.h"
+
+#include <google/protobuf/util/json_util.h>
+
+#include <functional>
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/numbers.h"
+#include "audit/entry.h"
+
+namespace sealtrace::access {
+namespace {
+
+using json = nlohmann::json;
+using vault::ApiRequest;
+using vault::ApiResponse;
+
+std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+ApiResponse Json(int status, const json& j) { return {status, Dump(j), "application/json"}; }
+
+ApiResponse Error(int status, const std::string& code, const std::string& message,
+                  const std::string& rule = "") {
+  json j = {{"error", code}, {"message", message}};
+  if (!rule.empty()) j["rule"] = rule;
+  return Json(status, j);
+}
+
+ApiResponse FromStatus(const absl::Status& s) {
+  const std::string m(s.message());
+  const std::string rule = RuleOf(s);
+  switch (s.code()) {
+    case absl::StatusCode::kUnauthenticated:
+      return Error(401, "unauthenticated", m, rule);
+    case absl::StatusCode::kPermissionDenied:
+      return Error(403, "forbidden", m, rule);
+    case absl::StatusCode::kInvalidArgument:
+      return Error(400, "bad_request", m);
+    case absl::StatusCode::kNotFound:
+      return Error(404, "not_found", m);
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kAlreadyExists:
+      return Error(409, "conflict", m, rule);
+    case absl::StatusCode::kResourceExhausted:
+      return Error(413, "too_large", m, rule);
+    case absl::StatusCode::kUnavailable:
+      return Error(503, "unavailable", m, rule);
+    case absl::StatusCode::kUnimplemented:
+      return Error(501, "not_implemented", m);
+    case absl::StatusCode::kDataLoss:
+      return Error(500, "data_loss", m);
+    default:
+      return Error(500, "internal", m);
+  }
+}
+
+absl::StatusOr<json> ParseBody(const ApiRequest& req) {
+  if (req.body.empty()) return json::object();
+  json j = json::parse(req.body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return absl::InvalidArgumentError("request body must be a JSON object");
+  }
+  return j;
+}
+
+template <typename T>
+absl::StatusOr<T> Field(const json& j, const char* name, bool required, T def = T()) {
+  auto it = j.find(name);
+  if (it == j.end() || it->is_null()) {
+    if (required) return absl::InvalidArgumentError(std::string("missing field \"") + name + "\"");
+    return def;
+  }
+  try {
+    return it->get<T>();
+  } catch (const std::exception&) {
+    return absl::InvalidArgumentError(std::string("field \"") + name + "\" has the wrong type");
+  }
+}
+
+absl::StatusOr<int64_t> IntParam(const ApiRequest& req, const char* name, bool required,
+                                 int64_t def = 0) {
+  auto it = req.params.find(name);
+  if (it == req.params.end() || it->second.empty()) {
+    if (required) {
+      return absl::InvalidArgumentError(std::string("missing query parameter \"") + name + "\"");
+    }
+    return def;
+  }
+  int64_t v = 0;
+  if (!absl::SimpleAtoi(it->second, &v)) {
+    return absl::InvalidArgumentError(std::string("query parameter \"") + name +
+                                      "\" must be an integer");
+  }
+  return v;
+}
+
+std::string Param(const ApiRequest& req, const char* name) {
+  auto it = req.params.find(name);
+  return it == req.params.end() ? std::string() : it->second;
+}
+
+json TokenJson(const IssuedToken& t) {
+  return {{"principal_id", t.principal_id},
+          {"token", t.token},
+          {"token_id", t.token_id},
+          {"scopes", t.scopes},
+          {"expires_us", t.expires_us}};
+}
+
+json PrincipalJson(const Principal& p) {
+  json j = {{"id", p.id},
+            {"role", RoleName(p.role)},
+            {"name", p.name},
+            {"created_us", p.created_us},
+            {"disabled", p.disabled}};
+  if (!p.contributor_id.empty()) j["contributor_id"] = p.contributor_id;
+  return j;
+}
+
+json GrantJson(const Grant& g) {
+  return {{"id", g.id},
+          {"requester_id", g.requester_id},
+          {"grantee_id", g.grantee_id},
+          {"grantee_role", RoleName(g.grantee_role)},
+          {"purpose", g.purpose},
+          {"contributors", g.scope.contributors},
+          {"datasets", g.scope.datasets},
+          {"from_us", g.scope.from_us},
+          {"to_us", g.scope.to_us},
+          {"channels", ChannelsToString(g.scope.channels)},
+          {"not_before_us", g.not_before_us},
+          {"expires_us", g.expires_us},
+          {"status", GrantStatusName(g.status)},
+          {"approver_id", g.approver_id},
+          {"decided_us", g.decided_us}};
+}
+
+json EventJson(const v1::Event& e) {
+  std::string out;
+  google::protobuf::util::JsonPrintOptions o;
+  o.preserve_proto_field_names = true;
+  if (!google::protobuf::util::MessageToJsonString(e, &out, o).ok()) return json();
+  return json::parse(out, nullptr, false);
+}
+
+json ReadJson(const ReadResult& r) {
+  json segs = json::array();
+  for (const auto& s : r.segments) {
+    json evs = json::array();
+    for (const auto& e : s.events) evs.push_back(EventJson(e));
+    json j = {{"segment_id", s.segment_id}, {"contributor_id", s.contributor_id},
+              {"sequence", s.sequence},     {"wall_anchor_us", s.wall_anchor_us},
+              {"frame", s.frame},           {"events", evs}};
+    if (!s.raw.empty()) j["raw_base64"] = Base64(s.raw);
+    segs.push_back(std::move(j));
+  }
+  return {{"audit_index", r.audit_index}, {"segments", segs}, {"errors", r.errors}};
+}
+
+json SegmentRefJson(const SegmentRef& s) {
+  return {{"segment_id", s.segment_id},
+          {"contributor_id", s.contributor_id},
+          {"device_id", s.device_id},
+          {"sequence", s.sequence},
+          {"wall_anchor_us", s.wall_anchor_us},
+          {"duration_us", s.duration_us},
+          {"event_count", s.event_count},
+          {"frame", s.frame},
+          {"size", s.size}};
+}
+
+json EntryJson(uint64_t index, const audit::AuditEntry& e) {
+  return {{"index", index},
+          {"kind", audit::AuditKindName(e.kind)},
+          {"time_us", e.time_us},
+          {"actor_id", e.actor_id},
+          {"actor_role", e.actor_role},
+          {"subject_contributor", e.subject_contributor},
+          {"purpose", e.purpose},
+          {"grant_id", e.grant_id},
+          {"object_id", e.object_id},
+          {"decision", audit::DecisionName(e.decision)},
+          {"rule", e.rule},
+          {"extra", e.extra}};
+}
+
+json ProofJson(const std::vector<std::string>& proof) {
+  json a = json::array();
+  for (const auto& h : proof) a.push_back(Base64(h));
+  return a;
+}
+
+std::vector<std::string> ScopesFrom(const json& j) {
+  std::vector<std::string> out;
+  auto it = j.find("scopes");
+  if (it != j.end() && it->is_array()) {
+    for (const auto& s : *it) {
+      if (s.is_string()) out.push_back(s.get<std::string>());
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<uint32_t> ChannelsFrom(const json& j) {
+  auto it = j.find("channels");
+  if (it == j.end()) return absl::InvalidArgumentError("missing field \"channels\"");
+  std::string csv;
+  if (it->is_string()) {
+    csv = it->get<std::string>();
+  } else if (it->is_array()) {
+    for (const auto& c : *it) {
+      if (!c.is_string()) return absl::InvalidArgumentError("channels must be strings");
+      if (!csv.empty()) csv += ",";
+      csv += c.get<std::string>();
+    }
+  } else {
+    return absl::InvalidArgumentError("channels must be a list of keys, pointer, focus, frames");
+  }
+  auto ch = ParseChannels(csv);
+  if (!ch) return absl::InvalidArgumentError("channels must be keys, pointer, focus or frames");
+  return *ch;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> AccessApi::OnEnrolled(
+    const std::string& contributor_id_hex, const std::string& device_id_hex,
+    const std::string& name, bool new_contributor) {
+  auto t = service_->OnEnrolled(contributor_id_hex, device_id_hex, name, new_contributor);
+  if (!t.ok()) return t.status();
+  return std::vector<std::pair<std::string, std::string>>{{"contributor_token", t->token},
+                                                          {"contributor_token_id", t->token_id}};
+}
+
+vault::ApiResponse AccessApi::Handle(const vault::ApiRequest& req) {
+  const std::string& path = req.path;
+  AccessService* svc = service_;
+  if (req.body_too_large) {
+    svc->AuditRefusal(nullptr, "request.oversized", path, "request body over the limit");
+    return Error(413, "oversized", "request body larger than 64 KiB");
+  }
+  auto body = ParseBody(req);
+  const bool get = req.method == "GET";
+  const bool post = req.method == "POST" || req.method == "PUT";
+
+  // Authenticated call helper: authenticates with `scope`, then runs fn.
+  auto with = [&](const char* scope,
+                  const std::function<ApiResponse(const Principal&)>& fn) -> ApiResponse {
+    auto p = svc->Authenticate(req.authorization, scope, path);
+    if (!p.ok()) return FromStatus(p.status());
+    if (post && !body.ok()) {
+      svc->AuditRefusal(&*p, "request.malformed", path, std::string(body.status().message()));
+      return FromStatus(body.status());
+    }
+    return fn(*p);
+  };
+#define ST_TRY(var, expr) \
+  auto var = (expr);      \
+  if (!var.ok()) return FromStatus(var.status());
+
+  // --- public ---
+  if (path == "/v1/audit/keys" && get) {
+    return Json(200, {{"origin", audit::kDefaultOrigin}, {"verifier_keys", svc->VerifierKeys()}});
+  }
+  if (path == "/v1/me/token" && post) {
+    ST_TRY(t, svc->ContributorTokenForDevice(req.authorization));
+    return Json(200, TokenJson(*t));
+  }
+  if (path == "/v1/whoami" && get) {
+    return with("", [&](const Principal& p) { return Json(200, PrincipalJson(p)); });
+  }
+
+  // --- principals and tokens ---
+  if (path == "/v1/principals" && post) {
+    return with(kScopeAdmin, [&](const Principal& p) {
+      ST_TRY(role_name, Field<std::string>(*body, "role", true));
+      auto role = RoleFromName(*role_name);
+      if (!role) return Error(400, "bad_request", "unknown role \"" + *role_name + "\"");
+      ST_TRY(name, Field<std::string>(*body, "name", true));
+      ST_TRY(days, Field<int64_t>(*body, "ttl_days", false, 0));
+      ST_TRY(t,
+             svc->CreatePrincipal(p, *role, *name, ScopesFrom(*body), *days * 86400LL * 1000000));
+      json j = TokenJson(*t);
+      j["pending_activation"] = *role != Role::kOperator;
+      return Json(200, j);
+    });
+  }
+  if (path == "/v1/principals" && get) {
+    return with(kScopeAdmin, [&](const Principal& p) {
+      ST_TRY(list, svc->ListPrincipals(p));
+      json a = json::array();
+      for (const auto& x : *list) a.push_back(PrincipalJson(x));
+      return Json(200, {{"principals", a}});
+    });
+  }
+  if (path == "/v1/principals/activate" && post) {
+    return with(kScopeGrants, [&](const Principal& p) {
+      ST_TRY(id, Field<std::string>(*body, "principal_id", true));
+      if (auto s = svc->ActivatePrincipal(p, *id); !s.ok()) return FromStatus(s);
+      return Json(200, {{"principal_id", *id}, {"activated", true}});
+    });
+  }
+  if (path == "/v1/tokens" && post) {
+    return with("", [&](const Principal& p) {
+      ST_TRY(id, Field<std::string>(*body, "principal_id", false, p.id));
+      ST_TRY(days, Field<int64_t>(*body, "ttl_days", false, 0));
+      ST_TRY(t, svc->IssueToken(p, *id, ScopesFrom(*body), *days * 86400LL * 1000000));
+      return Json(200, TokenJson(*t));
+    });
+  }
+  if (path == "/v1/tokens/revoke" && post) {
+    return with("", [&](const Principal& p) {
+      ST_TRY(id, Field<std::string>(*body, "token_id", true));
+      if (auto s = svc->RevokeToken(p, *id); !s.ok()) return FromStatus(s);
+      return Json(200, {{"token_id", *id}, {"revoked", true}});
+    });
+  }
+
+  // --- own data ---
+  if (path == "/v1/me/segments" && get) {
+    return with(kScopeMe, [&](const Principal& p) {
+      ST_TRY(list, svc->ListOwnSegments(p));
+      json a = json::array();
+      for (const auto& s : *list) a.push_back(SegmentRefJson(s));
+      return Json(200, {{"segments", a}});
+    });
+  }
+  if (path == "/v1/me/read" && get) {
+    return with(kScopeMe, [&](const Principal& p) {
+      ST_TRY(from, IntParam(req, "from", true));
+      ST_TRY(to, IntParam(req, "to", true));
+      ST_TRY(r, svc->ReadOwn(p, *from, *to));
+      return Json(200, ReadJson(*r));
+    });
+  }
+  if (path == "/v1/me/delete" && post) {
+    return with(kScopeMe, [&](const Principal& p) {
+      ST_TRY(all, Field<bool>(*body, "all", false, false));
+      ST_TRY(from, Field<int64_t>(*body, "from_us", !*all, 0));
+      ST_TRY(to, Field<int64_t>(*body, "to_us", !*all, 0));
+      ST_TRY(r, svc->DeleteOwn(p, *all, *from, *to));
+      return Json(200, {{"key_destroyed", r->key_destroyed},
+                        {"segments_deleted", r->segments_deleted},
+                        {"blobs_deleted", r->blobs_deleted}});
+    });
+  }
+
+  // --- grants ---
+  if (path == "/v1/grants" && get) {
+    return with(kScopeGrants, [&](const Principal& p) {
+      ST_TRY(list, svc->ListGrants(p));
+      json a = json::array();
+      for (const auto& g : *list) a.push_back(GrantJson(g));
+      return Json(200, {{"grants", a}});
+    });
+  }
+  if (path == "/v1/grants" && post) {
+    return with(kScopeGrants, [&](const Principal& p) {
+      GrantRequest g;
+      ST_TRY(grantee, Field<std::string>(*body, "grantee_id", false));
+      ST_TRY(purpose, Field<std::string>(*body, "purpose", true));
+      ST_TRY(contributors, Field<std::vector<std::string>>(*body, "contributors", true));
+      ST_TRY(datasets, Field<std::vector<std::string>>(*body, "datasets", false));
+      ST_TRY(from, Field<int64_t>(*body, "from_us", true));
+      ST_TRY(to, Field<int64_t>(*body, "to_us", true));
+      ST_TRY(nb, Field<int64_t>(*body, "not_before_us", false, 0));
+      ST_TRY(exp, Field<int64_t>(*body, "expires_us", true));
+      ST_TRY(ch, ChannelsFrom(*body));
+      g.grantee_id = *grantee;
+      g.purpose = *purpose;
+      g.scope.contributors = *contributors;
+      g.scope.datasets = *datasets;
+      g.scope.from_us = *from;
+      g.scope.to_us = *to;
+      g.scope.channels = *ch;
+      g.not_before_us = *nb;
+      g.expires_us = *exp;
+      ST_TRY(out, svc->RequestGrant(p, g));
+      return Json(200, GrantJson(*out));
+    });
+  }
+  if ((path == "/v1/grants/approve" || path == "/v1/grants/deny" || path == "/v1/grants/revoke") &&
+      post) {
+    return with(kScopeGrants, [&](const Principal& p) {
+      ST_TRY(id, Field<std::string>(*body, "grant_id", true));
+      absl::StatusOr<Grant> out = path == "/v1/grants/approve" ? svc->ApproveGrant(p, *id)
+                                  : path == "/v1/grants/deny"  ? svc->DenyGrant(p, *id)
+                                                               : svc->RevokeGrant(p, *id);
+      if (!out.ok()) return FromStatus(out.status());
+      return Json(200, GrantJson(*out));
+    });
+  }
+
+  // --- reads ---
+  if (path == "/v1/read" && get) {
+    return with(kScopeRead, [&](const Principal& p) {
+      ST_TRY(from, IntParam(req, "from", true));
+      ST_TRY(to, IntParam(req, "to", true));
+      uint32_t channels = 0;
+      if (!Param(req, "channels").empty()) {
+        auto ch = ParseChannels(Param(req, "channels"));
+        if (!ch) return Error(400, "bad_request", "channels must be keys, pointer, focus, frames");
+        channels = *ch;
+      }
+      ST_TRY(r,
+             svc->Read(p, Param(req, "grant_id"), Param(req, "contributor"), *from, *to, channels));
+      return Json(200, ReadJson(*r));
+    });
+  }
+  if (path == "/v1/export/segments" && get) {
+    return with(kScopeExport, [&](const Principal& p) {
+      ST_TRY(list, svc->ListSegmentsInScope(p, Param(req, "grant_id"), Param(req, "dataset")));
+      json a = json::array();
+      for (const auto& s : *list) a.push_back(SegmentRefJson(s));
+      return Json(200, {{"segments", a}});
+    });
+  }
+  if (path == "/v1/export/segment" && get) {
+    return with(kScopeExport, [&](const Principal& p) {
+      ST_TRY(seg, svc->OpenSegmentForGrant(p, Param(req, "grant_id"), Param(req, "segment_id"),
+                                           Param(req, "dataset")));
+      ReadResult r;
+      ReadSegment s;
+      s.segment_id = seg->header.segment_id.Hex();
+      s.contributor_id = seg->header.contributor_id.Hex();
+      s.sequence = seg->header.sequence;
+      s.wall_anchor_us = seg->header.wall_anchor_us;
+      s.frame = (seg->header.flags & kFlagFramePayload) != 0;
+      s.events = std::move(seg->events);
+      s.raw = std::move(seg->raw);
+      r.segments.push_back(std::move(s));
+      return Json(200, ReadJson(r));
+    });
+  }
+
+  // --- programme state ---
+  if (path == "/v1/programme" && get) {
+    return with("", [&](const Principal&) {
+      return Json(200, {{"programme_state", ProgrammeStateName(svc->CurrentState())}});
+    });
+  }
+  if (path == "/v1/programme/propose" && post) {
+    return with(kScopeState, [&](const Principal& p) {
+      ST_TRY(st, Field<std::string>(*body, "state", true));
+      auto s = ProgrammeStateFromName(*st);
+      if (!s) return Error(400, "bad_request", "state must be ACTIVE, PAUSED or INCIDENT");
+      ST_TRY(reason, Field<std::string>(*body, "reason", false));
+      ST_TRY(prop, svc->ProposeState(p, *s, *reason));
+      return Json(200, {{"proposal_id", prop->id},
+                        {"state", ProgrammeStateName(prop->state)},
+                        {"expires_us", prop->expires_us}});
+    });
+  }
+  if (path == "/v1/programme/confirm" && post) {
+    return with(kScopeState, [&](const Principal& p) {
+      ST_TRY(id, Field<std::string>(*body, "proposal_id", true));
+      ST_TRY(s, svc->ConfirmState(p, *id));
+      return Json(200, {{"programme_state", ProgrammeStateName(*s)}});
+    });
+  }
+
+  // --- administration ---
+  if (path == "/v1/admin/devices" && get) {
+    return with(kScopeAdmin, [&](const Principal& p) {
+      ST_TRY(list, svc->ListDevices(p));
+      json a = json::array();
+      for (const auto& d : *list) {
+        a.push_back({{"device_id", d.device_id},
+                     {"contributor_id", d.contributor_id},
+                     {"enrolled_us", d.enrolled_us},
+                     {"last_seen_us", d.last_seen_us},
+                     {"last_upload_us", d.last_upload_us}});
+      }
+      return Json(200, {{"devices", a}});
+    });
+  }
+  if (path == "/v1/admin/retention" && post) {
+    return with(kScopeAdmin, [&](const Principal& p) {
+      ST_TRY(days, Field<int>(*body, "days", true));
+      if (auto s = svc->SetRetentionDays(p, *days); !s.ok()) return FromStatus(s);
+      return Json(200, {{"retention_days", *days}});
+    });
+  }
+  if (path == "/v1/admin/purge" && post) {
+    return with(kScopeAdmin, [&](const Principal& p) {
+      ST_TRY(r, svc->RunPurge(&p));
+      return Json(200,
+                  {{"segments_deleted", r->segments_deleted}, {"blobs_deleted", r->blobs_deleted}});
+    });
+  }
+  if (path == "/v1/admin/rotate-audit-key" && post) {
+    return with(kScopeAdmin, [&](const Principal& p) {
+      if (auto s = svc->RotateAuditKey(p); !s.ok()) return FromStatus(s);
+      return Json(200, {{"verifier_keys", svc->VerifierKeys()}});
+    });
+  }
+  if (path == "/v1/admin/rotate-master-key" && post) {
+    return with(kScopeAdmin, [&](const Principal&) {
+      return Error(501, "not_implemented",
+                   "master key rotation needs KeyService support for rewrapping (not yet "
+                   "available in this build)");
+    });
+  }
+
+  // --- audit log ---
+  if (path == "/v1/audit/checkpoint" && get) {
+    return with("", [&](const Principal& p) {
+      ST_TRY(cp, svc->Checkpoint(p, Param(req, "fresh") == "1"));
+      return ApiResponse{200, *cp, "text/plain; charset=utf-8"};
+    });
+  }
+  if (path == "/v1/audit/proof/inclusion" && get) {
+    return with("", [&](const Principal& p) {
+      ST_TRY(index, IntParam(req, "index", true));
+      ST_TRY(size, IntParam(req, "size", true));
+      if (*index < 0 || *size < 0) return Error(400, "bad_request", "negative index or size");
+      ST_TRY(proof, svc->InclusionProof(p, *index, *size));
+      return Json(200, {{"index", *index}, {"size", *size}, {"proof", ProofJson(*proof)}});
+    });
+  }
+  if (path == "/v1/audit/proof/consistency" && get) {
+    return with("", [&](const Principal& p) {
+      ST_TRY(old_size, IntParam(req, "old", true));
+      ST_TRY(new_size, IntParam(req, "new", true));
+      if (*old_size < 0 || *new_size < 0) return Error(400, "bad_request", "negative size");
+      ST_TRY(proof, svc->ConsistencyProof(p, *old_size, *new_size));
+      return Json(200, {{"old", *old_size}, {"new", *new_size}, {"proof", ProofJson(*proof)}});
+    });
+  }
+  if (path == "/v1/audit/entries" && get) {
+    return with("", [&](const Principal& p) {
+      // Contributors need the "me" scope, everyone else "audit".
+      auto scoped = svc->Authenticate(req.authorization,
+                                      p.role == Role::kContributor ? kScopeMe : kScopeAudit, path);
+      if (!scoped.ok()) return FromStatus(scoped.status());
+      ST_TRY(list, svc->AuditEntries(p, Param(req, "contributor")));
+      json a = json::array();
+      for (const auto& e : *list) a.push_back(EntryJson(e.index, e.entry));
+      return Json(200, {{"entries", a}, {"size", svc->AuditSize()}});
+    });
+  }
+  if (path == "/v1/audit/leaves" && get) {
+    return with(kScopeAudit, [&](const Principal& p) {
+      ST_TRY(begin, IntParam(req, "begin", false, 0));
+      ST_TRY(end, IntParam(req, "end", false, static_cast<int64_t>(svc->AuditSize())));
+      if (*begin < 0 || *end < 0) return Error(400, "bad_request", "negative range");
+      ST_TRY(leaves, svc->AuditLeaves(p, *begin, *end));
+      json a = json::array();
+      for (const auto& l : *leaves) a.push_back(Base64(l));
+      return Json(200, {{"begin", *begin}, {"leaves", a}});
+    });
+  }
+#undef ST_TRY
+  return Error(404, "not_found", "no such route: " + req.method + " " + path);
+}
+
+}  // namespace sealtrace::access

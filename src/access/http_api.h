@@ -1,0 +1,30 @@
+// AccessApi: the access layer's HTTP routes (JSON, bearer tokens), served by
+// VaultServer through the vault::ApiHandler hook. Routes are listed in
+// docs/API.md. Request bodies are capped at kMaxApiBodyBytes (413 beyond);
+// malformed JSON or parameters get 400 with a reason; refusals get 401/403
+// with {"error", "rule", "message"}; audit-log failures 503 (fail closed).
+//
+// Ownership: borrows the AccessService. Thread-safety: safe for concurrent use.
+#pragma once
+
+#include "access/access_service.h"
+#include "vault/server.h"
+
+namespace sealtrace::access {
+
+inline constexpr size_t kMaxApiBodyBytes = 64 << 10;
+
+class AccessApi final : public vault::ApiHandler {
+ public:
+  explicit AccessApi(AccessService* service) : service_(service) {}
+  size_t MaxBodyBytes() const override { return kMaxApiBodyBytes; }
+  vault::ApiResponse Handle(const vault::ApiRequest& req) override;
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> OnEnrolled(
+      const std::string& contributor_id_hex, const std::string& device_id_hex,
+      const std::string& name, bool new_contributor) override;
+
+ private:
+  AccessService* service_;
+};
+
+}  // namespace sealtrace::access

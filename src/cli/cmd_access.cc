@@ -1,0 +1,321 @@
+// `sealtrace principal|token|grant|programme|access ...`: thin HTTP clients of
+// the vault's access routes (docs/API.md). Tokens come from --token-file or
+// $SEALTRACE_TOKEN, never from the command line (it would land in shell history
+// and in `ps`). Output is the server's JSON.
+#include <httplib.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "audit/entry.h"
+#include "audit/merkle.h"
+#include "audit/sqlite_store.h"
+#include "cli/commands.h"
+#include "common/env.h"
+#include "crypto/crypto.h"
+
+namespace sealtrace::cli {
+namespace {
+
+using json = nlohmann::json;
+
+struct Conn {
+  std::string server = "https://127.0.0.1:8420";
+  std::string token_file;
+  std::string ca_file;
+};
+
+void AddConn(CLI::App* cmd, Conn* c) {
+  cmd->add_option("--server", c->server, "Vault URL")->capture_default_str();
+  cmd->add_option("--token-file", c->token_file,
+                  "File holding your API token (or $SEALTRACE_TOKEN)");
+  cmd->add_option("--ca-file", c->ca_file, "PEM CA certificate of the vault (DIR/tls/ca.crt)");
+}
+
+[[noreturn]] void Fail(const std::string& m) {
+  std::cerr << "sealtrace: " << m << "\n";
+  throw CLI::RuntimeError(kExitError);
+}
+
+std::string Token(const Conn& c) {
+  if (!c.token_file.empty()) {
+    auto t = Env::Default()->ReadFile(c.token_file);
+    if (!t.ok()) Fail("cannot read --token-file: " + std::string(t.status().message()));
+    std::string s = *t;
+    while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+    return s;
+  }
+  const char* e = std::getenv("SEALTRACE_TOKEN");
+  if (e && *e) return e;
+  Fail("no API token: pass --token-file FILE or set SEALTRACE_TOKEN");
+}
+
+json Call(const Conn& c, const std::string& method, const std::string& path,
+          const json& body = json::object(), bool text = false) {
+  httplib::Client cli(c.server);
+  cli.set_connection_timeout(10, 0);
+  cli.set_read_timeout(120, 0);
+#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
+  if (!c.ca_file.empty()) cli.set_ca_cert_path(c.ca_file.c_str());
+  cli.enable_server_certificate_verification(true);
+#endif
+  httplib::Headers h = {{"Authorization", "Bearer " + Token(c)}};
+  httplib::Result r = method == "GET" ? cli.Get(path.c_str(), h)
+                                      : cli.Post(path.c_str(), h, body.dump(), "application/json");
+  if (!r) Fail("cannot reach " + c.server + ": " + httplib::to_string(r.error()));
+  if (text && r->status == 200) return json(r->body);
+  json j = json::parse(r->body, nullptr, false);
+  if (r->status != 200) {
+    std::string msg = j.is_object() ? j.value("message", r->body) : r->body;
+    std::string rule = j.is_object() ? j.value("rule", "") : "";
+    Fail(absl::StrCat("HTTP ", r->status, ": ", msg, rule.empty() ? "" : " [rule " + rule + "]"));
+  }
+  return j;
+}
+
+void Print(const json& j) { std::cout << j.dump(2) << "\n"; }
+
+}  // namespace
+
+void RegisterAccessCommands(CLI::App& app) {
+  // ---- principal ----
+  auto* principal = app.add_subcommand("principal", "Manage principals (operator token)");
+  principal->require_subcommand(1);
+  {
+    auto c = std::make_shared<Conn>();
+    auto role = std::make_shared<std::string>();
+    auto name = std::make_shared<std::string>();
+    auto scopes = std::make_shared<std::vector<std::string>>();
+    auto ttl = std::make_shared<int>(0);
+    auto* cmd = principal->add_subcommand(
+        "create",
+        "Create a principal and print its first token (shown once). Officers, auditors and\n"
+        "services stay disabled until a privacy officer runs `principal activate`.");
+    AddConn(cmd, c.get());
+    cmd->add_option("--role", *role, "operator | privacy_officer | auditor | service")->required();
+    cmd->add_option("--name", *name, "Display name")->required();
+    cmd->add_option("--scope", *scopes, "Token scope (repeatable; default: the role's scopes)");
+    cmd->add_option("--ttl-days", *ttl, "Token lifetime in days (default 90)");
+    cmd->callback([=] {
+      Print(Call(*c, "POST", "/v1/principals",
+                 {{"role", *role}, {"name", *name}, {"scopes", *scopes}, {"ttl_days", *ttl}}));
+    });
+  }
+  {
+    auto c = std::make_shared<Conn>();
+    auto* cmd = principal->add_subcommand("list", "List principals (operator)");
+    AddConn(cmd, c.get());
+    cmd->callback([=] { Print(Call(*c, "GET", "/v1/principals")); });
+  }
+  {
+    auto c = std::make_shared<Conn>();
+    auto id = std::make_shared<std::string>();
+    auto* cmd = principal->add_subcommand("activate", "Activate a pending principal (officer)");
+    AddConn(cmd, c.get());
+    cmd->add_option("--id", *id, "Principal id")->required();
+    cmd->callback([=] {
+      Print(Call(*c, "POST", "/v1/principals/activate", {{"principal_id", *id}}));
+    });
+  }
+  // ---- token ----
+  auto* token = app.add_subcommand("token", "Issue or revoke API tokens");
+  token->require_subcommand(1);
+  {
+    auto c = std::make_shared<Conn>();
+    auto id = std::make_shared<std::string>();
+    auto scopes = std::make_shared<std::vector<std::string>>();
+    auto ttl = std::make_shared<int>(0);
+    auto* cmd = token->add_subcommand("issue",
+                                      "A new token for yourself (or, for operators, "
+                                      "another operator principal)");
+    AddConn(cmd, c.get());
+    cmd->add_option("--principal", *id, "Principal id (default: yourself)");
+    cmd->add_option("--scope", *scopes, "Scope (repeatable)");
+    cmd->add_option("--ttl-days", *ttl, "Lifetime in days");
+    cmd->callback([=] {
+      json b = {{"scopes", *scopes}, {"ttl_days", *ttl}};
+      if (!id->empty()) b["principal_id"] = *id;
+      Print(Call(*c, "POST", "/v1/tokens", b));
+    });
+  }
+  {
+    auto c = std::make_shared<Conn>();
+    auto id = std::make_shared<std::string>();
+    auto* cmd = token->add_subcommand("revoke", "Revoke a token by its id (t_...)");
+    AddConn(cmd, c.get());
+    cmd->add_option("--id", *id, "Token id")->required();
+    cmd->callback([=] { Print(Call(*c, "POST", "/v1/tokens/revoke", {{"token_id", *id}})); });
+  }
+  // ---- grant ----
+  auto* grant = app.add_subcommand("grant", "Request, approve, deny, revoke and list grants");
+  grant->require_subcommand(1);
+  {
+    auto c = std::make_shared<Conn>();
+    struct G {
+      std::string grantee, purpose, channels = "keys,pointer,focus";
+      std::vector<std::string> contributors, datasets;
+      int64_t from = 0, to = 0, not_before = 0, expires = 0;
+    };
+    auto g = std::make_shared<G>();
+    auto* cmd = grant->add_subcommand("request", "Request a grant (needs a second officer)");
+    AddConn(cmd, c.get());
+    cmd->add_option("--grantee", g->grantee, "Principal id of the reader (default: you)");
+    cmd->add_option("--purpose", g->purpose, "Why the data is needed")->required();
+    cmd->add_option("--contributor", g->contributors, "Contributor id (repeatable)")->required();
+    cmd->add_option("--dataset", g->datasets, "Dataset id (repeatable)");
+    cmd->add_option("--from-us", g->from, "Start of the time range (µs since epoch)")->required();
+    cmd->add_option("--to-us", g->to, "End of the time range (µs since epoch)")->required();
+    cmd->add_option("--channels", g->channels, "keys,pointer,focus,frames")->capture_default_str();
+    cmd->add_option("--not-before-us", g->not_before, "Valid from (default now)");
+    cmd->add_option("--expires-us", g->expires, "Expiry (µs since epoch)")->required();
+    cmd->callback([=] {
+      json b = {{"purpose", g->purpose},
+                {"contributors", g->contributors},
+                {"datasets", g->datasets},
+                {"from_us", g->from},
+                {"to_us", g->to},
+                {"channels", g->channels},
+                {"not_before_us", g->not_before},
+                {"expires_us", g->expires}};
+      if (!g->grantee.empty()) b["grantee_id"] = g->grantee;
+      Print(Call(*c, "POST", "/v1/grants", b));
+    });
+  }
+  for (const char* verb : {"approve", "deny", "revoke"}) {
+    auto c = std::make_shared<Conn>();
+    auto id = std::make_shared<std::string>();
+    auto* cmd = grant->add_subcommand(verb, std::string(verb) + " a grant");
+    AddConn(cmd, c.get());
+    cmd->add_option("--id", *id, "Grant id (g_...)")->required();
+    std::string path = std::string("/v1/grants/") + verb;
+    cmd->callback([=] { Print(Call(*c, "POST", path, {{"grant_id", *id}})); });
+  }
+  {
+    auto c = std::make_shared<Conn>();
+    auto* cmd = grant->add_subcommand("list", "List grants");
+    AddConn(cmd, c.get());
+    cmd->callback([=] { Print(Call(*c, "GET", "/v1/grants")); });
+  }
+  // ---- programme ----
+  auto* prog = app.add_subcommand("programme", "Programme state (two privacy officers)");
+  prog->require_subcommand(1);
+  {
+    auto c = std::make_shared<Conn>();
+    auto state = std::make_shared<std::string>();
+    auto reason = std::make_shared<std::string>();
+    auto* cmd = prog->add_subcommand("propose", "Propose ACTIVE, PAUSED or INCIDENT");
+    AddConn(cmd, c.get());
+    cmd->add_option("--state", *state, "ACTIVE | PAUSED | INCIDENT")->required();
+    cmd->add_option("--reason", *reason, "Reason (recorded in the audit log)");
+    cmd->callback([=] {
+      Print(Call(*c, "POST", "/v1/programme/propose", {{"state", *state}, {"reason", *reason}}));
+    });
+  }
+  {
+    auto c = std::make_shared<Conn>();
+    auto id = std::make_shared<std::string>();
+    auto* cmd = prog->add_subcommand("confirm", "Confirm another officer's proposal");
+    AddConn(cmd, c.get());
+    cmd->add_option("--proposal", *id, "Proposal id (sp_...)")->required();
+    cmd->callback([=] {
+      Print(Call(*c, "POST", "/v1/programme/confirm", {{"proposal_id", *id}}));
+    });
+  }
+  {
+    auto c = std::make_shared<Conn>();
+    auto* cmd = prog->add_subcommand("show", "Show the programme state");
+    AddConn(cmd, c.get());
+    cmd->callback([=] { Print(Call(*c, "GET", "/v1/programme")); });
+  }
+  // ---- access (administration, audit) ----
+  auto* acc =
+      app.add_subcommand("access", "Administration and audit-log tools of the access layer");
+  acc->require_subcommand(1);
+  {
+    auto c = std::make_shared<Conn>();
+    auto days = std::make_shared<int>(0);
+    auto* cmd = acc->add_subcommand("retention", "Set the retention period in days (0 = keep)");
+    AddConn(cmd, c.get());
+    cmd->add_option("--days", *days, "Days")->required();
+    cmd->callback([=] { Print(Call(*c, "POST", "/v1/admin/retention", {{"days", *days}})); });
+  }
+  {
+    auto c = std::make_shared<Conn>();
+    auto* cmd = acc->add_subcommand("purge", "Run the retention purge now");
+    AddConn(cmd, c.get());
+    cmd->callback([=] { Print(Call(*c, "POST", "/v1/admin/purge")); });
+  }
+  {
+    auto c = std::make_shared<Conn>();
+    auto* cmd = acc->add_subcommand("devices", "Fleet health: devices and their last upload");
+    AddConn(cmd, c.get());
+    cmd->callback([=] { Print(Call(*c, "GET", "/v1/admin/devices")); });
+  }
+  {
+    auto c = std::make_shared<Conn>();
+    auto* cmd = acc->add_subcommand("rotate-audit-key",
+                                    "Rotate the audit signing key in the running vault");
+    AddConn(cmd, c.get());
+    cmd->callback([=] { Print(Call(*c, "POST", "/v1/admin/rotate-audit-key")); });
+  }
+  {
+    auto c = std::make_shared<Conn>();
+    auto* cmd =
+        acc->add_subcommand("rotate-master-key", "Rotate the master key (not yet supported)");
+    AddConn(cmd, c.get());
+    cmd->callback([=] { Print(Call(*c, "POST", "/v1/admin/rotate-master-key")); });
+  }
+  {
+    auto c = std::make_shared<Conn>();
+    auto out = std::make_shared<std::string>();
+    auto cp_out = std::make_shared<std::string>();
+    auto keys_out = std::make_shared<std::string>();
+    auto* cmd = acc->add_subcommand(
+        "fetch-log",
+        "Fetch the audit log and a fresh signed checkpoint from a running vault into a SQLite\n"
+        "file, for `sealtrace audit verify --log OUT --checkpoint CP --key ...` (auditor token).");
+    AddConn(cmd, c.get());
+    cmd->add_option("--out", *out, "SQLite file to create")->required();
+    cmd->add_option("--checkpoint-out", *cp_out, "Where to save the checkpoint note")->required();
+    cmd->add_option("--keys-out", *keys_out, "Where to save the verifier keys (one per line)");
+    cmd->callback([=] {
+      std::string note =
+          Call(*c, "GET", "/v1/audit/checkpoint?fresh=1", {}, true).get<std::string>();
+      auto size_line = note.find('\n');
+      uint64_t size = std::strtoull(note.c_str() + size_line + 1, nullptr, 10);
+      json leaves = Call(*c, "GET", "/v1/audit/leaves?begin=0&end=" + std::to_string(size));
+      if (Env::Default()->FileExists(*out)) Fail(*out + " already exists");
+      auto store = audit::SqliteAuditStore::Open(*out);
+      if (!store.ok()) Fail(std::string(store.status().message()));
+      uint64_t i = 0;
+      for (auto& l : leaves["leaves"]) {
+        auto leaf = FromBase64(l.get<std::string>());
+        if (!leaf.ok()) Fail("malformed leaf from server");
+        auto e = audit::ParseEntry(*leaf);
+        if (!e.ok()) Fail("malformed leaf from server");
+        auto s = (*store)->AppendLeaf(i++, *leaf, audit::HashLeaf(*leaf), e->subject_contributor);
+        if (!s.ok()) Fail(std::string(s.message()));
+      }
+      if (auto s = (*store)->StoreCheckpoint(size, note); !s.ok()) Fail(std::string(s.message()));
+      if (auto s = WriteFileAtomic(Env::Default(), *cp_out, note, 0644); !s.ok()) {
+        Fail(std::string(s.message()));
+      }
+      json keys = Call(*c, "GET", "/v1/audit/keys");
+      std::string ktext;
+      for (auto& k : keys["verifier_keys"]) ktext += k.get<std::string>() + "\n";
+      if (!keys_out->empty()) (void)WriteFileAtomic(Env::Default(), *keys_out, ktext, 0644);
+      std::cout << "fetched " << i << " leaves (checkpoint size " << size << ") into " << *out
+                << "\nverifier keys:\n"
+                << ktext;
+    });
+  }
+}
+
+}  // namespace sealtrace::cli
