@@ -14,7 +14,7 @@ case "$mode" in
     cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
     cmake --build build -j"$jobs" ;;
   asan)
-    cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSEALTRACE_SANITIZE=ON \
+    cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS=-O1 -DSEALTRACE_SANITIZE=ON \
       -DSEALTRACE_BENCH=OFF >/dev/null
     cmake --build build-asan -j"$jobs" ;;
   fuzz)
