@@ -277,6 +277,8 @@ void PrivacyGate::HandleKey(v1::Event& ev) {
       !shortcut && !text.empty() && static_cast<unsigned char>(text[0]) >= 0x20 && text[0] != 0x7f;
   if (!shortcut && (ks == keysym::kBackSpace || ks == keysym::kDelete)) {
     Enqueue(std::move(ev));
+    deleted_in_run_ = true;
+    typed_breaks_.push_back(next_seq_);  // the next typed char starts after a deletion
     if (!held_.empty()) {
       held_bytes_ -= held_.back().bytes.size();
       held_.pop_back();
@@ -290,6 +292,7 @@ void PrivacyGate::HandleKey(v1::Event& ev) {
     std::string bytes = text;
     Enqueue(std::move(ev));
     held_bytes_ += bytes.size();
+    typed_.push_back(Char{bytes, seq});
     held_.push_back(Char{std::move(bytes), seq});
     if (held_bytes_ >= Redactor::kHoldBytes + kDecideBatch) Decide(false);
     return;
@@ -356,6 +359,9 @@ void PrivacyGate::Enqueue(v1::Event ev, bool pending_modifier) {
 void PrivacyGate::EndRun() {
   Decide(true);
   ctx_.clear();
+  typed_.clear();
+  typed_breaks_.clear();
+  deleted_in_run_ = false;
   // Only a private key block spans runs (its lines); see Decide.
   if (continue_kind_ && *continue_kind_ != KindName(Kind::kPrivateKey)) continue_kind_.reset();
 }
@@ -430,6 +436,49 @@ void PrivacyGate::Decide(bool final) {
         continue_kind_ = std::string(KindName(f.kind));
       ranges.push_back(
           {held_[first].seq, held_[last].seq, std::string(KindName(f.kind)), f.end - f.begin});
+    }
+  }
+  // Typed history: a secret typed and erased again (e.g. a card number then
+  // BackSpace) left its key events in the queue; find it in what was typed.
+  if (deleted_in_run_ && !typed_.empty()) {
+    const uint64_t oldest = queue_.empty() ? next_seq_ : queue_.front().seq;
+    while (!typed_.empty() && typed_.front().seq < oldest) typed_.pop_front();
+    size_t typed_bytes = 0;
+    for (const Char& c : typed_) typed_bytes += c.bytes.size();
+    while (typed_bytes > 2 * Redactor::kHoldBytes) {
+      typed_bytes -= typed_.front().bytes.size();
+      typed_.pop_front();
+    }
+    std::string raw;
+    std::vector<size_t> roff(typed_.size());
+    for (size_t i = 0; i < typed_.size(); ++i) {
+      // Where text was erased, what follows is not a continuation of it.
+      if (i > 0 && std::any_of(typed_breaks_.begin(), typed_breaks_.end(), [&](uint64_t b) {
+            return b > typed_[i - 1].seq && b <= typed_[i].seq;
+          })) {
+        raw += '\n';
+      }
+      roff[i] = raw.size();
+      raw += typed_[i].bytes;
+    }
+    auto found = engine_->redactor->Scan(raw);
+    if (!found.ok()) {
+      ranges.push_back({typed_.front().seq, typed_.back().seq, "engine_error", typed_bytes});
+    } else {
+      for (const Finding& f : *found) {
+        size_t first = 0;
+        while (first < typed_.size() && roff[first] + typed_[first].bytes.size() <= f.begin) ++first;
+        size_t last = first;
+        while (last + 1 < typed_.size() && roff[last + 1] < f.end) ++last;
+        if (first >= typed_.size()) continue;
+        const uint64_t s0 = typed_[first].seq, s1 = typed_[last].seq;
+        bool covered = false;
+        for (const Range& r : ranges) covered |= r.s0 <= s0 && s1 <= r.s1;
+        if (covered) continue;
+        ranges.push_back({s0, s1, std::string(KindName(f.kind)), f.end - f.begin});
+      }
+      std::sort(ranges.begin(), ranges.end(),
+                [](const Range& a, const Range& b) { return a.s0 < b.s0; });
     }
   }
   // Replace each range's key events by one marker.
@@ -560,6 +609,9 @@ void PrivacyGate::CloseExcluded(uint64_t t) {
 void PrivacyGate::DropHeld() {
   queue_.clear();
   held_.clear();
+  typed_.clear();
+  typed_breaks_.clear();
+  deleted_in_run_ = false;
   held_bytes_ = 0;
   ctx_.clear();
   continue_kind_.reset();

@@ -192,6 +192,12 @@ class PrivacyGate : public EventSink {
   std::deque<Held> queue_;
   std::deque<Char> held_;
   size_t held_bytes_ = 0;
+  // Every character typed in the current run, including ones deleted again
+  // with BackSpace/Delete: a secret typed and then erased is still in the key
+  // events, so this history is scanned too once the run saw a deletion.
+  std::deque<Char> typed_;
+  std::vector<uint64_t> typed_breaks_;  // seqs of chars typed right after a deletion
+  bool deleted_in_run_ = false;
   std::string ctx_;  // decided text of the current run (tail, <= kHoldBytes)
   uint64_t next_seq_ = 1;
   std::optional<std::string> continue_kind_;  // a long finding runs on

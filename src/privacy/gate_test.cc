@@ -195,6 +195,45 @@ TEST_F(GateTest, BackspaceEditsAreApplied) {
   for (const auto& e : sink.events) EXPECT_FALSE(e.has_key() && e.key().keysym() == 0xff08);
 }
 
+TEST_F(GateTest, SecretTypedThenErasedIsStillRedacted) {
+  // The effective text ends up without the card, but its key events were
+  // typed: they must not leave the device either.
+  Focus(1, "xterm", "shell");
+  Type("pay 4111111111111111");
+  for (int i = 0; i < 16; ++i) Tap(0xff08);  // BackSpace it all away
+  Type("later");
+  Tap(0xff0d, "\r");
+  gate->Flush();
+  std::string all;
+  for (const auto& e : sink.events) {
+    if (e.has_key()) all += e.key().text();
+  }
+  EXPECT_EQ(all.find("4111"), std::string::npos) << all;
+  EXPECT_EQ(all.find("1111"), std::string::npos) << all;
+  auto m = sink.Markers();
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_EQ(m[0].kind(), "payment_card");
+  EXPECT_NE(sink.Typed().find("pay "), std::string::npos);
+  EXPECT_NE(sink.Typed().find("later"), std::string::npos);
+  ExpectKeyUpsMatchDowns();
+}
+
+TEST_F(GateTest, TypoCorrectionsOutsideSecretsAreKept) {
+  Focus(1, "xterm", "shell");
+  Type("teh");
+  Tap(0xff08);
+  Tap(0xff08);
+  Type("he cat");
+  Tap(0xff0d, "\r");
+  gate->Flush();
+  EXPECT_TRUE(sink.Markers().empty());
+  std::string all;
+  for (const auto& e : sink.events) {
+    if (e.has_key()) all += e.key().text();
+  }
+  EXPECT_EQ(all, "tehhe cat\r");
+}
+
 TEST_F(GateTest, SecretSplitAcrossFlushes) {
   Focus(1, "xterm", "editor");
   std::string filler;
