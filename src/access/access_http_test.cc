@@ -198,8 +198,21 @@ TEST(AccessHttp, BadInputGetsClearErrors) {
   auto unknown = f.Client()->Get("/v1/nope", f.Bearer(f.po1_token));
   ASSERT_TRUE(unknown);
   EXPECT_EQ(unknown->status, 404);
+  // Master-key rotation: operators only; a refusal is logged, a rotation too.
+  json po_rot = f.Post("/v1/admin/rotate-master-key", f.po1_token, json::object(), &st);
+  EXPECT_EQ(st, 403) << po_rot;
+  const uint64_t before_rot = f.log->Size();
   json master = f.Post("/v1/admin/rotate-master-key", f.op_token, json::object(), &st);
-  EXPECT_EQ(st, 501);
+  EXPECT_EQ(st, 200) << master;
+  EXPECT_EQ(master.value("master_key_version", 0), 2);
+  EXPECT_EQ(master.value("previous_version", 0), 1);
+  EXPECT_TRUE(master.value("new_version", false));
+  bool rot_logged = false;
+  for (const auto& e : f.EntriesSince(before_rot)) {
+    rot_logged |= e.kind == audit::AuditKind::kKeyRotation && e.object_id == "master_key";
+  }
+  EXPECT_TRUE(rot_logged);
+  EXPECT_EQ(f.vault_->keys()->current_master_key_version(), 2u);
   // Plain HTTP to the TLS port gets no answer.
   httplib::Client plain("127.0.0.1", f.port_);
   plain.set_connection_timeout(2, 0);

@@ -222,6 +222,12 @@ class AccessService {
   absl::StatusOr<std::vector<std::string>> AuditLeaves(const Principal& actor, uint64_t begin,
                                                        uint64_t end);
   absl::Status RotateAuditKey(const Principal& actor);
+  // Master-key rotation (operators; rule as RotateAuditKey). The audit leaf
+  // (kKeyRotation, object "master_key") is appended before anything changes
+  // (fail closed); a second leaf records the outcome. A rotation that fails
+  // midway leaves every key unwrappable; calling again finishes it (see
+  // vault::KeyService::RotateMasterKey).
+  absl::StatusOr<vault::MasterKeyRotation> RotateMasterKey(const Principal& actor);
   std::vector<std::string> VerifierKeys() const;
   uint64_t AuditSize() { return log_->Size(); }
 

@@ -130,6 +130,9 @@ TEST(AccessMatrix, EveryRoleEveryPath) {
       {"rotate_audit_key",
        [&](const Principal& p) { return f.svc->RotateAuditKey(p); },
        {"operator"}},
+      {"rotate_master_key",
+       [&](const Principal& p) { return f.svc->RotateMasterKey(p).status(); },
+       {"operator"}},
   };
   int checked = 0;
   for (const auto& path : paths) {
@@ -598,6 +601,43 @@ TEST(AccessAudit, AuditKeyRotationKeepsOldCheckpointsVerifiable) {
   const std::string db = f.vault_->data_dir() + "/audit.db";
   EXPECT_TRUE(audit::VerifyAuditLogFile(db, *old_note, keys).ok);
   EXPECT_TRUE(audit::VerifyAuditLogFile(db, *new_note, keys).ok);
+}
+
+TEST(AccessAudit, MasterKeyRotationIsAuditedFailsClosedAndKeepsDataReadable) {
+  AccessFixture f;
+  Contributor alice = f.Enrol("alice");
+  f.Upload(alice, 0, kT0 - 600'000'000LL);
+  vault::KeyService* keys = f.vault_->keys();
+  // No audit leaf, no rotation.
+  f.flaky->fail = true;
+  auto refused = f.svc->RotateMasterKey(f.op);
+  f.flaky->fail = false;
+  EXPECT_TRUE(absl::IsUnavailable(refused.status())) << refused.status();
+  EXPECT_EQ(keys->master_key_versions(), (std::vector<uint32_t>{1}));
+
+  const uint64_t before = f.log->Size();
+  auto r = f.svc->RotateMasterKey(f.op);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->new_version);
+  EXPECT_EQ(r->master_key_version, 2u);
+  EXPECT_GE(r->rewrapped, 1);
+  std::vector<std::string> phases;
+  for (const auto& e : f.EntriesSince(before)) {
+    if (e.kind == audit::AuditKind::kKeyRotation && e.object_id == "master_key" &&
+        e.actor_id == f.op.id && e.decision == audit::Decision::kAllow) {
+      phases.push_back(e.extra.at("phase"));
+    }
+  }
+  EXPECT_EQ(phases, (std::vector<std::string>{"start", "done"}));
+  // The contributor's data is still readable through the audited path, and the
+  // old master key can now be retired.
+  auto own = f.svc->ReadOwn(alice.p, kFrom, kTo);
+  ASSERT_TRUE(own.ok()) << own.status();
+  EXPECT_NE(AllText(*own).find(alice.canary), std::string::npos);
+  ASSERT_TRUE(keys->RetireMasterKey(1).ok());
+  own = f.svc->ReadOwn(alice.p, kFrom, kTo);
+  ASSERT_TRUE(own.ok()) << own.status();
+  EXPECT_NE(AllText(*own).find(alice.canary), std::string::npos);
 }
 
 }  // namespace

@@ -495,10 +495,13 @@ vault::ApiResponse AccessApi::Handle(const vault::ApiRequest& req) {
     });
   }
   if (path == "/v1/admin/rotate-master-key" && post) {
-    return with(kScopeAdmin, [&](const Principal&) {
-      return Error(501, "not_implemented",
-                   "master key rotation needs KeyService support for rewrapping (not yet "
-                   "available in this build)");
+    return with(kScopeAdmin, [&](const Principal& p) {
+      ST_TRY(r, svc->RotateMasterKey(p));
+      return Json(200, {{"master_key_version", r->master_key_version},
+                        {"previous_version", r->previous_version},
+                        {"new_version", r->new_version},
+                        {"rewrapped", r->rewrapped},
+                        {"skipped", r->skipped}});
     });
   }
 

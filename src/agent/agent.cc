@@ -129,12 +129,15 @@ void Agent::Housekeeping() {
     if (opt_.upload && now - last_state_poll >= opt_.state_poll_us) {
       last_state_poll = now;
       auto st = client_->GetDeviceState();
-      if (st.ok()) programme_state_ = st->recording_allowed ? st->programme_state : "PAUSED";
+      if (st.ok()) {
+        programme_state_ = st->programme_state;
+        vault_pause_ = !st->recording_allowed;
+        vault_pause_reason_ = st->contributor_paused ? "contributor_dashboard"
+                                                     : "programme_" + st->programme_state;
+      }
     }
-    bool fleet_pause = programme_state_ != "ACTIVE";
     if (filter_) {
-      filter_->SetPaused(local_pause || fleet_pause,
-                         fleet_pause ? "programme_" + programme_state_ : "local");
+      filter_->SetPaused(local_pause || vault_pause_, vault_pause_ ? vault_pause_reason_ : "local");
     }
     if (now - last_status >= 1'000'000) {
       last_status = now;

@@ -101,6 +101,8 @@ class Agent {
   };
   std::deque<RateSample> rate_samples_;  // housekeeping thread only
   std::string programme_state_ = "ACTIVE";
+  bool vault_pause_ = false;          // programme not ACTIVE, or the contributor paused
+  std::string vault_pause_reason_;
   std::string source_error_;
   int64_t started_wall_us_ = 0;
 };

@@ -65,6 +65,7 @@ class HttpVaultClient final : public VaultClient {
     DeviceState s;
     s.programme_state = j.value("programme_state", "ACTIVE");
     s.recording_allowed = j.value("recording_allowed", true);
+    s.contributor_paused = j.value("contributor_paused", false);
     return s;
   }
 

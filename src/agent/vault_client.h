@@ -27,6 +27,7 @@ struct UploadResponse {
 struct DeviceState {
   std::string programme_state = "ACTIVE";  // ACTIVE | PAUSED | INCIDENT
   bool recording_allowed = true;
+  bool contributor_paused = false;  // the contributor paused from the dashboard
 };
 
 struct EnrolResponse {

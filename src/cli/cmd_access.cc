@@ -268,7 +268,10 @@ void RegisterAccessCommands(CLI::App& app) {
   {
     auto c = std::make_shared<Conn>();
     auto* cmd =
-        acc->add_subcommand("rotate-master-key", "Rotate the master key (not yet supported)");
+        acc->add_subcommand("rotate-master-key",
+                            "Rotate the vault's master key online: add a new version and rewrap\n"
+                            "every contributor key under it (run again to finish an interrupted\n"
+                            "rotation; operator token)");
     AddConn(cmd, c.get());
     cmd->callback([=] { Print(Call(*c, "POST", "/v1/admin/rotate-master-key")); });
   }

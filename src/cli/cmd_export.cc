@@ -1,14 +1,26 @@
 // sealtrace export: build a training dataset from sealed segments.
 //
-// For now the segments come from a local directory and a key file (tests,
-// single-machine use); the access-backed provider (grants + audit) will be
-// wired in later behind the same Exporter. Exit codes: 0 done, 1 error,
-// 2 usage, 3 stopped cleanly (grant expired) and resumable.
+// Default mode: the export runs as a service principal under a grant, through
+// the vault's access layer (export/access_provider.h): `--server URL
+// --token-file FILE --grant ID [--ca-file PEM] [--dataset ID]`. The vault
+// checks the grant (purpose, scope, expiry) and the programme state and audits
+// every segment it opens; the audit checkpoint at export time goes into the
+// dataset card. A refusal during the export (grant expired or revoked,
+// INCIDENT, vault unavailable) stops it cleanly and resumably.
+//
+// `--local-segments DIR --key-file F` reads segment files with contributor
+// keys directly. It bypasses the access layer (no grant, no audit) and exists
+// for tests and offline tooling only; it prints a warning.
+//
+// Exit codes: 0 done, 1 error (including a refusal before the export began),
+// 2 usage, 3 stopped cleanly (grant expired / refused mid-export) and resumable.
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <sstream>
@@ -16,6 +28,7 @@
 #include "cli/commands.h"
 #include "common/env.h"
 #include "crypto/crypto.h"
+#include "export/access_provider.h"
 #include "export/dp.h"
 #include "export/exporter.h"
 #include "export/ledger_sqlite.h"
@@ -139,8 +152,12 @@ class FileKeyKeeper final : public exporter::PseudonymKeyKeeper {
 };
 
 struct Flags {
-  std::string segments, key_file, out;
-  std::string grant_id = "local", purpose, audit_checkpoint_file;
+  // Access-layer mode (default).
+  std::string server, token_file, ca_file, dataset;
+  // Local mode (tests / offline; bypasses the access layer).
+  std::string segments, key_file;
+  std::string out;
+  std::string grant_id, purpose, audit_checkpoint_file;
   int64_t expires_at = 0;  // Unix seconds; 0 = none
   std::string format = "both";
   uint64_t shard_episodes = 10000, shard_mb = 64;
@@ -158,19 +175,59 @@ struct Flags {
   std::string progress = "auto";
 };
 
+std::string ReadToken(const std::string& file) {
+  if (!file.empty()) {
+    absl::StatusOr<std::string> t = Env::Default()->ReadFile(file);
+    if (!t.ok()) Fail("cannot read --token-file: " + std::string(t.status().message()));
+    std::string s = *t;
+    while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+    if (s.empty()) Fail("--token-file " + file + " is empty");
+    return s;
+  }
+  const char* e = std::getenv("SEALTRACE_TOKEN");
+  if (e != nullptr && *e != '\0') return e;
+  Fail("no service token: pass --token-file FILE or set SEALTRACE_TOKEN", kExitUsage);
+}
+
 void Run(const Flags& f) {
   InitCrypto();
   Env* env = Env::Default();
+  const bool local = !f.segments.empty();
+  if (local == !f.server.empty()) {
+    Fail(
+        "choose one source: --server URL --token-file F --grant ID (the access layer), or "
+        "--local-segments DIR --key-file F (tests/offline, bypasses the access layer)",
+        kExitUsage);
+  }
+  if (local) {
+    if (f.key_file.empty()) Fail("--local-segments needs --key-file", kExitUsage);
+    if (f.purpose.empty()) Fail("--local-segments needs --purpose", kExitUsage);
+  } else {
+    if (f.grant_id.empty()) Fail("--server needs --grant GRANT_ID", kExitUsage);
+    if (!f.key_file.empty() || f.expires_at != 0 || !f.audit_checkpoint_file.empty()) {
+      Fail(
+          "--key-file, --expires-at and --audit-checkpoint-file belong to --local-segments; "
+          "with --server the vault holds the keys, enforces the grant's expiry and supplies the "
+          "audit checkpoint",
+          kExitUsage);
+    }
+  }
   ExportOptions o;
   o.output_dir = f.out;
-  o.grant_id = f.grant_id;
+  o.grant_id = local ? (f.grant_id.empty() ? "local" : f.grant_id) : f.grant_id;
   o.purpose = f.purpose;
-  if (!f.audit_checkpoint_file.empty()) {
-    absl::StatusOr<std::string> cp = env->ReadFile(f.audit_checkpoint_file);
-    if (!cp.ok()) Fail("cannot read audit checkpoint: " + std::string(cp.status().message()));
-    o.audit_checkpoint = *cp;
-  } else {
-    o.audit_checkpoint = "(none: local export without an audit log)";
+  if (local) {
+    if (!f.audit_checkpoint_file.empty()) {
+      absl::StatusOr<std::string> cp = env->ReadFile(f.audit_checkpoint_file);
+      if (!cp.ok()) Fail("cannot read audit checkpoint: " + std::string(cp.status().message()));
+      o.audit_checkpoint = *cp;
+    } else {
+      o.audit_checkpoint = "(none: local export without an audit log)";
+    }
+  } else if (o.purpose.empty()) {
+    // A service principal cannot read its grant record (GET /v1/grants needs the
+    // officers' "grants" scope), so the purpose is named by reference.
+    o.purpose = "as stated in grant " + f.grant_id + " (see the vault's audit log)";
   }
   o.write_agentnet = f.format == "both" || f.format == "agentnet";
   o.write_computer13 = f.format == "both" || f.format == "computer13";
@@ -223,31 +280,64 @@ void Run(const Flags& f) {
     keeper = std::make_unique<FileKeyKeeper>(f.key_out);
   }
 
-  absl::StatusOr<std::string> key_text = env->ReadFile(f.key_file);
-  if (!key_text.ok()) Fail("cannot read key file: " + std::string(key_text.status().message()));
-  absl::StatusOr<exporter::KeyMap> keys = exporter::KeyMap::FromJson(*key_text);
-  if (!keys.ok()) Fail(std::string(keys.status().message()));
-  auto provider = exporter::DirectorySegmentProvider::Create(env, f.segments, std::move(*keys));
-  if (!provider.ok()) Fail("cannot list segments: " + std::string(provider.status().message()));
-  for (const auto& [name, why] : (*provider)->unlisted()) {
-    std::cerr << "sealtrace export: not a segment, ignored: " << name << " (" << why << ")\n";
+  std::unique_ptr<exporter::SegmentProvider> provider;
+  std::function<absl::Status()> authorised;
+  exporter::HttpAccessProvider* remote = nullptr;
+  if (local) {
+    std::cerr << "sealtrace export: WARNING: --local-segments reads segment files with "
+                 "contributor keys directly, bypassing the access layer (no grant, no audit, no "
+                 "programme-state check). Use it only for tests and offline tooling, never "
+                 "against a vault's storage.\n";
+    absl::StatusOr<std::string> key_text = env->ReadFile(f.key_file);
+    if (!key_text.ok()) Fail("cannot read key file: " + std::string(key_text.status().message()));
+    absl::StatusOr<exporter::KeyMap> keys = exporter::KeyMap::FromJson(*key_text);
+    if (!keys.ok()) Fail(std::string(keys.status().message()));
+    auto dir = exporter::DirectorySegmentProvider::Create(env, f.segments, std::move(*keys));
+    if (!dir.ok()) Fail("cannot list segments: " + std::string(dir.status().message()));
+    for (const auto& [name, why] : (*dir)->unlisted()) {
+      std::cerr << "sealtrace export: not a segment, ignored: " << name << " (" << why << ")\n";
+    }
+    provider = std::move(*dir);
+    const int64_t expires = f.expires_at;
+    authorised = [env, expires]() -> absl::Status {
+      if (expires > 0 && env->NowWallMicros() >= expires * 1'000'000) {
+        return absl::DeadlineExceededError("grant expired");
+      }
+      return absl::OkStatus();
+    };
+  } else {
+    exporter::HttpAccessOptions ho;
+    ho.server_url = f.server;
+    ho.token = ReadToken(f.token_file);
+    ho.ca_file = f.ca_file;
+    ho.grant_id = f.grant_id;
+    ho.dataset_id = f.dataset;
+    auto http = exporter::HttpAccessProvider::Create(std::move(ho));
+    if (!http.ok()) Fail(std::string(http.status().message()), kExitUsage);
+    remote = http->get();
+    absl::StatusOr<std::string> cp = remote->AuditCheckpoint();
+    if (!cp.ok()) {
+      Fail("export not started: " + std::string(cp.status().message()));
+    }
+    o.audit_checkpoint = *cp;
+    provider = std::move(*http);
+    authorised = [remote]() { return remote->CheckAuthorised(); };
   }
 
-  exporter::Exporter ex(env, provider->get(), o, ledger.get());
+  exporter::Exporter ex(env, provider.get(), o, ledger.get());
   ProgressRenderer progress(f.progress);
   ex.set_progress([&](const Progress& p) { progress(p); });
-  const int64_t expires = f.expires_at;
-  ex.set_authorised([env, expires]() -> absl::Status {
-    if (expires > 0 && env->NowWallMicros() >= expires * 1'000'000) {
-      return absl::DeadlineExceededError("grant expired");
-    }
-    return absl::OkStatus();
-  });
+  ex.set_authorised(authorised);
   if (keeper) ex.set_key_keeper(keeper.get());
 
   absl::StatusOr<exporter::ExportResult> r = ex.Run();
   progress.Done();
-  if (!r.ok()) Fail(std::string(r.status().message()));
+  if (!r.ok()) {
+    if (remote != nullptr && !remote->CheckAuthorised().ok()) {
+      Fail("the vault refused the export: " + std::string(remote->CheckAuthorised().message()));
+    }
+    Fail(std::string(r.status().message()));
+  }
   for (const auto& s : r->skipped) {
     std::cerr << "sealtrace export: skipped segment " << s.segment_id << ": " << s.reason << "\n";
   }
@@ -260,9 +350,21 @@ void Run(const Flags& f) {
     std::cout << "  DP: epsilon " << r->epsilon_spent << " charged per included contributor\n";
   }
   std::cout << "  output: " << f.out << "\n";
+  if (remote != nullptr) {
+    std::cout << "  segments opened through the access layer (each audited): " << remote->opens()
+              << "\n";
+  }
   if (!r->completed) {
     std::cerr << "sealtrace export: stopped: " << r->stop_reason
-              << "; rerun the same command under a valid grant to resume\n";
+              << "; finished shards and the checkpoint are kept; rerun the same command under a "
+                 "valid grant to resume\n";
+    throw CLI::RuntimeError(kExitStopped);
+  }
+  if (remote != nullptr && !remote->CheckAuthorised().ok()) {
+    // The refusal hit the last segment(s): the exporter recorded them as skipped.
+    std::cerr << "sealtrace export: WARNING: the vault refused the export at its last segment ("
+              << remote->CheckAuthorised().message()
+              << "); those segments are listed as skipped in the card\n";
     throw CLI::RuntimeError(kExitStopped);
   }
 }
@@ -275,17 +377,28 @@ void RegisterExportCommand(CLI::App& app) {
       "export",
       "Build a training dataset (AgentNet/OpenCUA pyautogui and OSWorld computer_13 JSONL) "
       "with pseudonyms, k-anonymous context, quantised timing and DP statistics");
-  cmd->add_option("--segments", f->segments, "Directory of sealed segment files")->required();
+  cmd->add_option("--server", f->server,
+                  "Vault URL (https://host:port); the export runs through its access layer");
+  cmd->add_option("--token-file", f->token_file,
+                  "File holding the service principal's API token (or $SEALTRACE_TOKEN)");
+  cmd->add_option("--grant", f->grant_id, "Approved grant id (g_...) the export runs under");
+  cmd->add_option("--ca-file", f->ca_file, "PEM CA certificate of the vault (DIR/tls/ca.crt)");
+  cmd->add_option("--dataset", f->dataset, "Dataset id, when the grant is scoped by dataset");
+  cmd->add_option("--local-segments,--segments", f->segments,
+                  "TEST/OFFLINE ONLY: read sealed segment files from this directory with "
+                  "--key-file, bypassing the access layer (no grant, no audit)");
   cmd->add_option("--key-file", f->key_file,
-                  "JSON {\"<contributor id hex>\": \"<base64 X25519 secret key>\"}")
-      ->required();
+                  "With --local-segments: JSON {\"<contributor id hex>\": \"<base64 X25519 "
+                  "secret key>\"}");
   cmd->add_option("--out", f->out, "Output dataset directory (resumes if interrupted)")->required();
-  cmd->add_option("--grant", f->grant_id, "Grant id recorded in the dataset card");
-  cmd->add_option("--purpose", f->purpose, "Purpose recorded in the dataset card")->required();
+  cmd->add_option("--purpose", f->purpose,
+                  "Purpose recorded in the dataset card (required with --local-segments; with "
+                  "--server, default: a reference to the grant's purpose)");
   cmd->add_option("--audit-checkpoint-file", f->audit_checkpoint_file,
-                  "Audit log checkpoint text recorded in the card");
+                  "With --local-segments: audit log checkpoint text recorded in the card");
   cmd->add_option("--expires-at", f->expires_at,
-                  "Grant expiry (Unix seconds); the export stops cleanly when reached");
+                  "With --local-segments: expiry (Unix seconds); the export stops cleanly when "
+                  "reached (with --server the vault enforces the grant's expiry)");
   cmd->add_option("--format", f->format, "agentnet | computer13 | both")
       ->check(CLI::IsMember({"agentnet", "computer13", "both"}));
   cmd->add_option("--shard-episodes", f->shard_episodes, "Max episodes per shard")

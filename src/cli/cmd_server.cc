@@ -9,6 +9,9 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <httplib.h>
+
+#include "dashboard/dashboard.h"
 #include <atomic>
 #include <cerrno>
 #include <ctime>
@@ -149,6 +152,12 @@ int RunServer(const ServerFlags& f) {
   so.tls_cert_file = cert;
   so.tls_key_file = key;
   so.api = &api;
+  dashboard::DashboardDeps dd;
+  dd.access = (*stack)->service.get();
+  dd.audit_log = (*stack)->log.get();
+  dd.vault = v->get();
+  dd.https = !cert.empty();
+  so.register_routes = [dd](httplib::Server& s) { dashboard::RegisterDashboardRoutes(s, dd); };
   vault::VaultServer server(v->get(), so);
   if (!server.valid()) {
     std::cerr << "sealtrace server: cannot load the TLS certificate " << cert << " / key " << key

@@ -3,6 +3,9 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <httplib.h>
+
+#include "dashboard/dashboard.h"
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
@@ -77,6 +80,12 @@ struct EmbeddedVault {
     api = std::make_unique<access::AccessApi>(stack->service.get());
     vault::ServerOptions so;
     so.api = api.get();
+    dashboard::DashboardDeps dd;
+    dd.access = stack->service.get();
+    dd.audit_log = stack->log.get();
+    dd.vault = vault.get();
+    dd.https = tls;
+    so.register_routes = [dd](httplib::Server& s) { dashboard::RegisterDashboardRoutes(s, dd); };
     if (tls) {
       auto paths = access::TlsPathsIn(data_dir + "/tls");
       so.tls_cert_file = paths.server_cert;
@@ -229,7 +238,7 @@ void RegisterUpCommands(CLI::App& app) {
       if (auto s = CheckConsent(*cfg); !s.ok()) Fail(std::string(s.message()));
       std::cout << "\nsealtrace is up.\n"
                 << "  vault:      " << ev.url << "  (data in " << *data << "/vault)\n"
-                << "  dashboard:  " << ev.url << "/  (sign in with "
+                << "  dashboard:  " << ev.url << "/dashboard  (sign in with "
                 << JoinPath(DirName(*config), "contributor.token") << ")\n"
                 << "  officers:   tokens in " << ev.bootstrap_dir << "\n"
                 << "  agent:      " << *config << "  (spool in " << cfg->spool_dir << ")\n"

@@ -434,6 +434,12 @@ absl::Status Job::Pass1() {
         absl::StatusOr<OpenedSegment> seg = OpenChecked(*s);
         ++segments_done_;
         if (!seg.ok()) {
+          // A refusal (grant expired mid-export) is a stop, not a bad segment.
+          if (absl::Status a = Authorised(); !a.ok()) {
+            stopped_ = true;
+            stop_reason_ = std::string(a.message());
+            return absl::OkStatus();
+          }
           Skip(*s, seg.status());
           continue;
         }
@@ -607,6 +613,13 @@ absl::Status Job::ExportContributor(size_t ci, bool resuming) {
       absl::StatusOr<OpenedSegment> seg = OpenChecked(*s);
       ++segments_done_;
       if (!seg.ok()) {
+        // A refusal (grant expired mid-export) is a stop, not a bad segment:
+        // nothing of this contributor's unfinished episodes is written.
+        if (absl::Status a = Authorised(); !a.ok()) {
+          stopped_ = true;
+          stop_reason_ = std::string(a.message());
+          return absl::OkStatus();
+        }
         Skip(*s, seg.status());
         reducer.Break("gap");
         continue;

@@ -105,6 +105,20 @@ class MetadataStore {
   // Returns the number of key rows that were live.
   virtual absl::StatusOr<int> DestroyContributorKeys(const Id16& contributor_id,
                                                      int64_t now_us) = 0;
+  // Every live (not destroyed) key row of every contributor, all key versions,
+  // ordered by (contributor id, key version). For master-key rotation and
+  // retirement; rows hold wrapped keys only.
+  virtual absl::StatusOr<std::vector<ContributorKeyRecord>> ListContributorKeys() = 0;
+  // Rewrap (compare-and-set): replaces master_key_version and wrapped_secret_key
+  // of the live row (contributor_id, key_version) only if it is still wrapped
+  // under `from_master_version`. Returns true if the row changed; false (and no
+  // change) if the row is absent, destroyed, or no longer under
+  // `from_master_version` (a concurrent destroy or rewrap came first), so a
+  // rewrap can never bring a shredded key back.
+  virtual absl::StatusOr<bool> UpdateWrappedKey(const Id16& contributor_id, uint32_t key_version,
+                                                uint32_t from_master_version,
+                                                uint32_t master_key_version,
+                                                const std::string& wrapped_secret_key) = 0;
 
   // --- devices ---
   // ALREADY_EXISTS if the id or token hash is taken; NOT_FOUND if the contributor is unknown.

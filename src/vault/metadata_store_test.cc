@@ -6,6 +6,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <functional>
 #include <memory>
 #include <set>
@@ -165,6 +166,79 @@ TEST_P(MetadataStoreTest, ContributorKeysAndDestroy) {
   EXPECT_TRUE((*got)->destroyed);
   EXPECT_TRUE((*got)->wrapped_secret_key.empty());
   EXPECT_EQ(*store_->DestroyContributorKeys(id, 78), 0);
+}
+
+TEST_P(MetadataStoreTest, ListAndRewrapContributorKeys) {
+  EXPECT_TRUE(store_->ListContributorKeys()->empty());
+  auto key = [](const Id16& id, uint32_t version, char fill) {
+    ContributorKeyRecord k;
+    k.contributor_id = id;
+    k.key_version = version;
+    k.master_key_version = 1;
+    k.public_key = std::string(32, 'k');
+    k.wrapped_secret_key = std::string(72, fill);
+    k.created_us = 9;
+    return k;
+  };
+  Id16 a = RandomId(), b = RandomId(), gone = RandomId();
+  ASSERT_TRUE(store_->PutContributorKey(key(a, 1, 'a')).ok());
+  ASSERT_TRUE(store_->PutContributorKey(key(a, 2, 'A')).ok());
+  ASSERT_TRUE(store_->PutContributorKey(key(b, 1, 'b')).ok());
+  ASSERT_TRUE(store_->PutContributorKey(key(gone, 1, 'g')).ok());
+  ASSERT_EQ(*store_->DestroyContributorKeys(gone, 50), 1);
+
+  // Only live rows, every key version, ordered by (contributor, key version).
+  auto rows = store_->ListContributorKeys();
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  ASSERT_EQ(rows->size(), 3u);
+  std::vector<std::pair<std::string, uint32_t>> order;
+  for (const auto& r : *rows) {
+    order.emplace_back(r.contributor_id.Hex(), r.key_version);
+    EXPECT_NE(r.contributor_id, gone);
+    EXPECT_EQ(r.master_key_version, 1u);
+    EXPECT_EQ(r.public_key, std::string(32, 'k'));
+    EXPECT_EQ(r.created_us, 9);
+    EXPECT_FALSE(r.destroyed);
+  }
+  EXPECT_TRUE(std::is_sorted(order.begin(), order.end()));
+  for (const auto& r : *rows) {
+    if (r.contributor_id == a && r.key_version == 2) {
+      EXPECT_EQ(r.wrapped_secret_key, std::string(72, 'A'));
+    }
+  }
+
+  // Compare-and-set on the master key version.
+  auto up = store_->UpdateWrappedKey(a, 2, 1, 2, std::string(72, 'N'));
+  ASSERT_TRUE(up.ok()) << up.status();
+  EXPECT_TRUE(*up);
+  auto got = store_->GetLatestContributorKey(a);
+  EXPECT_EQ((*got)->master_key_version, 2u);
+  EXPECT_EQ((*got)->wrapped_secret_key, std::string(72, 'N'));
+  // Already moved on: a second rewrap from version 1 changes nothing.
+  EXPECT_FALSE(*store_->UpdateWrappedKey(a, 2, 1, 3, std::string(72, 'X')));
+  got = store_->GetLatestContributorKey(a);
+  EXPECT_EQ((*got)->master_key_version, 2u);
+  EXPECT_EQ((*got)->wrapped_secret_key, std::string(72, 'N'));
+  // Key version 1 of the same contributor is untouched.
+  auto after = *store_->ListContributorKeys();
+  for (const auto& r : after) {
+    if (r.contributor_id == a && r.key_version == 1) {
+      EXPECT_EQ(r.master_key_version, 1u);
+      EXPECT_EQ(r.wrapped_secret_key, std::string(72, 'a'));
+    }
+  }
+  // A shredded key is never brought back; unknown rows are not created.
+  EXPECT_FALSE(*store_->UpdateWrappedKey(gone, 1, 1, 2, std::string(72, 'R')));
+  got = store_->GetLatestContributorKey(gone);
+  EXPECT_TRUE((*got)->destroyed);
+  EXPECT_TRUE((*got)->wrapped_secret_key.empty());
+  EXPECT_FALSE(*store_->UpdateWrappedKey(RandomId(), 1, 1, 2, std::string(72, 'R')));
+  EXPECT_EQ(store_->ListContributorKeys()->size(), 3u);
+  // Destroy after a rewrap still shreds every version.
+  EXPECT_EQ(*store_->DestroyContributorKeys(a, 60), 2);
+  rows = store_->ListContributorKeys();
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].contributor_id, b);
 }
 
 TEST_P(MetadataStoreTest, DevicesByTokenHash) {

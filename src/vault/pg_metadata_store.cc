@@ -226,6 +226,44 @@ absl::StatusOr<int> PgMetadataStore::DestroyContributorKeys(const Id16& contribu
   return live;
 }
 
+absl::StatusOr<std::vector<ContributorKeyRecord>> PgMetadataStore::ListContributorKeys() {
+  auto r = Run(pool_.get(), "list_keys",
+               "SELECT contributor_id, key_version, master_key_version, public_key, "
+               "wrapped_secret_key, created_us FROM contributor_keys WHERE NOT destroyed "
+               "ORDER BY contributor_id, key_version",
+               {});
+  if (!r.ok()) return r.status();
+  std::vector<ContributorKeyRecord> out;
+  out.reserve(static_cast<size_t>(r->rows()));
+  for (int i = 0; i < r->rows(); ++i) {
+    ContributorKeyRecord k;
+    k.contributor_id = IdOf(r->Text(i, 0));
+    k.key_version = static_cast<uint32_t>(r->Int(i, 1));
+    k.master_key_version = static_cast<uint32_t>(r->Int(i, 2));
+    k.public_key = r->Bytes(i, 3);
+    k.wrapped_secret_key = r->Bytes(i, 4);
+    k.created_us = r->Int(i, 5);
+    out.push_back(std::move(k));
+  }
+  return out;
+}
+
+absl::StatusOr<bool> PgMetadataStore::UpdateWrappedKey(const Id16& contributor_id,
+                                                       uint32_t key_version,
+                                                       uint32_t from_master_version,
+                                                       uint32_t master_key_version,
+                                                       const std::string& wrapped_secret_key) {
+  auto r = Run(pool_.get(), "rewrap_key",
+               "UPDATE contributor_keys SET master_key_version=$1, wrapped_secret_key=$2 "
+               "WHERE contributor_id=$3 AND key_version=$4 AND master_key_version=$5 "
+               "AND NOT destroyed",
+               {PgParam::Int(master_key_version), PgParam::Bytes(wrapped_secret_key),
+                PgParam::Text(contributor_id.Hex()), PgParam::Int(key_version),
+                PgParam::Int(from_master_version)});
+  if (!r.ok()) return r.status();
+  return r->affected() > 0;
+}
+
 absl::Status PgMetadataStore::CreateDevice(const DeviceRecord& d) {
   return Run(pool_.get(), "create_device",
              "INSERT INTO devices(id, contributor_id, token_sha256, created_us, last_seen_us, "

@@ -180,7 +180,8 @@ struct VaultServer::Impl {
     auto st = vault->GetDeviceState(req.get_header_value("Authorization"));
     if (st.ok()) {
       nlohmann::json j = {{"programme_state", st->programme_state},
-                          {"recording_allowed", st->recording_allowed}};
+                          {"recording_allowed", st->recording_allowed},
+                          {"contributor_paused", st->contributor_paused}};
       res.status = 200;
       res.set_content(j.dump(), kJson);
     } else if (absl::IsUnauthenticated(st.status())) {
@@ -194,6 +195,7 @@ struct VaultServer::Impl {
   }
 
   void Register() {
+    if (options.register_routes) options.register_routes(svr);
     svr.set_payload_max_length(vault->max_segment_bytes());
     svr.Post("/v1/segments",
              [this](const httplib::Request& req, httplib::Response& res,

@@ -19,6 +19,7 @@
 // from a signal-handling thread); requests are served by a thread pool.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -27,6 +28,10 @@
 
 #include "absl/status/statusor.h"
 #include "vault/vault.h"
+
+namespace httplib {
+class Server;
+}
 
 namespace sealtrace::vault {
 
@@ -65,6 +70,8 @@ struct ServerOptions {
   std::string tls_cert_file;  // PEM; both set = HTTPS
   std::string tls_key_file;   // PEM private key
   ApiHandler* api = nullptr;  // borrowed; must outlive the server
+  // Registers further routes (the dashboard) on the underlying server.
+  std::function<void(httplib::Server&)> register_routes;
 };
 
 class VaultServer {

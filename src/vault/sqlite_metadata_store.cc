@@ -375,6 +375,49 @@ absl::StatusOr<int> SqliteMetadataStore::DestroyContributorKeys(const Id16& cont
   return live;
 }
 
+absl::StatusOr<std::vector<ContributorKeyRecord>> SqliteMetadataStore::ListContributorKeys() {
+  std::lock_guard<std::mutex> l(mu_);
+  Stmt st(db_,
+          "SELECT contributor_id, key_version, master_key_version, public_key, "
+          "wrapped_secret_key, created_us FROM contributor_keys WHERE destroyed=0 "
+          "ORDER BY contributor_id, key_version");
+  if (auto s = st.status("list keys"); !s.ok()) return s;
+  std::vector<ContributorKeyRecord> out;
+  for (;;) {
+    int rc = st.Step();
+    if (rc == SQLITE_DONE) break;
+    if (rc != SQLITE_ROW) return SqlError(db_, rc, "list keys");
+    ContributorKeyRecord k;
+    k.contributor_id = st.ColId(0);
+    k.key_version = static_cast<uint32_t>(st.ColInt(1));
+    k.master_key_version = static_cast<uint32_t>(st.ColInt(2));
+    k.public_key = st.ColBlob(3);
+    k.wrapped_secret_key = st.ColBlob(4);
+    k.created_us = st.ColInt(5);
+    out.push_back(std::move(k));
+  }
+  return out;
+}
+
+absl::StatusOr<bool> SqliteMetadataStore::UpdateWrappedKey(const Id16& contributor_id,
+                                                           uint32_t key_version,
+                                                           uint32_t from_master_version,
+                                                           uint32_t master_key_version,
+                                                           const std::string& wrapped_secret_key) {
+  std::lock_guard<std::mutex> l(mu_);
+  Stmt st(db_,
+          "UPDATE contributor_keys SET master_key_version=?, wrapped_secret_key=? "
+          "WHERE contributor_id=? AND key_version=? AND master_key_version=? AND destroyed=0");
+  if (auto s = st.status("rewrap key"); !s.ok()) return s;
+  st.Int(1, master_key_version)
+      .Blob(2, wrapped_secret_key)
+      .Text(3, contributor_id.Hex())
+      .Int(4, key_version)
+      .Int(5, from_master_version);
+  if (auto s = StepDone(db_, st, "rewrap key"); !s.ok()) return s;
+  return sqlite3_changes(db_) > 0;
+}
+
 absl::Status SqliteMetadataStore::CreateDevice(const DeviceRecord& d) {
   std::lock_guard<std::mutex> l(mu_);
   Stmt st(db_,

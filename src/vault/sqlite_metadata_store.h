@@ -40,6 +40,10 @@ class SqliteMetadataStore final : public MetadataStore {
   absl::StatusOr<std::optional<ContributorKeyRecord>> GetLatestContributorKey(
       const Id16& contributor_id) override;
   absl::StatusOr<int> DestroyContributorKeys(const Id16& contributor_id, int64_t now_us) override;
+  absl::StatusOr<std::vector<ContributorKeyRecord>> ListContributorKeys() override;
+  absl::StatusOr<bool> UpdateWrappedKey(const Id16& contributor_id, uint32_t key_version,
+                                        uint32_t from_master_version, uint32_t master_key_version,
+                                        const std::string& wrapped_secret_key) override;
   absl::Status CreateDevice(const DeviceRecord& d) override;
   absl::StatusOr<std::optional<DeviceRecord>> GetDevice(const Id16& id) override;
   absl::StatusOr<std::optional<DeviceRecord>> FindDeviceByTokenHash(

@@ -1,5 +1,7 @@
 #include "vault/vault.h"
 
+#include "vault/contributor_pause.h"
+
 #include "segment/format.h"
 #include "vault/sqlite_metadata_store.h"
 
@@ -59,6 +61,12 @@ absl::StatusOr<DeviceState> Vault::GetDeviceState(std::string_view authorization
   DeviceState out;
   out.programme_state = state->value_or("ACTIVE");
   out.recording_allowed = out.programme_state == "ACTIVE";
+  // The contributor's own pause (dashboard): fail closed if it cannot be read.
+  auto paused = ContributorRecordingPaused(store_.get(), dev->contributor_id.Hex(),
+                                           env_->NowWallMicros());
+  if (!paused.ok()) return paused.status();
+  out.contributor_paused = *paused;
+  if (*paused) out.recording_allowed = false;
   return out;
 }
 

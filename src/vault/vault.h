@@ -35,6 +35,7 @@ struct VaultOptions {
 struct DeviceState {
   std::string programme_state;  // ACTIVE | PAUSED | INCIDENT
   bool recording_allowed = false;
+  bool contributor_paused = false;  // paused by the contributor (dashboard)
 };
 
 class Vault {

@@ -1,0 +1,344 @@
+// dashboard_test_server: a real embedded vault with recorded data, serving the
+// dashboard routes, for the browser tests in tests/dashboard/. Test-only.
+//
+//   dashboard_test_server --dir DIR [--port 0] [--host 127.0.0.1]
+//
+// Opens a Vault + access stack in DIR (which must be empty or absent), enrols
+// two contributors (alice, bob), ingests sealed segments for each (made with
+// SegmentBuilder; window titles carry HTML such as <script>alert(1)</script>
+// and canary text), bootstraps two privacy officers and an operator, makes
+// one audited officer read of alice's data under an approved grant, leaves
+// one pending grant requested by each officer, signs a checkpoint, then prints
+// "READY <json>" (URL, tokens and ids) on a line of stdout and serves:
+//   /dashboard/...            the dashboard (dashboard.h)
+//   GET /v1/device/state      as VaultServer should serve it once wired: the
+//                             programme state AND the contributor's own pause
+//   POST /__test/advance?seconds=N   advances the dashboard's session clock
+//                             (this binary only), for the expiry tests
+// Tokens printed here are test credentials of a throwaway vault.
+#include <httplib.h>
+
+#include <atomic>
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "access/access_service.h"
+#include "common/bytes.h"
+#include "common/env.h"
+#include "crypto/crypto.h"
+#include "dashboard/dashboard.h"
+#include "dashboard/pause.h"
+#include "segment/format.h"
+#include "vault/enroll.h"
+#include "vault/ingest.h"
+#include "vault/vault.h"
+
+namespace sealtrace::dashboard {
+namespace {
+
+using json = nlohmann::json;
+
+// Env::Default() with a wall/monotonic clock that tests can move forward.
+class OffsetClockEnv final : public Env {
+ public:
+  explicit OffsetClockEnv(Env* base) : base_(base) {}
+  absl::StatusOr<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& p,
+                                                                int mode) override {
+    return base_->NewWritableFile(p, mode);
+  }
+  absl::StatusOr<std::string> ReadFile(const std::string& p) override { return base_->ReadFile(p); }
+  absl::Status RenameFile(const std::string& a, const std::string& b) override {
+    return base_->RenameFile(a, b);
+  }
+  absl::Status RemoveFile(const std::string& p) override { return base_->RemoveFile(p); }
+  absl::Status SyncDir(const std::string& d) override { return base_->SyncDir(d); }
+  absl::StatusOr<std::vector<std::string>> ListDir(const std::string& d) override {
+    return base_->ListDir(d);
+  }
+  absl::Status CreateDirs(const std::string& d, int mode) override {
+    return base_->CreateDirs(d, mode);
+  }
+  absl::StatusOr<uint64_t> FileSize(const std::string& p) override { return base_->FileSize(p); }
+  bool FileExists(const std::string& p) override { return base_->FileExists(p); }
+  int64_t NowMonoMicros() override { return base_->NowMonoMicros() + offset_.load(); }
+  int64_t NowWallMicros() override { return base_->NowWallMicros() + offset_.load(); }
+  void SleepMicros(int64_t us) override { base_->SleepMicros(us); }
+  void RandomBytes(void* out, size_t n) override { base_->RandomBytes(out, n); }
+  void Advance(int64_t us) { offset_ += us; }
+
+ private:
+  Env* base_;
+  std::atomic<int64_t> offset_{0};
+};
+
+[[noreturn]] void Die(const std::string& what, const absl::Status& s) {
+  std::cerr << "dashboard_test_server: " << what << ": " << s << "\n";
+  std::exit(1);
+}
+
+struct Enrolled {
+  std::string name, contributor_id, device_id, device_token, public_key, token;
+  std::vector<std::string> segments;
+};
+
+v1::Event Ev(uint64_t t) {
+  v1::Event e;
+  e.set_t_us(t);
+  return e;
+}
+
+// A segment of scripted activity: a browser window whose title carries HTML,
+// typing with a canary word, a redacted card number, clicks, an excluded app.
+std::string MakeSegment(const Enrolled& who, uint64_t seq, int64_t anchor, Id16* segment_id) {
+  SegmentBuilder::Params p;
+  p.contributor_id = *Id16::FromHex(who.contributor_id);
+  p.device_id = *Id16::FromHex(who.device_id);
+  std::string r = RandomBytes(16);
+  std::copy(r.begin(), r.end(), p.segment_id.b.begin());
+  *segment_id = p.segment_id;
+  p.sequence = seq;
+  p.wall_anchor_us = anchor;
+  p.start_mono_us = 1000 + seq;
+  p.recipient_public_key = who.public_key;
+  SegmentBuilder b(p);
+  uint64_t t = 0;
+  v1::Event f = Ev(t);
+  f.mutable_focus()->set_app_class("Firefox");
+  f.mutable_focus()->set_window_id(7);
+  f.mutable_focus()->set_title(
+      "<script>alert(1)</script><img src=x onerror=alert(2)> canary-title-" + who.name);
+  b.Add(f);
+  const std::string word = "canary-typed-" + who.name;
+  for (char c : word) {
+    t += 150'000;
+    v1::Event k = Ev(t);
+    k.mutable_key()->set_down(true);
+    k.mutable_key()->set_text(std::string(1, c));
+    b.Add(k);
+  }
+  t += 500'000;
+  v1::Event red = Ev(t);
+  red.mutable_redaction()->set_kind("payment_card");
+  red.mutable_redaction()->set_length_bucket(32);
+  red.mutable_redaction()->set_key_events(19);
+  b.Add(red);
+  for (int i = 0; i < 3; ++i) {
+    t += 700'000;
+    v1::Event c = Ev(t);
+    c.mutable_pointer()->set_kind(v1::PointerEvent::BUTTON_DOWN);
+    c.mutable_pointer()->set_button(1);
+    c.mutable_pointer()->set_x(100 + i * 10);
+    c.mutable_pointer()->set_y(200);
+    b.Add(c);
+  }
+  t += 1'000'000;
+  v1::Event term = Ev(t);
+  term.mutable_focus()->set_app_class("XTerm");
+  term.mutable_focus()->set_title("\"><b>bold</b> terminal");
+  b.Add(term);
+  t += 20'000'000;
+  v1::Event enter = Ev(t);
+  enter.mutable_control()->set_kind(v1::ControlEvent::EXCLUDED_ENTER);
+  b.Add(enter);
+  t += 30'000'000;
+  v1::Event leave = Ev(t);
+  leave.mutable_control()->set_kind(v1::ControlEvent::EXCLUDED_LEAVE);
+  b.Add(leave);
+  t += 1'000'000;
+  v1::Event k = Ev(t);
+  k.mutable_key()->set_down(true);
+  k.mutable_key()->set_text("\n");
+  b.Add(k);
+  auto sealed = b.Seal();
+  if (!sealed.ok()) Die("seal", sealed.status());
+  return *sealed;
+}
+
+int Main(int argc, char** argv) {
+  std::string dir, host = "127.0.0.1";
+  int port = 0;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::cerr << "missing value for " << a << "\n";
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (a == "--dir") {
+      dir = next();
+    } else if (a == "--port") {
+      port = std::stoi(next());
+    } else if (a == "--host") {
+      host = next();
+    } else {
+      std::cerr << "usage: dashboard_test_server --dir DIR [--port N] [--host H]\n";
+      return 2;
+    }
+  }
+  if (dir.empty()) {
+    std::cerr << "--dir is required\n";
+    return 2;
+  }
+  vault::VaultOptions vo;
+  vo.data_dir = dir;
+  auto vault = vault::Vault::Open(vo);
+  if (!vault.ok()) Die("open vault", vault.status());
+  auto stack = access::OpenAccessStack(vault->get());
+  if (!stack.ok()) Die("open access stack", stack.status());
+  access::AccessService* svc = (*stack)->service.get();
+  Env* env = Env::Default();
+
+  auto secret = vault::LoadOrCreateSecretFile(env, (*vault)->enroll_secret_path());
+  if (!secret.ok()) Die("enrolment secret", secret.status());
+  auto enrol = [&](const std::string& name) {
+    Enrolled e;
+    e.name = name;
+    const std::string auth = "Bearer " + *secret;
+    const std::string body = json{{"name", name}}.dump();
+    vault::EnrollResult r = (*vault)->enroll()->Enroll({auth, body});
+    if (r.outcome != vault::EnrollOutcome::kEnrolled) {
+      Die("enrol " + name, absl::InternalError(r.message));
+    }
+    e.contributor_id = r.contributor_id;
+    e.device_id = r.device_id;
+    e.device_token = r.device_token;
+    e.public_key = r.contributor_public_key;
+    auto tok = svc->OnEnrolled(r.contributor_id, r.device_id, name, r.new_contributor);
+    if (!tok.ok()) Die("contributor token", tok.status());
+    e.token = tok->token;
+    return e;
+  };
+  Enrolled alice = enrol("alice");
+  Enrolled bob = enrol("bob");
+  const int64_t now = env->NowWallMicros();
+  for (Enrolled* who : {&alice, &bob}) {
+    // Three segments: 3 h, 2 h and 10 min ago.
+    const int64_t anchors[] = {now - 3 * 3600LL * 1000000, now - 2 * 3600LL * 1000000,
+                               now - 600LL * 1000000};
+    uint64_t seq = 1;
+    for (int64_t anchor : anchors) {
+      Id16 sid;
+      const std::string file = MakeSegment(*who, seq, anchor, &sid);
+      const std::string auth = "Bearer " + who->device_token;
+      vault::IngestRequest req;
+      req.authorization = auth;
+      req.body = file;
+      req.content_length = file.size();
+      vault::IngestResult res = (*vault)->ingest()->Ingest(req);
+      if (!res.ok()) Die("ingest", absl::InternalError(res.message));
+      who->segments.push_back(sid.Hex());
+      ++seq;
+    }
+  }
+  auto officer_a = svc->BootstrapPrincipal(access::Role::kPrivacyOfficer, "officer-a");
+  auto officer_b = svc->BootstrapPrincipal(access::Role::kPrivacyOfficer, "officer-b");
+  auto op = svc->BootstrapPrincipal(access::Role::kOperator, "operator");
+  if (!officer_a.ok() || !officer_b.ok() || !op.ok()) {
+    Die("bootstrap principals", absl::InternalError("bootstrap failed"));
+  }
+  auto principal = [&](const access::IssuedToken& t) {
+    auto p = svc->Authenticate("Bearer " + t.token, "", "test-setup");
+    if (!p.ok()) Die("authenticate", p.status());
+    return *p;
+  };
+  access::Principal pa = principal(*officer_a);
+  access::Principal pb = principal(*officer_b);
+  auto request = [&](const access::Principal& who, const std::string& purpose,
+                     const std::string& contributor) {
+    access::GrantRequest r;
+    r.purpose = purpose;
+    r.scope.contributors = {contributor};
+    r.scope.from_us = now - 86400LL * 1000000;
+    r.scope.to_us = now + 3600LL * 1000000;
+    r.scope.channels = access::kChannelKeys | access::kChannelFocus;
+    r.expires_us = now + 86400LL * 1000000;
+    auto g = svc->RequestGrant(who, r);
+    if (!g.ok()) Die("request grant", g.status());
+    return *g;
+  };
+  // An approved grant and one audited officer read of alice's data.
+  access::Grant investigated =
+      request(pa, "Investigate support ticket 4711 (alice consented)", alice.contributor_id);
+  if (auto g = svc->ApproveGrant(pb, investigated.id); !g.ok()) Die("approve", g.status());
+  auto read = svc->Read(pa, investigated.id, alice.contributor_id, now - 86400LL * 1000000,
+                        now + 3600LL * 1000000, 0);
+  if (!read.ok()) Die("officer read", read.status());
+  // Pending grants, one requested by each officer.
+  access::Grant pending_a = request(pa, "Quality review <i>requested by A</i>", bob.contributor_id);
+  access::Grant pending_b = request(pb, "Dataset audit requested by B", alice.contributor_id);
+  if (auto cp = (*stack)->log->Checkpoint(); !cp.ok()) Die("checkpoint", cp.status());
+
+  OffsetClockEnv clock(env);
+  httplib::Server server;
+  DashboardDeps deps;
+  deps.access = svc;
+  deps.audit_log = (*stack)->log.get();
+  deps.vault = vault->get();
+  deps.env = &clock;
+  deps.checkpoint_min_interval_us = 0;  // every verify may sign (test only)
+  RegisterDashboardRoutes(server, deps);
+  vault::Vault* v = vault->get();
+  // What VaultServer's /v1/device/state must do once wired (see docs/DASHBOARD.md).
+  server.Get("/v1/device/state", [v, env](const httplib::Request& req, httplib::Response& res) {
+    const std::string authz = req.get_header_value("Authorization");
+    auto dev = vault::AuthenticateDevice(v->store(), authz);
+    if (!dev.ok()) {
+      res.status = absl::IsUnauthenticated(dev.status()) ? 401 : 503;
+      res.set_content(json{{"error", "unauthenticated"}}.dump(), "application/json");
+      return;
+    }
+    auto st = v->GetDeviceState(authz);
+    if (!st.ok()) {
+      res.status = 503;
+      res.set_content(json{{"error", "storage_error"}}.dump(), "application/json");
+      return;
+    }
+    auto paused =
+        ContributorRecordingPaused(v->store(), dev->contributor_id.Hex(), env->NowWallMicros());
+    const bool contributor_paused = !paused.ok() || *paused;  // fail closed
+    res.set_content(json{{"programme_state", st->programme_state},
+                         {"recording_allowed", st->recording_allowed && !contributor_paused},
+                         {"contributor_paused", contributor_paused}}
+                        .dump(),
+                    "application/json");
+  });
+  server.Post("/__test/advance", [&clock](const httplib::Request& req, httplib::Response& res) {
+    const int64_t s = std::stoll(req.get_param_value("seconds"));
+    clock.Advance(s * 1000000);
+    res.set_content("ok\n", "text/plain");
+  });
+  const int bound =
+      port == 0 ? server.bind_to_any_port(host) : (server.bind_to_port(host, port) ? port : -1);
+  if (bound <= 0) Die("bind", absl::UnavailableError("cannot bind " + host));
+  auto who = [](const Enrolled& e) {
+    return json{{"name", e.name},
+                {"token", e.token},
+                {"device_token", e.device_token},
+                {"contributor_id", e.contributor_id},
+                {"device_id", e.device_id},
+                {"segments", e.segments}};
+  };
+  json out = {{"url", "http://" + host + ":" + std::to_string(bound)},
+              {"alice", who(alice)},
+              {"bob", who(bob)},
+              {"officer_a", {{"token", officer_a->token}, {"principal_id", pa.id}}},
+              {"officer_b", {{"token", officer_b->token}, {"principal_id", pb.id}}},
+              {"operator", {{"token", op->token}}},
+              {"grants",
+               {{"approved", investigated.id},
+                {"pending_by_a", pending_a.id},
+                {"pending_by_b", pending_b.id}}}};
+  std::cout << "READY " << out.dump() << std::endl;  // spdlog also writes to stdout
+  if (!server.listen_after_bind()) return 1;
+  return 0;
+}
+
+}  // namespace
+}  // namespace sealtrace::dashboard
+
+int main(int argc, char** argv) { return sealtrace::dashboard::Main(argc, argv); }
