@@ -144,8 +144,7 @@ TEST_F(KeyServiceTest, DestroyShredsTheKey) {
 // `allowed_updates` successful calls (a rotation that dies midway).
 class FailingStore final : public MetadataStore {
  public:
-  FailingStore(MetadataStore* base, int allowed_updates)
-      : base_(base), allowed_(allowed_updates) {}
+  FailingStore(MetadataStore* base, int allowed_updates) : base_(base), allowed_(allowed_updates) {}
   absl::Status Ping() override { return base_->Ping(); }
   absl::Status CreateContributor(const ContributorRecord& c) override {
     return base_->CreateContributor(c);
@@ -179,8 +178,7 @@ class FailingStore final : public MetadataStore {
   absl::StatusOr<std::optional<DeviceRecord>> GetDevice(const Id16& id) override {
     return base_->GetDevice(id);
   }
-  absl::StatusOr<std::optional<DeviceRecord>> FindDeviceByTokenHash(
-      const std::string& h) override {
+  absl::StatusOr<std::optional<DeviceRecord>> FindDeviceByTokenHash(const std::string& h) override {
     return base_->FindDeviceByTokenHash(h);
   }
   absl::Status TouchDevice(const Id16& id, int64_t t) override { return base_->TouchDevice(id, t); }

@@ -81,10 +81,10 @@ TlsVaultProcess NewTlsVault(const std::string& root) {
 std::string EnrolTls(const TlsVaultProcess& v, const std::string& name) {
   std::string cfg = v.root + "/" + name + "/agent.toml";
   std::string log = v.root + "/enroll-" + name + ".log";
-  int rc = RunToExit({SealtraceBinary(), "enroll", "--server", v.Url(), "--name", name,
-                      "--config", cfg, "--secret-file", v.dir + "/enroll.secret", "--ca-file",
-                      v.CaFile(), "--accept-scope"},
-                     log);
+  int rc = RunToExit(
+      {SealtraceBinary(), "enroll", "--server", v.Url(), "--name", name, "--config", cfg,
+       "--secret-file", v.dir + "/enroll.secret", "--ca-file", v.CaFile(), "--accept-scope"},
+      log);
   EXPECT_EQ(rc, 0) << ReadAll(log);
   return cfg;
 }
