@@ -20,12 +20,6 @@
 namespace sealtrace::testing {
 namespace {
 
-int64_t MonoNowUs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1'000'000 + ts.tv_nsec / 1000;
-}
-
 TEST(Crash, AgentKill9AtManyPointsLosesAtMostTheUnsealedTail) {
   std::string root = MakeTempDir("st_crash_agent");
   VaultProcess v = NewVault(root);

@@ -132,12 +132,6 @@ TEST(EndToEnd, BadReplayFileIsRefusedWithFileAndLine) {
 namespace sealtrace::testing {
 namespace {
 
-int64_t MonoUs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1'000'000 + ts.tv_nsec / 1000;
-}
-
 TEST(EndToEnd, CliPauseTakesEffectWithinOneSecondAndLeavesOnlyAGap) {
   std::string root = MakeTempDir("st_e2e_pause");
   VaultProcess v = NewVault(root);
@@ -157,12 +151,12 @@ TEST(EndToEnd, CliPauseTakesEffectWithinOneSecondAndLeavesOnlyAGap) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-  int64_t paused_at = MonoUs();
+  int64_t paused_at = MonoNowUs();
   ASSERT_EQ(RunToExit({SealtraceBinary(), "pause", "--config", cfg}, root + "/pause.log"), 0);
   std::this_thread::sleep_for(std::chrono::milliseconds(3000));
   // The agent reports it.
   EXPECT_NE(ReadAll(status).find("\"state\": \"paused\""), std::string::npos) << ReadAll(status);
-  int64_t resumed_at = MonoUs();
+  int64_t resumed_at = MonoNowUs();
   ASSERT_EQ(RunToExit({SealtraceBinary(), "resume", "--config", cfg}, root + "/resume.log"), 0);
   ASSERT_EQ(agent.Wait(120000), 0) << ReadAll(root + "/agent.log");
   v.Stop();

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <ctime>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -22,6 +23,12 @@ namespace sealtrace::testing {
 std::string SealtraceBinary() {
   const char* b = std::getenv("SEALTRACE_BINARY");
   return b ? b : "sealtrace";
+}
+
+int64_t MonoNowUs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000 + ts.tv_nsec / 1000;
 }
 
 std::string MakeTempDir(const std::string& prefix) {

@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,8 @@ namespace sealtrace::testing {
 
 // Path of the sealtrace binary under test (env SEALTRACE_BINARY).
 std::string SealtraceBinary();
+// CLOCK_MONOTONIC in µs: the clock the agent stamps events with.
+int64_t MonoNowUs();
 std::string MakeTempDir(const std::string& prefix);
 int FreeLoopbackPort();
 
