@@ -152,15 +152,17 @@ absl::StatusOr<SegmentHeader> ValidateSegmentFraming(std::string_view file) {
 }
 
 void AppendDelimited(const v1::Event& e, std::string* out) {
-  std::string body;
-  e.SerializeToString(&body);
-  uint32_t n = static_cast<uint32_t>(body.size());
+  // Per-event path of the recorder: serialise straight into the chunk buffer.
+  const size_t size = e.ByteSizeLong();
+  uint32_t n = static_cast<uint32_t>(size);
   while (n >= 0x80) {
     out->push_back(static_cast<char>((n & 0x7f) | 0x80));
     n >>= 7;
   }
   out->push_back(static_cast<char>(n));
-  out->append(body);
+  const size_t at = out->size();
+  out->resize(at + size);
+  e.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(out->data() + at));
 }
 
 absl::Status ParseDelimited(std::string_view data, std::vector<v1::Event>* out) {
