@@ -9,7 +9,12 @@ Recorder::Recorder(Env* env, Spool* spool, RecorderOptions options)
 
 Recorder::~Recorder() {
   std::lock_guard<std::mutex> l(mu_);
-  if (builder_) SealLocked().IgnoreError();
+  absl::Status s = builder_ ? SealLocked() : DrainUnspooledLocked();
+  if (!s.ok() || !unspooled_.empty()) {
+    // Never silent: these sealed segments could not reach the spool.
+    spdlog::error("recorder: {} sealed segment(s) lost at shutdown, spool refused them: {}",
+                  unspooled_.size(), std::string(s.message()));
+  }
 }
 
 Id16 Recorder::NewId() {
