@@ -24,18 +24,6 @@ IngestResult Refuse(IngestOutcome o, std::string message, std::string segment_id
   return r;
 }
 
-// As vault/ingest.cc: a body that is a prefix of a plausible segment is "truncated".
-IngestOutcome ClassifyFramingError(std::string_view body, const absl::Status& s) {
-  if (body.size() < kSegmentHeaderBytes) {
-    size_t n = std::min<size_t>(body.size(), 4);
-    if (!body.empty() && std::memcmp(body.data(), kSegmentMagic, n) == 0) {
-      return IngestOutcome::kTruncated;
-    }
-    return IngestOutcome::kMalformed;
-  }
-  if (s.message().find("truncated") != std::string_view::npos) return IngestOutcome::kTruncated;
-  return IngestOutcome::kMalformed;
-}
 
 std::string HeaderOf(const Headers& h, const char* key) {
   for (const auto& [k, v] : h) {
@@ -99,66 +87,8 @@ absl::StatusOr<std::string> CachingKeyDirectory::PublicKey(const Id16& contribut
 std::variant<IngestResult, ValidatedUpload> ValidateUpload(CachingKeyDirectory* dir,
                                                            const vault::IngestRequest& req,
                                                            size_t max) {
-  auto device = dir->Authenticate(req.authorization);
-  if (!device.ok()) {
-    if (absl::IsUnauthenticated(device.status())) {
-      return Refuse(IngestOutcome::kUnauthenticated, std::string(device.status().message()));
-    }
-    return Refuse(IngestOutcome::kStorageError,
-                  "metadata store unavailable: " + std::string(device.status().message()));
-  }
-  if ((req.content_length && *req.content_length > max) || req.body.size() > max) {
-    return Refuse(IngestOutcome::kOversized,
-                  "segment larger than the limit of " + std::to_string(max) + " bytes");
-  }
-  if (req.content_length && *req.content_length != req.body.size()) {
-    if (req.body.size() < *req.content_length) {
-      return Refuse(IngestOutcome::kTruncated, "body shorter than its Content-Length");
-    }
-    return Refuse(IngestOutcome::kMalformed, "body longer than its Content-Length");
-  }
-  if (req.body.empty()) return Refuse(IngestOutcome::kMalformed, "empty body");
-  auto header = ValidateSegmentFraming(req.body);
-  if (!header.ok()) {
-    return Refuse(ClassifyFramingError(req.body, header.status()),
-                  std::string(header.status().message()));
-  }
-  const std::string id = header->segment_id.Hex();
-  const uint64_t seq = header->sequence;
-  if (!req.declared_segment_id.empty()) {
-    auto declared = Id16::FromHex(req.declared_segment_id);
-    if (!declared || *declared != header->segment_id) {
-      return Refuse(IngestOutcome::kMalformed,
-                    "declared segment id does not match the segment header", id, seq);
-    }
-  }
-  if (header->device_id != device->id) {
-    return Refuse(
-        IngestOutcome::kWrongDevice,
-        "segment header names device " + header->device_id.Hex() + ", not the authenticated device",
-        id, seq);
-  }
-  if (header->contributor_id != device->contributor_id) {
-    return Refuse(IngestOutcome::kWrongContributor,
-                  "segment header names contributor " + header->contributor_id.Hex() +
-                      ", not this device's contributor",
-                  id, seq);
-  }
-  auto pk = dir->PublicKey(device->contributor_id);
-  if (!pk.ok()) {
-    if (absl::IsNotFound(pk.status())) {
-      return Refuse(IngestOutcome::kWrongKey, "the contributor has no live key", id, seq);
-    }
-    return Refuse(IngestOutcome::kStorageError,
-                  "key lookup failed: " + std::string(pk.status().message()), id, seq);
-  }
-  if (!ConstantTimeEquals(header->recipient_key_id, KeyIdOf(*pk))) {
-    return Refuse(IngestOutcome::kWrongKey,
-                  "segment is sealed to key " + ToHex(header->recipient_key_id) +
-                      ", not the contributor's current key " + ToHex(KeyIdOf(*pk)),
-                  id, seq);
-  }
-  return ValidatedUpload{*device, *header};
+  return vault::ValidateUpload(
+      req, max, [dir](std::string_view a) { return dir->Authenticate(a); }, dir);
 }
 
 // --- JetStreamPublisher ---

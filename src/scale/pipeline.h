@@ -76,14 +76,9 @@ class CachingKeyDirectory final : public vault::PublicKeyDirectory {
   std::map<Id16, std::pair<std::string, Clock::time_point>> keys_;
 };
 
-// Result of the stateless checks on one upload.
-struct ValidatedUpload {
-  vault::DeviceRecord device;
-  SegmentHeader header;
-};
-// Checks token -> size -> framing -> declared id -> device -> contributor -> key,
-// with the outcomes and messages of vault::IngestService. A refusal is returned
-// as an IngestResult (never ok()).
+// The stateless checks on one upload are the embedded vault's
+// (vault::ValidateUpload), with device and key lookups through the cache.
+using vault::ValidatedUpload;
 std::variant<vault::IngestResult, ValidatedUpload> ValidateUpload(CachingKeyDirectory* dir,
                                                                   const vault::IngestRequest& req,
                                                                   size_t max_segment_bytes);

@@ -106,9 +106,12 @@ IngestResult IngestService::Ingest(const IngestRequest& req) {
   return r;
 }
 
-IngestResult IngestService::Handle(const IngestRequest& req) {
+std::variant<IngestResult, ValidatedUpload> ValidateUpload(const IngestRequest& req,
+                                                           size_t max,
+                                                           const DeviceAuthenticator& authenticate,
+                                                           PublicKeyDirectory* keys) {
   // 1. Who is uploading.
-  auto device = AuthenticateDevice(store_, req.authorization);
+  auto device = authenticate(req.authorization);
   if (!device.ok()) {
     if (absl::IsUnauthenticated(device.status())) {
       return Refuse(IngestOutcome::kUnauthenticated, std::string(device.status().message()));
@@ -117,7 +120,6 @@ IngestResult IngestService::Handle(const IngestRequest& req) {
                   "metadata store unavailable: " + std::string(device.status().message()));
   }
   // 2. Size, before looking at any byte.
-  const size_t max = options_.max_segment_bytes;
   if ((req.content_length && *req.content_length > max) || req.body.size() > max) {
     return Refuse(IngestOutcome::kOversized,
                   "segment larger than the limit of " + std::to_string(max) + " bytes");
@@ -161,7 +163,7 @@ IngestResult IngestService::Handle(const IngestRequest& req) {
                                                         header->contributor_id.Hex() +
                                                         ", not this device's contributor");
   }
-  auto pk = keys_->PublicKey(device->contributor_id);
+  auto pk = keys->PublicKey(device->contributor_id);
   if (!pk.ok()) {
     if (absl::IsNotFound(pk.status())) {
       return refuse(IngestOutcome::kWrongKey, "the contributor has no live key");
@@ -174,6 +176,23 @@ IngestResult IngestService::Handle(const IngestRequest& req) {
                   "segment is sealed to key " + ToHex(header->recipient_key_id) +
                       ", not the contributor's current key " + ToHex(KeyIdOf(*pk)));
   }
+  return ValidatedUpload{*device, *header};
+}
+
+IngestResult IngestService::Handle(const IngestRequest& req) {
+  auto v = ValidateUpload(
+      req, options_.max_segment_bytes,
+      [this](std::string_view a) { return AuthenticateDevice(store_, a); }, keys_);
+  if (auto* refused = std::get_if<IngestResult>(&v)) return *refused;
+  const SegmentHeader* header = &std::get<ValidatedUpload>(v).header;
+  IngestResult r;
+  r.segment_id = header->segment_id.Hex();
+  r.sequence = header->sequence;
+  auto refuse = [&](IngestOutcome o, std::string msg) {
+    r.outcome = o;
+    r.message = std::move(msg);
+    return r;
+  };
   // 5. Idempotency by segment id.
   const std::string blob_key = BlobKeyOf(req.body);
   auto same_or_conflict = [&](const SegmentRecord& existing) {

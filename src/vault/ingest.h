@@ -22,9 +22,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 
 #include "absl/status/statusor.h"
 #include "common/env.h"
@@ -32,6 +34,7 @@
 #include "vault/metadata_store.h"
 #include "vault/metrics.h"
 #include "vault/public_keys.h"
+#include "segment/format.h"
 
 namespace sealtrace::vault {
 
@@ -90,5 +93,20 @@ class IngestService {
   VaultMetrics* metrics_;
   Options options_;
 };
+
+// The stateless checks on one upload, shared by the embedded vault and the
+// scale-out ingest gateways: token -> size -> framing (no key) -> declared id
+// -> device -> contributor -> recipient key id. A refusal comes back as an
+// IngestResult (never ok()); success as the device and the parsed header.
+struct ValidatedUpload {
+  DeviceRecord device;
+  SegmentHeader header;
+};
+using DeviceAuthenticator =
+    std::function<absl::StatusOr<DeviceRecord>(std::string_view authorization)>;
+std::variant<IngestResult, ValidatedUpload> ValidateUpload(const IngestRequest& req,
+                                                           size_t max_segment_bytes,
+                                                           const DeviceAuthenticator& authenticate,
+                                                           PublicKeyDirectory* keys);
 
 }  // namespace sealtrace::vault
