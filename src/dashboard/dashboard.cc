@@ -719,7 +719,8 @@ Response Dashboard::ContributorHome(const Ctx& c) {
        std::to_string(segs->size()) +
        "</strong> sealed segments</div><div class=\"card\"><strong>" +
        Escape(FormatDuration(total_us)) + "</strong> recorded</div><div class=\"card\"><strong>" +
-       std::to_string(events) + "</strong> events</div><div class=\"card\">Latest: <strong>" +
+       std::to_string(events) + "</strong> events</div><div class=\"card\"><strong>" +
+       Escape(FormatBytes(bytes)) + "</strong> sealed</div><div class=\"card\">Latest: <strong>" +
        Escape(segs->empty() ? std::string("nothing yet")
                             : FormatTimeUtc((*segs)[0].wall_anchor_us)) +
        "</strong></div></div><p class=\"hint\">This overview comes from the vault's index and "

@@ -3,6 +3,7 @@
 #include <time.h>
 
 #include <cstdio>
+#include <iterator>
 
 namespace sealtrace::dashboard {
 namespace {
@@ -209,6 +210,21 @@ std::string FormatDuration(int64_t us) {
   } else {
     snprintf(buf, sizeof buf, "%lld s", static_cast<long long>(s));
   }
+  return buf;
+}
+
+std::string FormatBytes(int64_t bytes) {
+  if (bytes < 0) bytes = 0;
+  if (bytes < 1024) return std::to_string(bytes) + " B";
+  static const char* const kUnits[] = {"KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(bytes) / 1024.0;
+  size_t u = 0;
+  while (v >= 1024.0 && u + 1 < std::size(kUnits)) {
+    v /= 1024.0;
+    ++u;
+  }
+  char buf[32];
+  snprintf(buf, sizeof buf, "%.1f %s", v, kUnits[u]);
   return buf;
 }
 

@@ -30,6 +30,8 @@ std::string FormatDateTimeLocal(int64_t unix_us);
 std::optional<int64_t> ParseDateTimeLocal(std::string_view s);
 // "1 h 02 min", "4 min 05 s", "12 s".
 std::string FormatDuration(int64_t us);
+// "512 B", "1.5 KiB", "12.0 MiB", "3.2 GiB" (binary units, one decimal above bytes).
+std::string FormatBytes(int64_t bytes);
 
 // Decodes an application/x-www-form-urlencoded body (or query string). The
 // first value of each name wins. nullopt on malformed percent escapes.

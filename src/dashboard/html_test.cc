@@ -63,6 +63,11 @@ TEST(TimeTest, DateTimeLocalRoundTrips) {
   EXPECT_EQ(FormatTimeUtc(0), "never");
   EXPECT_EQ(FormatDuration(3'723'000'000), "1 h 02 min");
   EXPECT_EQ(FormatDuration(65'000'000), "1 min 05 s");
+  EXPECT_EQ(FormatBytes(0), "0 B");
+  EXPECT_EQ(FormatBytes(1023), "1023 B");
+  EXPECT_EQ(FormatBytes(1536), "1.5 KiB");
+  EXPECT_EQ(FormatBytes(12 * 1024 * 1024), "12.0 MiB");
+  EXPECT_EQ(FormatBytes(-5), "0 B");
 }
 
 TEST(OriginTest, RequiresSameOrigin) {
