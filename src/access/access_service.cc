@@ -1316,6 +1316,8 @@ absl::StatusOr<std::unique_ptr<AccessStack>> OpenAccessStack(vault::Vault* vault
   Env* env = options.env ? options.env : Env::Default();
   const std::string dir = vault->data_dir();
   for (const char* f : {"access.db", "audit.db"}) {
+    if (std::string_view(f) == "access.db" && options.open_access_store) continue;
+    if (std::string_view(f) == "audit.db" && options.open_audit_store) continue;
     const std::string p = JoinPath(dir, f);
     if (!env->FileExists(p)) {
       auto w = env->NewWritableFile(p, 0600);
@@ -1324,7 +1326,8 @@ absl::StatusOr<std::unique_ptr<AccessStack>> OpenAccessStack(vault::Vault* vault
     }
   }
   auto stack = std::make_unique<AccessStack>();
-  auto store = OpenSqliteAccessStore(JoinPath(dir, "access.db"));
+  auto store = options.open_access_store ? options.open_access_store()
+                                         : OpenSqliteAccessStore(JoinPath(dir, "access.db"));
   if (!store.ok()) return store.status();
   stack->store = *std::move(store);
   if (!env->FileExists(JoinPath(dir, "keys"))) {
@@ -1334,7 +1337,10 @@ absl::StatusOr<std::unique_ptr<AccessStack>> OpenAccessStack(vault::Vault* vault
       audit::AuditSigner::OpenOrCreate(env, JoinPath(dir, "keys/audit.key"), audit::kDefaultOrigin);
   if (!signer.ok()) return signer.status();
   stack->signer = *std::move(signer);
-  auto astore = audit::SqliteAuditStore::Open(JoinPath(dir, "audit.db"));
+  absl::StatusOr<std::unique_ptr<audit::AuditStore>> astore =
+      options.open_audit_store ? options.open_audit_store()
+                               : absl::StatusOr<std::unique_ptr<audit::AuditStore>>(
+                                     audit::SqliteAuditStore::Open(JoinPath(dir, "audit.db")));
   if (!astore.ok()) return astore.status();
   audit::AuditLogOptions lo;
   lo.env = env;

@@ -24,6 +24,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -57,6 +58,11 @@ struct AccessOptions {
   int64_t max_grant_ttl_us = 90LL * 86400 * 1000000;
   int64_t proposal_ttl_us = 3600LL * 1000000;
   size_t max_segments_per_read = 256;
+  // OpenAccessStack only: open the access store / the audit store. Empty =
+  // SQLite files <data>/access.db and <data>/audit.db. (PostgreSQL: `sealtrace
+  // server --backend postgres`.)
+  std::function<absl::StatusOr<std::unique_ptr<AccessStore>>()> open_access_store;
+  std::function<absl::StatusOr<std::unique_ptr<audit::AuditStore>>()> open_audit_store;
 };
 
 struct IssuedToken {

@@ -1,6 +1,10 @@
 // Test-only fixture for the access tests: a real vault in a temp dir, an
-// access service over a SQLite audit log whose appends can be made to fail,
+// access service over an audit log whose appends can be made to fail,
 // bootstrap principals, enrolled contributors with sealed canary segments.
+// Backends: SQLite files in the vault dir; with SEALTRACE_TEST_POSTGRES (the
+// pg_access_* targets in src/scale) metadata, access store and audit log live
+// in a fresh database of a throwaway PostgreSQL cluster per fixture, so the
+// same access-matrix tests run on both.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -17,6 +21,14 @@
 #include "common/env_fault.h"
 #include "vault/ingest.h"
 #include "vault/test_util.h"
+#ifdef SEALTRACE_TEST_POSTGRES
+#include <unistd.h>
+
+#include "access/pg_access_store.h"
+#include "audit/pg_audit_store.h"
+#include "pg/pg_cluster.h"
+#include "vault/pg_metadata_store.h"
+#endif
 
 namespace sealtrace::access::testing {
 
@@ -69,6 +81,21 @@ class AccessFixture {
     InitCrypto();
     vault::VaultOptions vo;
     vo.data_dir = dir_.Sub("vault");
+#ifdef SEALTRACE_TEST_POSTGRES
+    static int n = 0;
+    auto* cluster = ::sealtrace::testing::PgCluster::Shared();
+    EXPECT_NE(cluster, nullptr);
+    auto ci = cluster->CreateDatabase("access_" + std::to_string(getpid()) + "_" +
+                                      std::to_string(++n));
+    EXPECT_TRUE(ci.ok()) << ci.status();
+    pg_conninfo = ci.ok() ? *ci : "";
+    vo.open_metadata = [ci = pg_conninfo]()
+        -> absl::StatusOr<std::unique_ptr<vault::MetadataStore>> {
+      auto s = vault::PgMetadataStore::Open({ci, 4});
+      if (!s.ok()) return s.status();
+      return std::unique_ptr<vault::MetadataStore>(*std::move(s));
+    };
+#endif
     auto v = vault::Vault::Open(vo);
     EXPECT_TRUE(v.ok()) << v.status();
     vault_ = *std::move(v);
@@ -78,6 +105,12 @@ class AccessFixture {
     po2_token = Boot(Role::kPrivacyOfficer, "po2", &po2);
     auditor_token = CreateActivated(Role::kAuditor, "auditor", &auditor);
     service_token = CreateActivated(Role::kService, "exporter", &service);
+#ifdef SEALTRACE_TEST_POSTGRES
+    // Really on PostgreSQL: no SQLite file was made.
+    for (const char* f : {"meta.db", "access.db", "audit.db"}) {
+      EXPECT_FALSE(std::filesystem::exists(vault_->data_dir() + "/" + f)) << f;
+    }
+#endif
   }
 
   void OpenService() {
@@ -85,7 +118,11 @@ class AccessFixture {
     log.reset();
     const std::string d = vault_->data_dir();
     if (!store) {
+#ifdef SEALTRACE_TEST_POSTGRES
+      auto st = OpenPgAccessStore(pg_conninfo);
+#else
       auto st = OpenSqliteAccessStore(d + "/access.db");
+#endif
       EXPECT_TRUE(st.ok()) << st.status();
       store = *std::move(st);
     }
@@ -95,9 +132,7 @@ class AccessFixture {
       EXPECT_TRUE(sg.ok()) << sg.status();
       signer = *std::move(sg);
     }
-    auto as = audit::SqliteAuditStore::Open(d + "/audit.db");
-    EXPECT_TRUE(as.ok()) << as.status();
-    auto flaky_store = std::make_unique<FlakyAuditStore>(*std::move(as));
+    auto flaky_store = std::make_unique<FlakyAuditStore>(OpenAuditStore());
     flaky = flaky_store.get();
     auto lg = audit::AuditLog::Open(std::move(flaky_store), signer.get());
     EXPECT_TRUE(lg.ok()) << lg.status();
@@ -107,6 +142,19 @@ class AccessFixture {
     o.field_hash_key = std::string(32, 'f');
     o.grant_seal_key = std::string(32, 's');
     svc = std::make_unique<AccessService>(vault_.get(), store.get(), log.get(), signer.get(), o);
+  }
+
+  bool on_postgres() const { return !pg_conninfo.empty(); }
+
+  // A fresh connection to the audit store of this fixture's backend.
+  std::unique_ptr<audit::AuditStore> OpenAuditStore() {
+#ifdef SEALTRACE_TEST_POSTGRES
+    auto as = audit::PgAuditStore::Open(pg_conninfo);
+#else
+    auto as = audit::SqliteAuditStore::Open(vault_->data_dir() + "/audit.db");
+#endif
+    EXPECT_TRUE(as.ok()) << as.status();
+    return as.ok() ? std::unique_ptr<audit::AuditStore>(*std::move(as)) : nullptr;
   }
 
   std::string Boot(Role r, const std::string& name, Principal* out) {
@@ -223,6 +271,7 @@ class AccessFixture {
   }
 
   vault::testing::TempDir dir_;
+  std::string pg_conninfo;  // "" = SQLite
   FaultInjectionEnv env_;
   std::unique_ptr<vault::Vault> vault_;
   std::unique_ptr<AccessStore> store;

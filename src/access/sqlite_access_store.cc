@@ -1,103 +1,13 @@
 #include <sqlite3.h>
 
 #include <mutex>
-#include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
 #include "access/access_store.h"
+#include "access/store_rows.h"
 
 namespace sealtrace::access {
 namespace {
-
-using json = nlohmann::json;
-
-json GrantToJson(const Grant& g) {
-  return json{{"id", g.id},
-              {"requester_id", g.requester_id},
-              {"requester_role", RoleName(g.requester_role)},
-              {"grantee_id", g.grantee_id},
-              {"grantee_role", RoleName(g.grantee_role)},
-              {"purpose", g.purpose},
-              {"contributors", g.scope.contributors},
-              {"datasets", g.scope.datasets},
-              {"from_us", g.scope.from_us},
-              {"to_us", g.scope.to_us},
-              {"channels", g.scope.channels},
-              {"created_us", g.created_us},
-              {"not_before_us", g.not_before_us},
-              {"expires_us", g.expires_us},
-              {"status", GrantStatusName(g.status)},
-              {"approver_id", g.approver_id},
-              {"approver_role", RoleName(g.approver_role)},
-              {"decided_us", g.decided_us},
-              {"seal", g.seal}};
-}
-
-absl::StatusOr<Grant> GrantFromJson(const std::string& text) {
-  try {
-    json j = json::parse(text);
-    Grant g;
-    g.id = j.at("id").get<std::string>();
-    g.requester_id = j.at("requester_id").get<std::string>();
-    g.requester_role =
-        RoleFromName(j.at("requester_role").get<std::string>()).value_or(Role::kContributor);
-    g.grantee_id = j.at("grantee_id").get<std::string>();
-    g.grantee_role =
-        RoleFromName(j.at("grantee_role").get<std::string>()).value_or(Role::kContributor);
-    g.purpose = j.at("purpose").get<std::string>();
-    g.scope.contributors = j.at("contributors").get<std::vector<std::string>>();
-    g.scope.datasets = j.at("datasets").get<std::vector<std::string>>();
-    g.scope.from_us = j.at("from_us").get<int64_t>();
-    g.scope.to_us = j.at("to_us").get<int64_t>();
-    g.scope.channels = j.at("channels").get<uint32_t>();
-    g.created_us = j.at("created_us").get<int64_t>();
-    g.not_before_us = j.at("not_before_us").get<int64_t>();
-    g.expires_us = j.at("expires_us").get<int64_t>();
-    g.status =
-        GrantStatusFromName(j.at("status").get<std::string>()).value_or(GrantStatus::kDenied);
-    g.approver_id = j.at("approver_id").get<std::string>();
-    g.approver_role =
-        RoleFromName(j.at("approver_role").get<std::string>()).value_or(Role::kContributor);
-    g.decided_us = j.at("decided_us").get<int64_t>();
-    g.seal = j.at("seal").get<std::string>();
-    return g;
-  } catch (const std::exception& e) {
-    return absl::DataLossError(std::string("malformed grant row: ") + e.what());
-  }
-}
-
-json ProposalToJson(const StateProposal& p) {
-  return json{{"id", p.id},
-              {"proposer_id", p.proposer_id},
-              {"state", ProgrammeStateName(p.state)},
-              {"reason", p.reason},
-              {"created_us", p.created_us},
-              {"expires_us", p.expires_us},
-              {"status", static_cast<int>(p.status)},
-              {"confirmer_id", p.confirmer_id}};
-}
-
-absl::StatusOr<StateProposal> ProposalFromJson(const std::string& text) {
-  try {
-    json j = json::parse(text);
-    StateProposal p;
-    p.id = j.at("id").get<std::string>();
-    p.proposer_id = j.at("proposer_id").get<std::string>();
-    auto st = ProgrammeStateFromName(j.at("state").get<std::string>());
-    if (!st) return absl::DataLossError("malformed proposal row: state");
-    p.state = *st;
-    p.reason = j.at("reason").get<std::string>();
-    p.created_us = j.at("created_us").get<int64_t>();
-    p.expires_us = j.at("expires_us").get<int64_t>();
-    p.status = static_cast<ProposalStatus>(j.at("status").get<int>());
-    p.confirmer_id = j.at("confirmer_id").get<std::string>();
-    return p;
-  } catch (const std::exception& e) {
-    return absl::DataLossError(std::string("malformed proposal row: ") + e.what());
-  }
-}
 
 class Stmt {
  public:
@@ -207,7 +117,7 @@ class SqliteAccessStoreImpl final : public AccessStore {
     s.Text(1, t.id)
         .Text(2, t.principal_id)
         .Blob(3, t.token_sha256)
-        .Text(4, absl::StrJoin(t.scopes, ","))
+        .Text(4, JoinScopes(t.scopes))
         .Int(5, t.created_us)
         .Int(6, t.expires_us)
         .Int(7, t.revoked_us);
@@ -235,7 +145,7 @@ class SqliteAccessStoreImpl final : public AccessStore {
   absl::Status CreateGrant(const Grant& g) override {
     std::lock_guard<std::mutex> l(mu_);
     Stmt s(db_, "INSERT INTO grants(id, status, data) VALUES(?,?,?)");
-    s.Text(1, g.id).Text(2, std::string(GrantStatusName(g.status))).Text(3, GrantToJson(g).dump());
+    s.Text(1, g.id).Text(2, std::string(GrantStatusName(g.status))).Text(3, EncodeGrantRow(g));
     return Done(s.Step(), "create grant");
   }
   absl::StatusOr<std::optional<Grant>> GetGrant(const std::string& id) override {
@@ -245,7 +155,7 @@ class SqliteAccessStoreImpl final : public AccessStore {
     int rc = s.Step();
     if (rc == SQLITE_DONE) return std::optional<Grant>();
     if (rc != SQLITE_ROW) return Err(rc, "get grant");
-    auto g = GrantFromJson(s.Col(0));
+    auto g = DecodeGrantRow(s.Col(0));
     if (!g.ok()) return g.status();
     return std::optional<Grant>(*std::move(g));
   }
@@ -255,7 +165,7 @@ class SqliteAccessStoreImpl final : public AccessStore {
     std::vector<Grant> out;
     int rc;
     while ((rc = s.Step()) == SQLITE_ROW) {
-      auto g = GrantFromJson(s.Col(0));
+      auto g = DecodeGrantRow(s.Col(0));
       if (!g.ok()) return g.status();
       out.push_back(*std::move(g));
     }
@@ -266,7 +176,7 @@ class SqliteAccessStoreImpl final : public AccessStore {
     std::lock_guard<std::mutex> l(mu_);
     Stmt s(db_, "UPDATE grants SET status = ?, data = ? WHERE id = ? AND status = ?");
     s.Text(1, std::string(GrantStatusName(g.status)))
-        .Text(2, GrantToJson(g).dump())
+        .Text(2, EncodeGrantRow(g))
         .Text(3, g.id)
         .Text(4, std::string(GrantStatusName(expected)));
     if (auto st = Done(s.Step(), "update grant"); !st.ok()) return st;
@@ -280,7 +190,7 @@ class SqliteAccessStoreImpl final : public AccessStore {
   absl::Status CreateProposal(const StateProposal& p) override {
     std::lock_guard<std::mutex> l(mu_);
     Stmt s(db_, "INSERT INTO proposals(id, status, data) VALUES(?,?,?)");
-    s.Text(1, p.id).Int(2, static_cast<int>(p.status)).Text(3, ProposalToJson(p).dump());
+    s.Text(1, p.id).Int(2, static_cast<int>(p.status)).Text(3, EncodeProposalRow(p));
     return Done(s.Step(), "create proposal");
   }
   absl::StatusOr<std::optional<StateProposal>> GetProposal(const std::string& id) override {
@@ -290,7 +200,7 @@ class SqliteAccessStoreImpl final : public AccessStore {
     int rc = s.Step();
     if (rc == SQLITE_DONE) return std::optional<StateProposal>();
     if (rc != SQLITE_ROW) return Err(rc, "get proposal");
-    auto p = ProposalFromJson(s.Col(0));
+    auto p = DecodeProposalRow(s.Col(0));
     if (!p.ok()) return p.status();
     return std::optional<StateProposal>(*std::move(p));
   }
@@ -298,7 +208,7 @@ class SqliteAccessStoreImpl final : public AccessStore {
     std::lock_guard<std::mutex> l(mu_);
     Stmt s(db_, "UPDATE proposals SET status = ?, data = ? WHERE id = ? AND status = ?");
     s.Int(1, static_cast<int>(p.status))
-        .Text(2, ProposalToJson(p).dump())
+        .Text(2, EncodeProposalRow(p))
         .Text(3, p.id)
         .Int(4, static_cast<int>(ProposalStatus::kPending));
     if (auto st = Done(s.Step(), "update proposal"); !st.ok()) return st;
@@ -364,12 +274,11 @@ class SqliteAccessStoreImpl final : public AccessStore {
   Principal RowPrincipal(Stmt& s) {
     Principal p;
     p.id = s.Col(0);
-    p.role = RoleFromName(s.Col(1)).value_or(Role::kContributor);
     p.name = s.Col(2);
     p.contributor_id = s.Col(3);
     p.created_us = s.ColInt(4);
     p.disabled = s.ColInt(5) != 0;
-    if (!RoleFromName(s.Col(1))) p.disabled = true;  // unknown role: never usable
+    SetRoleFromRow(s.Col(1), &p);
     return p;
   }
   absl::StatusOr<std::optional<Principal>> OnePrincipal(const char* where, const std::string& v) {
@@ -405,10 +314,7 @@ class SqliteAccessStoreImpl final : public AccessStore {
     t.id = s.Col(0);
     t.principal_id = s.Col(1);
     t.token_sha256 = s.Col(2);
-    std::string scopes = s.Col(3);
-    for (absl::string_view part : absl::StrSplit(scopes, ',', absl::SkipEmpty())) {
-      t.scopes.emplace_back(part.data(), part.size());
-    }
+    t.scopes = SplitScopes(s.Col(3));
     t.created_us = s.ColInt(4);
     t.expires_us = s.ColInt(5);
     t.revoked_us = s.ColInt(6);

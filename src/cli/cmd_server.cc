@@ -1,6 +1,9 @@
 // `sealtrace server`: runs the embedded vault (ingest, enrolment, health, metrics,
 // and the access layer: grants, audited reads, audit log, programme state) over
 // HTTPS until SIGINT or SIGTERM, then stops gracefully (in-flight requests finish).
+// `--backend postgres --postgres CONNINFO` keeps metadata, grants and the audit
+// log in PostgreSQL (blobs and keys stay in --data). `--role ingest|writer
+// --config FILE` runs the multi-machine roles instead (docs/DEPLOY.md).
 // `sealtrace server init`: creates the data dir, a local CA + server certificate
 // and the first operator and privacy-officer tokens.
 #include <arpa/inet.h>
@@ -27,6 +30,12 @@
 #include "common/env.h"
 #include "vault/server.h"
 #include "vault/vault.h"
+#ifndef SEALTRACE_NO_SCALE
+#include "access/pg_access_store.h"
+#include "audit/pg_audit_store.h"
+#include "scale/roles.h"
+#include "vault/pg_metadata_store.h"
+#endif
 
 namespace sealtrace::cli {
 namespace {
@@ -39,6 +48,11 @@ struct ServerFlags {
   bool allow_plain_http = false;
   int checkpoint_seconds = 60;
   int purge_seconds = 3600;
+  std::string backend = "sqlite";
+  std::string postgres;  // libpq connection string (or $SEALTRACE_POSTGRES)
+  int pg_pool = 8;
+  std::string role;    // ingest | writer: multi-machine roles
+  std::string config;  // scale config for --role
 };
 
 // "host:port" or "[v6]:port".
@@ -135,13 +149,51 @@ int RunServer(const ServerFlags& f) {
   vault::VaultOptions opts;
   opts.data_dir = f.data;
   opts.key_file = f.key_file;
+  access::AccessOptions access_opts;
+  if (f.backend == "postgres") {
+#ifdef SEALTRACE_NO_SCALE
+    std::cerr << "sealtrace server: this build has no PostgreSQL backend (libnats/libpq missing)\n";
+    return 2;
+#else
+    std::string conninfo = f.postgres;
+    if (conninfo.empty()) {
+      const char* e = getenv("SEALTRACE_POSTGRES");
+      if (e) conninfo = e;
+    }
+    if (conninfo.empty()) {
+      std::cerr << "sealtrace server: --backend postgres needs --postgres CONNINFO (or "
+                   "$SEALTRACE_POSTGRES)\n";
+      return 2;
+    }
+    const int pool = f.pg_pool;
+    opts.open_metadata = [conninfo,
+                          pool]() -> absl::StatusOr<std::unique_ptr<vault::MetadataStore>> {
+      auto s = vault::PgMetadataStore::Open({conninfo, pool});
+      if (!s.ok()) return s.status();
+      return std::unique_ptr<vault::MetadataStore>(*std::move(s));
+    };
+    access_opts.open_access_store = [conninfo, pool] {
+      return access::OpenPgAccessStore(conninfo, pool);
+    };
+    access_opts.open_audit_store =
+        [conninfo]() -> absl::StatusOr<std::unique_ptr<audit::AuditStore>> {
+      auto s = audit::PgAuditStore::Open(conninfo, 2);
+      if (!s.ok()) return s.status();
+      return std::unique_ptr<audit::AuditStore>(*std::move(s));
+    };
+#endif
+  } else if (f.backend != "sqlite") {
+    std::cerr << "sealtrace server: --backend must be sqlite or postgres, got \"" << f.backend
+              << "\"\n";
+    return 2;
+  }
   auto v = vault::Vault::Open(opts);
   if (!v.ok()) {
     std::cerr << "sealtrace server: cannot open the vault in " << f.data << ": "
               << v.status().message() << "\n";
     return 1;
   }
-  auto stack = access::OpenAccessStack(v->get());
+  auto stack = access::OpenAccessStack(v->get(), access_opts);
   if (!stack.ok()) {
     std::cerr << "sealtrace server: cannot open the access layer / audit log in " << f.data << ": "
               << stack.status().message() << "\n";
@@ -176,6 +228,7 @@ int RunServer(const ServerFlags& f) {
   std::cout << "sealtrace vault listening on " << scheme << "://" << shown_host << ":" << *bound
             << "\n"
             << "  data directory:    " << f.data << "\n"
+            << "  metadata backend:  " << f.backend << "\n"
             << "  enrolment secret:  " << (*v)->enroll_secret_path()
             << " (give it only to whoever enrols devices)\n"
             << "  stop with Ctrl-C or SIGTERM\n"
@@ -233,6 +286,18 @@ void RegisterServerCommand(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--purge-seconds", flags->purge_seconds, "Run the retention purge this often")
       ->capture_default_str();
+  cmd->add_option("--backend", flags->backend,
+                  "Metadata, grants and audit log: sqlite (files in --data) or postgres")
+      ->capture_default_str();
+  cmd->add_option("--postgres", flags->postgres,
+                  "libpq connection string for --backend postgres (default $SEALTRACE_POSTGRES;\n"
+                  "put the password in ~/.pgpass, not here)");
+  cmd->add_option("--pg-pool", flags->pg_pool, "PostgreSQL connections per store")
+      ->capture_default_str();
+  cmd->add_option("--role", flags->role,
+                  "Run a multi-machine role instead of the embedded vault: ingest | writer\n"
+                  "(needs --config; see docs/DEPLOY.md)");
+  cmd->add_option("--config", flags->config, "Scale config (TOML) for --role");
 
   struct InitFlags {
     std::string data;
@@ -264,6 +329,20 @@ void RegisterServerCommand(CLI::App& app) {
   });
   cmd->callback([flags, init] {
     if (init->parsed()) return;
+    if (!flags->role.empty() || !flags->config.empty()) {
+#ifdef SEALTRACE_NO_SCALE
+      std::cerr << "sealtrace server: this build has no multi-machine roles (libnats missing)\n";
+      throw CLI::RuntimeError(2);
+#else
+      if (flags->config.empty()) {
+        std::cerr << "sealtrace server: --role " << flags->role << " needs --config FILE\n";
+        throw CLI::RuntimeError(2);
+      }
+      int rc = scale::RunScaleRoles(flags->config, flags->role);
+      if (rc != 0) throw CLI::RuntimeError(rc);
+      return;
+#endif
+    }
     int rc = RunServer(*flags);
     if (rc != 0) throw CLI::RuntimeError(rc);
   });

@@ -1,6 +1,6 @@
 // Fault tests of the scale pipeline on real components (label "scale"):
 // a 3-node NATS JetStream cluster, a throwaway PostgreSQL cluster, an ingest
-// gateway and two writers as separate `sealtrace-scale` processes, and the load
+// gateway and two writers as separate `sealtrace server --role ...` processes, and the load
 // generator in this process. Under sustained load (bounded in count and time,
 // loopback only) one NATS node, one writer and PostgreSQL are killed for a few
 // seconds each; afterwards every acknowledged segment must be stored exactly
@@ -94,7 +94,7 @@ class ScaleFaultTest : public ::testing::Test {
 
   pid_t StartRole(const std::string& config, const std::string& role, const std::string& log) {
     auto pid = SpawnProcess(
-        {SEALTRACE_SCALE_BINARY, "scale", "run", "--config", config, "--role", role}, log);
+        {SEALTRACE_SCALE_BINARY, "server", "--role", role, "--config", config}, log);
     EXPECT_TRUE(pid.ok()) << pid.status();
     return pid.ok() ? *pid : -1;
   }

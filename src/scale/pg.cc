@@ -64,7 +64,7 @@ absl::StatusOr<PgResult> PgConn::Exec(const std::string& name, const char* sql,
   std::vector<const char*> values(params.size());
   std::vector<int> lengths(params.size()), formats(params.size());
   for (size_t i = 0; i < params.size(); ++i) {
-    values[i] = params[i].value.data();
+    values[i] = params[i].is_null ? nullptr : params[i].value.data();
     lengths[i] = static_cast<int>(params[i].value.size());
     formats[i] = params[i].kind == PgParam::kBinary ? 1 : 0;
   }

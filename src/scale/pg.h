@@ -37,6 +37,8 @@ namespace sealtrace::scale {
 struct PgParam {
   enum Kind { kText, kBinary } kind = kText;
   std::string value;
+  bool is_null = false;
+  static PgParam Null() { return {kText, {}, true}; }
   static PgParam Text(std::string v) { return {kText, std::move(v)}; }
   static PgParam Int(int64_t v) { return {kText, std::to_string(v)}; }
   static PgParam Bytes(std::string_view v) { return {kBinary, std::string(v)}; }

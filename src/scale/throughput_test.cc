@@ -99,7 +99,7 @@ TEST(ScaleThroughputTest, PipelineVersusEmbeddedVaultVersusRawFsync) {
       << "enroll_secret_file = \"" << d << "/enroll.secret\"\n[writer]\nbatch = 64\nthreads = 4\n";
   }
   auto gw = SpawnProcess(
-      {SEALTRACE_SCALE_BINARY, "scale", "run", "--config", d + "/scale.toml", "--role", "ingest"},
+      {SEALTRACE_SCALE_BINARY, "server", "--role", "ingest", "--config", d + "/scale.toml"},
       d + "/gateway.log");
   ASSERT_TRUE(gw.ok());
   bool up = false;
@@ -113,7 +113,7 @@ TEST(ScaleThroughputTest, PipelineVersusEmbeddedVaultVersusRawFsync) {
   std::vector<pid_t> writers;
   for (int i = 0; i < 2; ++i) {
     auto w = SpawnProcess(
-        {SEALTRACE_SCALE_BINARY, "scale", "run", "--config", d + "/scale.toml", "--role", "writer"},
+        {SEALTRACE_SCALE_BINARY, "server", "--role", "writer", "--config", d + "/scale.toml"},
         d + "/writer" + std::to_string(i) + ".log");
     ASSERT_TRUE(w.ok());
     writers.push_back(*w);

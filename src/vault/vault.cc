@@ -21,17 +21,23 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const VaultOptions& options) 
     if (auto s = env->CreateDirs(v->data_dir_, 0700); !s.ok()) return s;
     if (auto s = env->SyncDir(DirName(v->data_dir_)); !s.ok()) return s;
   }
-  // Create the database file 0600 ourselves: SQLite would use 0644, and gives its
-  // -wal and -shm files the database file's mode.
-  const std::string db_path = JoinPath(v->data_dir_, "meta.db");
-  if (!env->FileExists(db_path)) {
-    auto f = env->NewWritableFile(db_path, 0600);
-    if (!f.ok()) return f.status();
-    if (auto s = (*f)->Close(); !s.ok()) return s;
+  if (options.open_metadata) {
+    auto store = options.open_metadata();
+    if (!store.ok()) return store.status();
+    v->store_ = std::move(*store);
+  } else {
+    // Create the database file 0600 ourselves: SQLite would use 0644, and gives its
+    // -wal and -shm files the database file's mode.
+    const std::string db_path = JoinPath(v->data_dir_, "meta.db");
+    if (!env->FileExists(db_path)) {
+      auto f = env->NewWritableFile(db_path, 0600);
+      if (!f.ok()) return f.status();
+      if (auto s = (*f)->Close(); !s.ok()) return s;
+    }
+    auto store = SqliteMetadataStore::Open(db_path);
+    if (!store.ok()) return store.status();
+    v->store_ = std::move(*store);
   }
-  auto store = SqliteMetadataStore::Open(db_path);
-  if (!store.ok()) return store.status();
-  v->store_ = std::move(*store);
   auto blobs = FsBlobStore::Open(env, JoinPath(v->data_dir_, "blobs"));
   if (!blobs.ok()) return blobs.status();
   v->blobs_ = std::move(*blobs);

@@ -5,12 +5,15 @@
 //   blobs/ab/cd/<sha256>    FsBlobStore (sealed segment files; blobs/tmp/ for writes)
 //   keys/master.key         master key file (0600; --key-file may put it elsewhere)
 //   enroll.secret           enrolment secret (0600), base64url of 32 random bytes
+// With VaultOptions::open_metadata (e.g. PostgreSQL, `sealtrace server
+// --backend postgres`) meta.db is not used; blobs and keys stay in <data>.
 //
 // Ownership: Vault owns the stores and services; accessors return borrowed
 // pointers valid for the Vault's lifetime.
 // Thread-safety: all parts are safe for concurrent use.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -30,6 +33,8 @@ struct VaultOptions {
   std::string key_file;          // "" = <data_dir>/keys/master.key
   Env* env = nullptr;            // nullptr = Env::Default()
   size_t max_segment_bytes = 0;  // 0 = kMaxSegmentBytes
+  // Opens the metadata store (schema migrated). Empty = SQLite in <data>/meta.db.
+  std::function<absl::StatusOr<std::unique_ptr<MetadataStore>>()> open_metadata;
 };
 
 struct DeviceState {

@@ -39,7 +39,7 @@ TEST(EndToEnd, ReplayArrivesExactlyAndNoPlaintextOnDisk) {
   ASSERT_TRUE(spool.ok());
   for (auto& n : *spool) EXPECT_TRUE(n == "rejected") << "left in spool: " << n;
 
-  auto got = ReadVault(v.dir, ContributorOf(cfg));
+  auto got = ReadVault(v, ContributorOf(cfg));
   EXPECT_EQ(got.failed_to_open, 0);
   ASSERT_FALSE(got.segments.empty());
   for (size_t i = 1; i < got.segments.size(); ++i) {
@@ -71,6 +71,13 @@ TEST(EndToEnd, ReplayArrivesExactlyAndNoPlaintextOnDisk) {
     auto hits = FilesContaining(root, canary);
     // The replay input file itself is the only plaintext (it is test input).
     for (auto& h : hits) EXPECT_EQ(h, replay) << "plaintext canary found in " << h;
+    if (kOnPostgres) {  // ...nor in the database cluster's files (tables, WAL)
+      for (const auto& dir : VaultStorageRoots(v)) {
+        for (auto& h : FilesContaining(dir, canary)) {
+          EXPECT_EQ(h, replay) << "plaintext canary found in " << h;
+        }
+      }
+    }
   }
 }
 
@@ -103,7 +110,7 @@ TEST(EndToEnd, VaultDownAgentKeepsSpoolingAndCatchesUp) {
                  root + "/agent2.log");
   ASSERT_EQ(rc, 0) << ReadAll(root + "/agent2.log");
   v.Stop();
-  auto got = ReadVault(v.dir, ContributorOf(cfg));
+  auto got = ReadVault(v, ContributorOf(cfg));
   EXPECT_EQ(got.failed_to_open, 0);
   ASSERT_EQ(got.events.size(), session.size());
 }
@@ -122,7 +129,7 @@ TEST(EndToEnd, BadReplayFileIsRefusedWithFileAndLine) {
   EXPECT_NE(ReadAll(log).find(bad + ":2:"), std::string::npos) << ReadAll(log);
   v.Stop();
   // Nothing was recorded from a file that does not validate.
-  auto got = ReadVault(v.dir, ContributorOf(cfg));
+  auto got = ReadVault(v, ContributorOf(cfg));
   EXPECT_TRUE(got.segments.empty());
 }
 
@@ -160,7 +167,7 @@ TEST(EndToEnd, CliPauseTakesEffectWithinOneSecondAndLeavesOnlyAGap) {
   ASSERT_EQ(RunToExit({SealtraceBinary(), "resume", "--config", cfg}, root + "/resume.log"), 0);
   ASSERT_EQ(agent.Wait(120000), 0) << ReadAll(root + "/agent.log");
   v.Stop();
-  auto got = ReadVault(v.dir, ContributorOf(cfg));
+  auto got = ReadVault(v, ContributorOf(cfg));
   EXPECT_EQ(got.failed_to_open, 0);
   int64_t pause_t = -1, resume_t = -1;
   bool gap = false;

@@ -1,6 +1,9 @@
 // Shared steps of the whole-process tests: a vault process, enrolment, replay
 // files, and reading back what the vault holds (decrypting in the test with
 // the contributor key, as only an audited reader may in the product).
+// With SEALTRACE_TEST_POSTGRES (targets pg_e2e_test, pg_crash_test) every
+// vault runs with `--backend postgres` on a fresh database of a throwaway
+// PostgreSQL cluster, so the same tests prove the same promises there.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -17,20 +20,35 @@
 #include "privacy/gate.h"
 #include "segment/format.h"
 #include "vault/vault.h"
+#ifdef SEALTRACE_TEST_POSTGRES
+#include <unistd.h>
+
+#include "pg/pg_cluster.h"
+#include "vault/pg_metadata_store.h"
+#endif
 
 namespace sealtrace::testing {
+
+#ifdef SEALTRACE_TEST_POSTGRES
+inline constexpr bool kOnPostgres = true;
+#else
+inline constexpr bool kOnPostgres = false;
+#endif
 
 struct VaultProcess {
   std::string dir;
   std::string log;
   int port = 0;
+  std::string pg_conninfo;  // "" = SQLite (the embedded default)
   std::unique_ptr<Process> proc;
   std::string Url() const { return "http://127.0.0.1:" + std::to_string(port); }
   void Start() {
-    proc = std::make_unique<Process>(
-        std::vector<std::string>{SealtraceBinary(), "server", "--data", dir, "--listen",
-                                 "127.0.0.1:" + std::to_string(port), "--allow-plain-http"},
-        log);
+    std::vector<std::string> argv{SealtraceBinary(), "server", "--data", dir, "--listen",
+                                  "127.0.0.1:" + std::to_string(port), "--allow-plain-http"};
+    if (!pg_conninfo.empty()) {
+      argv.insert(argv.end(), {"--backend", "postgres", "--postgres", pg_conninfo});
+    }
+    proc = std::make_unique<Process>(argv, log);
     ASSERT_TRUE(WaitHealthy(port, 15000)) << ReadAll(log);
   }
   void Stop() {
@@ -51,6 +69,16 @@ inline VaultProcess NewVault(const std::string& root) {
   v.dir = root + "/vault";
   v.log = root + "/vault.log";
   v.port = FreeLoopbackPort();
+#ifdef SEALTRACE_TEST_POSTGRES
+  static int n = 0;
+  PgCluster* pg = PgCluster::Shared();
+  EXPECT_NE(pg, nullptr);
+  if (pg) {
+    auto ci = pg->CreateDatabase("e2e_" + std::to_string(getpid()) + "_" + std::to_string(++n));
+    EXPECT_TRUE(ci.ok()) << ci.status();
+    if (ci.ok()) v.pg_conninfo = *ci;
+  }
+#endif
   return v;
 }
 
@@ -87,10 +115,20 @@ struct VaultContents {
 
 // Opens the vault in-process (the server must be stopped) and decrypts every
 // event segment of `contributor` with its released key.
-inline VaultContents ReadVault(const std::string& vault_dir, const Id16& contributor) {
+inline VaultContents ReadVault(const std::string& vault_dir, const Id16& contributor,
+                               const std::string& pg_conninfo = "") {
   VaultContents out;
   vault::VaultOptions o;
   o.data_dir = vault_dir;
+#ifdef SEALTRACE_TEST_POSTGRES
+  if (!pg_conninfo.empty()) {
+    o.open_metadata = [pg_conninfo]() -> absl::StatusOr<std::unique_ptr<vault::MetadataStore>> {
+      auto s = vault::PgMetadataStore::Open({pg_conninfo, 2});
+      if (!s.ok()) return s.status();
+      return std::unique_ptr<vault::MetadataStore>(*std::move(s));
+    };
+  }
+#endif
   auto v = vault::Vault::Open(o);
   EXPECT_TRUE(v.ok()) << v.status();
   if (!v.ok()) return out;
@@ -120,6 +158,20 @@ inline VaultContents ReadVault(const std::string& vault_dir, const Id16& contrib
     }
   }
   return out;
+}
+
+inline VaultContents ReadVault(const VaultProcess& v, const Id16& contributor) {
+  return ReadVault(v.dir, contributor, v.pg_conninfo);
+}
+
+// Directories where the vault keeps data: its dir, and with PostgreSQL the
+// database cluster's files too.
+inline std::vector<std::string> VaultStorageRoots(const VaultProcess& v) {
+  std::vector<std::string> roots{v.dir};
+#ifdef SEALTRACE_TEST_POSTGRES
+  if (PgCluster::Shared()) roots.push_back(PgCluster::Shared()->dir());
+#endif
+  return roots;
 }
 
 inline Id16 ContributorOf(const std::string& agent_config) {

@@ -64,29 +64,6 @@ void KillProcess(pid_t pid, int sig) {
   }
 }
 
-int FreeLoopbackPort() {
-  // Avoid handing out the same port twice within one test process.
-  static std::set<int> given;
-  for (int attempt = 0; attempt < 50; ++attempt) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = 0;
-    int port = -1;
-    if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0) {
-      socklen_t len = sizeof(a);
-      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-      port = ntohs(a.sin_port);
-    }
-    close(fd);
-    if (port > 0 && !given.count(port)) {
-      given.insert(port);
-      return port;
-    }
-  }
-  return -1;
-}
 
 std::vector<std::string> AsPostgres(std::vector<std::string> argv) {
   if (geteuid() != 0) return argv;
