@@ -1545,6 +1545,13 @@ void RegisterDashboardRoutes(httplib::Server& server, const DashboardDeps& deps)
   };
   server.Get(R"(/dashboard(/.*)?)", adapt);
   server.Post(R"(/dashboard(/.*)?)", adapt);
+  // A person typing the vault's address lands on the dashboard.
+  server.Get("/", [](const httplib::Request&, httplib::Response& res) {
+    res.status = 303;
+    res.set_header("Location", "/dashboard");
+    res.set_header("Cache-Control", "no-store");
+    res.set_content("See /dashboard\n", "text/plain; charset=utf-8");
+  });
 }
 
 }  // namespace sealtrace::dashboard
