@@ -9,7 +9,8 @@
 //      duplicate/conflict and store paths
 //   2  edit script over a valid segment built at start-up: repeated
 //      [u16 offset][u8 xor] records, then a final u16 truncation length if 2 bytes remain
-//   3  "Authorization header\n" + body: arbitrary credentials
+//   3  "Authorization header\n" + body: arbitrary credentials (the header line
+//      also goes through ParseSpoolHeader)
 //   4  enrolment: JSON body = payload (with the right secret), plus ParseBearer and
 //      ValidateContributorName on the payload
 //
@@ -176,6 +177,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       std::string_view auth = payload.substr(0, nl);
       std::string_view body = nl == std::string_view::npos ? "" : payload.substr(nl + 1);
       RunUpload(s, auth, body);
+      // The same bytes as an agent's spool report (X-Sealtrace-Spool).
+      if (auto rep = ParseSpoolHeader(auth)) {
+        auto again = ParseSpoolHeader("segments=" + std::to_string(rep->segments) +
+                                      ";bytes=" + std::to_string(rep->bytes));
+        Check(again && again->segments == rep->segments && again->bytes == rep->bytes,
+              "spool report round-trips");
+      }
       break;
     }
     case 4: {

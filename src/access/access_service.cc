@@ -1127,6 +1127,13 @@ absl::StatusOr<std::vector<DeviceHealth>> AccessService::ListDevices(const Princ
         h.last_seen_us = (*rec)->last_seen_us;
         h.last_upload_us = (*rec)->last_upload_us;
       }
+      auto spool = vault_->GetSpoolReport(*id);
+      if (spool.ok() && spool->has_value()) {
+        h.spool_reported = true;
+        h.spool_segments = (*spool)->segments;
+        h.spool_bytes = (*spool)->bytes;
+        h.spool_reported_us = (*spool)->reported_us;
+      }
     }
     out.push_back(h);
   }

@@ -123,6 +123,10 @@ struct DeviceHealth {
   int64_t enrolled_us = 0;
   int64_t last_seen_us = 0;
   int64_t last_upload_us = 0;
+  bool spool_reported = false;  // the agent reported its backlog with a state poll
+  uint64_t spool_segments = 0;
+  uint64_t spool_bytes = 0;
+  int64_t spool_reported_us = 0;
 };
 
 struct AuditLeafOut {

@@ -465,11 +465,17 @@ vault::ApiResponse AccessApi::Handle(const vault::ApiRequest& req) {
       ST_TRY(list, svc->ListDevices(p));
       json a = json::array();
       for (const auto& d : *list) {
-        a.push_back({{"device_id", d.device_id},
-                     {"contributor_id", d.contributor_id},
-                     {"enrolled_us", d.enrolled_us},
-                     {"last_seen_us", d.last_seen_us},
-                     {"last_upload_us", d.last_upload_us}});
+        json row = {{"device_id", d.device_id},
+                    {"contributor_id", d.contributor_id},
+                    {"enrolled_us", d.enrolled_us},
+                    {"last_seen_us", d.last_seen_us},
+                    {"last_upload_us", d.last_upload_us}};
+        if (d.spool_reported) {
+          row["spool"] = {{"segments", d.spool_segments},
+                          {"bytes", d.spool_bytes},
+                          {"reported_us", d.spool_reported_us}};
+        }
+        a.push_back(std::move(row));
       }
       return Json(200, {{"devices", a}});
     });

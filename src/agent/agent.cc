@@ -128,7 +128,14 @@ void Agent::Housekeeping() {
     }
     if (opt_.upload && now - last_state_poll >= opt_.state_poll_us) {
       last_state_poll = now;
-      auto st = client_->GetDeviceState();
+      DeviceReport report;
+      {
+        const SpoolStats stats = spool_->Stats();
+        report.has_spool = true;
+        report.spool_segments = stats.segments;
+        report.spool_bytes = stats.bytes;
+      }
+      auto st = client_->GetDeviceState(report);
       if (st.ok()) {
         programme_state_ = st->programme_state;
         vault_pause_ = !st->recording_allowed;

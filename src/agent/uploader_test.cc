@@ -42,7 +42,9 @@ class FakeVault : public VaultClient {
     stored[id] = std::string(bytes);
     return r;
   }
-  absl::StatusOr<DeviceState> GetDeviceState() override { return DeviceState{}; }
+  absl::StatusOr<DeviceState> GetDeviceState(const DeviceReport&) override {
+    return DeviceState{};
+  }
   int down = 0;
   int calls = 0;
   std::set<Id16> refuse;

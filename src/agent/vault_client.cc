@@ -53,9 +53,14 @@ class HttpVaultClient final : public VaultClient {
     return out;
   }
 
-  absl::StatusOr<DeviceState> GetDeviceState() override {
+  absl::StatusOr<DeviceState> GetDeviceState(const DeviceReport& report) override {
     auto cli = MakeClient(url_, ca_file_);
-    auto res = cli->Get("/v1/device/state", {{"Authorization", "Bearer " + token_}});
+    httplib::Headers headers{{"Authorization", "Bearer " + token_}};
+    if (report.has_spool) {
+      headers.emplace("X-Sealtrace-Spool", "segments=" + std::to_string(report.spool_segments) +
+                                               ";bytes=" + std::to_string(report.spool_bytes));
+    }
+    auto res = cli->Get("/v1/device/state", headers);
     if (!res) return absl::UnavailableError("no answer from " + url_);
     if (res->status != 200) {
       return absl::UnavailableError("device state: HTTP " + std::to_string(res->status));

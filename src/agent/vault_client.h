@@ -38,12 +38,20 @@ struct EnrolResponse {
   std::string contributor_token;       // the contributor's own API/dashboard credential (may be empty)
 };
 
+// What a device tells the vault about itself with each state poll (fleet
+// health for operators; no content).
+struct DeviceReport {
+  bool has_spool = false;
+  uint64_t spool_segments = 0;  // sealed segments waiting for upload
+  uint64_t spool_bytes = 0;
+};
+
 class VaultClient {
  public:
   virtual ~VaultClient() = default;
   // Network failures are returned as UploadResponse{http_status=0}, not errors.
   virtual UploadResponse UploadSegment(std::string_view bytes, const Id16& segment_id) = 0;
-  virtual absl::StatusOr<DeviceState> GetDeviceState() = 0;
+  virtual absl::StatusOr<DeviceState> GetDeviceState(const DeviceReport& report) = 0;
 };
 
 // `server_url` is http://host:port or https://host:port. `ca_file` (PEM)

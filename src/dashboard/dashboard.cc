@@ -1442,7 +1442,10 @@ Response Dashboard::Fleet(const Ctx& c) {
                     Escape(FormatTimeUtc(d.enrolled_us)), Escape(FormatTimeUtc(d.last_seen_us)),
                     Escape(FormatTimeUtc(d.last_upload_us)),
                     fresh ? "online" : "<strong>not seen for 10 min</strong>",
-                    "<span class=\"muted\">not reported</span>"});
+                    d.spool_reported
+                        ? Escape(std::to_string(d.spool_segments) + " segments, " +
+                                 FormatBytes(static_cast<int64_t>(d.spool_bytes)))
+                        : "<span class=\"muted\">not reported</span>"});
   }
   auto days = d_.access->RetentionDays();
   std::string b =
@@ -1455,8 +1458,9 @@ Response Dashboard::Fleet(const Ctx& c) {
                             {"Device", "Contributor", "Enrolled", "Last seen", "Last upload",
                              "Status", "Spool backlog"},
                             rows);
-  b += "<p class=\"hint\">Spool backlogs are known only on each device (<code>sealtrace "
-       "status</code>); agents do not report them to the vault yet.</p>"
+  b += "<p class=\"hint\">Spool backlog: sealed segments a device holds that the vault has "
+       "not acknowledged yet, as the device reported with its last state poll (sizes only, "
+       "never content). A growing backlog on an online device means uploads are failing.</p>"
        "<section aria-labelledby=\"ret-h\"><h2 id=\"ret-h\">Retention</h2>"
        "<form class=\"stack\" method=\"post\" action=\"/dashboard/fleet/retention\">" +
        Hidden("csrf", c.s.csrf_token) +

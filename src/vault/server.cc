@@ -177,7 +177,11 @@ struct VaultServer::Impl {
 
   void HandleDeviceState(const httplib::Request& req, httplib::Response& res) {
     const int64_t start = Now();
-    auto st = vault->GetDeviceState(req.get_header_value("Authorization"));
+    std::optional<SpoolReport> spool;
+    if (req.has_header("X-Sealtrace-Spool")) {
+      spool = ParseSpoolHeader(req.get_header_value("X-Sealtrace-Spool"));
+    }
+    auto st = vault->GetDeviceState(req.get_header_value("Authorization"), spool);
     if (st.ok()) {
       nlohmann::json j = {{"programme_state", st->programme_state},
                           {"recording_allowed", st->recording_allowed},

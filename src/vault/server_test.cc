@@ -130,6 +130,29 @@ TEST_F(ServerTest, EnrollUploadStateMetrics) {
   ASSERT_TRUE(st);
   EXPECT_EQ(st->status, 401);
 
+  // The agent's spool backlog rides on the poll and is kept for fleet health;
+  // a malformed report is ignored (the poll still answers) and keeps the last one.
+  EXPECT_FALSE(vault_->GetSpoolReport(did)->has_value());
+  httplib::Headers with_spool = {{"Authorization", "Bearer " + token},
+                                 {"X-Sealtrace-Spool", "segments=7;bytes=123456"}};
+  st = c.Get("/v1/device/state", with_spool);
+  ASSERT_TRUE(st);
+  EXPECT_EQ(st->status, 200);
+  auto rep = vault_->GetSpoolReport(did);
+  ASSERT_TRUE(rep.ok() && rep->has_value());
+  EXPECT_EQ((*rep)->segments, 7u);
+  EXPECT_EQ((*rep)->bytes, 123456u);
+  EXPECT_GT((*rep)->reported_us, 0);
+  for (const char* bad : {"segments=-1;bytes=2", "segments=1", "bytes=2;segments=1",
+                          "segments=1;bytes=99999999999999999999", "segments=1;bytes=2;x=3", ""}) {
+    httplib::Headers hb = {{"Authorization", "Bearer " + token}, {"X-Sealtrace-Spool", bad}};
+    st = c.Get("/v1/device/state", hb);
+    ASSERT_TRUE(st);
+    EXPECT_EQ(st->status, 200) << bad;
+    EXPECT_FALSE(ParseSpoolHeader(bad).has_value()) << bad;
+  }
+  EXPECT_EQ((*vault_->GetSpoolReport(did))->segments, 7u);
+
   auto m = c.Get("/metrics");
   ASSERT_TRUE(m);
   EXPECT_EQ(m->status, 200);

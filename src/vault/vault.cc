@@ -58,10 +58,81 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const VaultOptions& options) 
   return v;
 }
 
-absl::StatusOr<DeviceState> Vault::GetDeviceState(std::string_view authorization) {
+namespace {
+
+constexpr char kSpoolSettingPrefix[] = "device_spool/";
+
+std::optional<uint64_t> ParseDecimal(std::string_view s) {
+  if (s.empty() || s.size() > 19) return std::nullopt;
+  uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return v;
+}
+
+}  // namespace
+
+std::optional<SpoolReport> ParseSpoolHeader(std::string_view h) {
+  constexpr std::string_view kSeg = "segments=", kBytes = ";bytes=";
+  if (h.substr(0, kSeg.size()) != kSeg) return std::nullopt;
+  h.remove_prefix(kSeg.size());
+  const size_t semi = h.find(';');
+  if (semi == std::string_view::npos) return std::nullopt;
+  auto segs = ParseDecimal(h.substr(0, semi));
+  h.remove_prefix(semi);
+  if (h.substr(0, kBytes.size()) != kBytes) return std::nullopt;
+  auto bytes = ParseDecimal(h.substr(kBytes.size()));
+  if (!segs || !bytes) return std::nullopt;
+  SpoolReport r;
+  r.segments = *segs;
+  r.bytes = *bytes;
+  return r;
+}
+
+absl::StatusOr<std::optional<SpoolReport>> Vault::GetSpoolReport(const Id16& device) {
+  auto v = store_->GetSetting(kSpoolSettingPrefix + device.Hex());
+  if (!v.ok()) return v.status();
+  if (!v->has_value()) return std::optional<SpoolReport>();
+  // Stored as "segments=N;bytes=B;at=US".
+  const std::string& text = **v;
+  const size_t at = text.rfind(";at=");
+  if (at == std::string::npos) return std::optional<SpoolReport>();
+  auto r = ParseSpoolHeader(std::string_view(text).substr(0, at));
+  auto when = ParseDecimal(std::string_view(text).substr(at + 4));
+  if (!r || !when) return std::optional<SpoolReport>();
+  r->reported_us = static_cast<int64_t>(*when);
+  return r;
+}
+
+absl::StatusOr<DeviceState> Vault::GetDeviceState(std::string_view authorization,
+                                                  const std::optional<SpoolReport>& spool) {
   auto dev = AuthenticateDevice(store_.get(), authorization);
   if (!dev.ok()) return dev.status();
-  store_->TouchDevice(dev->id, env_->NowWallMicros()).IgnoreError();  // best effort
+  const int64_t now = env_->NowWallMicros();
+  store_->TouchDevice(dev->id, now).IgnoreError();  // best effort
+  if (spool) {
+    const std::string key = dev->id.Hex();
+    bool write = false;
+    {
+      std::lock_guard<std::mutex> l(spool_mu_);
+      auto it = spool_written_.find(key);
+      write = it == spool_written_.end() || it->second.segments != spool->segments ||
+              it->second.bytes != spool->bytes || now - it->second.reported_us >= 60'000'000;
+    }
+    if (write) {
+      const std::string value = "segments=" + std::to_string(spool->segments) +
+                                ";bytes=" + std::to_string(spool->bytes) +
+                                ";at=" + std::to_string(now);
+      if (store_->PutSetting(kSpoolSettingPrefix + key, value).ok()) {  // best effort
+        SpoolReport stored = *spool;
+        stored.reported_us = now;
+        std::lock_guard<std::mutex> l(spool_mu_);
+        spool_written_[key] = stored;
+      }
+    }
+  }
   auto state = store_->GetSetting(kSettingProgrammeState);
   if (!state.ok()) return state.status();
   DeviceState out;

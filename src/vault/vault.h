@@ -15,7 +15,11 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 
 #include "absl/status/statusor.h"
 #include "common/env.h"
@@ -36,6 +40,17 @@ struct VaultOptions {
   // Opens the metadata store (schema migrated). Empty = SQLite in <data>/meta.db.
   std::function<absl::StatusOr<std::unique_ptr<MetadataStore>>()> open_metadata;
 };
+
+// A device's spool backlog as it reported it with its last state poll
+// (header "X-Sealtrace-Spool: segments=N;bytes=B"). Fleet health only.
+struct SpoolReport {
+  uint64_t segments = 0;
+  uint64_t bytes = 0;
+  int64_t reported_us = 0;  // vault wall time of the report
+};
+// Parses "segments=N;bytes=B" (both required, decimal, no other fields).
+// nullopt if malformed: a bad report is ignored, never an error for the poll.
+std::optional<SpoolReport> ParseSpoolHeader(std::string_view header);
 
 struct DeviceState {
   std::string programme_state;  // ACTIVE | PAUSED | INCIDENT
@@ -60,7 +75,12 @@ class Vault {
 
   // Programme state for an authenticated device (updates its last_seen).
   // UNAUTHENTICATED for a bad token; other codes when the store cannot answer.
-  absl::StatusOr<DeviceState> GetDeviceState(std::string_view authorization);
+  // `spool`, when given, is stored as the device's backlog (written only when
+  // it changed or a minute passed, so polls stay cheap).
+  absl::StatusOr<DeviceState> GetDeviceState(std::string_view authorization,
+                                             const std::optional<SpoolReport>& spool = {});
+  // The last backlog `device` reported; nullopt if it never did.
+  absl::StatusOr<std::optional<SpoolReport>> GetSpoolReport(const Id16& device);
   // Health: the metadata store answers.
   absl::Status Health();
 
@@ -76,6 +96,8 @@ class Vault {
   std::unique_ptr<KeyService> keys_;
   std::unique_ptr<IngestService> ingest_;
   std::unique_ptr<EnrollService> enroll_;
+  std::mutex spool_mu_;
+  std::unordered_map<std::string, SpoolReport> spool_written_;  // device hex -> last stored
 };
 
 }  // namespace sealtrace::vault

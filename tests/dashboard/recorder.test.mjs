@@ -221,4 +221,22 @@ test('pause and resume in the dashboard: the running recorder follows', async ()
   assert.ok(after > 0, 'recording did not resume');
   assert.ok(markers > 0, 'the pause is marked in the stream');
   await context.close();
+
+  // The operator sees the device's health, including the spool backlog the
+  // agent reported with its state polls (sizes only), and no content.
+  const op = await browser.newContext({ ignoreHTTPSErrors: true });
+  const opPage = await op.newPage();
+  await opPage.goto(url + '/dashboard/login');
+  await opPage.getByLabel('Your sealtrace access token')
+    .fill(readFileSync(join(vaultDir, 'bootstrap', 'operator.token'), 'utf8').trim());
+  await opPage.getByRole('button', { name: 'Sign in' }).click();
+  await opPage.waitForLoadState('domcontentloaded');
+  assert.match(opPage.url(), /\/dashboard\/fleet$/);
+  const table = opPage.getByRole('table', { name: 'Devices' });
+  const row = await table.locator('tbody tr').first().textContent();
+  assert.match(row, /online/);
+  assert.match(row, /\d+ segments, \d+(\.\d)? (B|KiB|MiB)/, 'spool backlog reported: ' + row);
+  mkdirSync(artifacts, { recursive: true });
+  await opPage.screenshot({ path: join(artifacts, 'real-vault-fleet.png') });
+  await op.close();
 });
