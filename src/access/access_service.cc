@@ -1070,6 +1070,20 @@ absl::StatusOr<StateProposal> AccessService::ProposeState(const Principal& actor
   return p;
 }
 
+absl::StatusOr<std::vector<StateProposal>> AccessService::ListPendingProposals(
+    const Principal& actor) {
+  auto d = Decide(actor, Action::kProposeState, {}, {}, AuditKind::kProgrammeState, "proposals");
+  if (!d.ok()) return d.status();
+  auto all = store_->ListPendingProposals();
+  if (!all.ok()) return all.status();
+  const int64_t now = env_->NowWallMicros();
+  std::vector<StateProposal> out;
+  for (auto& p : *all) {
+    if (now < p.expires_us) out.push_back(std::move(p));
+  }
+  return out;
+}
+
 absl::StatusOr<ProgrammeState> AccessService::ConfirmState(const Principal& actor,
                                                            const std::string& proposal_id) {
   auto p = store_->GetProposal(proposal_id);

@@ -215,6 +215,8 @@ class AccessService {
                                              const std::string& reason);
   absl::StatusOr<ProgrammeState> ConfirmState(const Principal& actor,
                                               const std::string& proposal_id);
+  // Pending, unexpired proposals, oldest first (privacy officers).
+  absl::StatusOr<std::vector<StateProposal>> ListPendingProposals(const Principal& actor);
 
   // --- fleet ---
   absl::StatusOr<std::vector<DeviceHealth>> ListDevices(const Principal& actor);

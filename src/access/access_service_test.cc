@@ -578,6 +578,15 @@ TEST(AccessState, TwoOfficersChangeProgrammeState) {
   AccessFixture f;
   auto p = f.svc->ProposeState(f.po1, ProgrammeState::kPaused, "maintenance");
   ASSERT_TRUE(p.ok());
+  // Pending proposals are listed for officers (from the store, so any vault
+  // process sees them), never for operators or contributors.
+  auto pending = f.svc->ListPendingProposals(f.po2);
+  ASSERT_TRUE(pending.ok()) << pending.status();
+  ASSERT_EQ(pending->size(), 1u);
+  EXPECT_EQ((*pending)[0].id, p->id);
+  EXPECT_EQ((*pending)[0].reason, "maintenance");
+  EXPECT_EQ((*pending)[0].proposer_id, f.po1.id);
+  EXPECT_FALSE(f.svc->ListPendingProposals(f.op).ok());
   EXPECT_EQ(RuleOf(f.svc->ConfirmState(f.po1, p->id).status()), "state.two_person");
   EXPECT_EQ(RuleOf(f.svc->ConfirmState(f.op, p->id).status()), "deny.default");
   EXPECT_EQ(f.svc->CurrentState(), ProgrammeState::kActive);
@@ -585,6 +594,7 @@ TEST(AccessState, TwoOfficersChangeProgrammeState) {
   ASSERT_TRUE(s.ok()) << s.status();
   EXPECT_EQ(f.svc->CurrentState(), ProgrammeState::kPaused);
   EXPECT_FALSE(f.svc->ConfirmState(f.po2, p->id).ok());  // used once
+  EXPECT_TRUE(f.svc->ListPendingProposals(f.po1)->empty());
   // The device-facing state follows.
   auto dev = f.vault_->store()->GetSetting(vault::kSettingProgrammeState);
   ASSERT_TRUE(dev.ok());
@@ -592,7 +602,9 @@ TEST(AccessState, TwoOfficersChangeProgrammeState) {
   // Proposals expire.
   auto q = f.svc->ProposeState(f.po1, ProgrammeState::kActive, "");
   ASSERT_TRUE(q.ok());
+  EXPECT_EQ(f.svc->ListPendingProposals(f.po1)->size(), 1u);
   f.env_.AdvanceMicros(3601'000'000LL);
+  EXPECT_TRUE(f.svc->ListPendingProposals(f.po1)->empty());  // expired ones are not listed
   EXPECT_TRUE(absl::IsFailedPrecondition(f.svc->ConfirmState(f.po2, q->id).status()));
 }
 

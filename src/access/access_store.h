@@ -83,6 +83,9 @@ class AccessStore {
 
   virtual absl::Status CreateProposal(const StateProposal& p) = 0;
   virtual absl::StatusOr<std::optional<StateProposal>> GetProposal(const std::string& id) = 0;
+  // Proposals still marked pending (expired ones included: the caller filters
+  // by time), oldest first.
+  virtual absl::StatusOr<std::vector<StateProposal>> ListPendingProposals() = 0;
   // Replaces the proposal only if it is still pending; FAILED_PRECONDITION otherwise.
   virtual absl::Status UpdateProposalIfPending(const StateProposal& p) = 0;
 

@@ -451,6 +451,21 @@ vault::ApiResponse AccessApi::Handle(const vault::ApiRequest& req) {
                         {"expires_us", prop->expires_us}});
     });
   }
+  if (path == "/v1/programme/proposals" && get) {
+    return with(kScopeState, [&](const Principal& p) {
+      ST_TRY(list, svc->ListPendingProposals(p));
+      json a = json::array();
+      for (const auto& pr : *list) {
+        a.push_back({{"proposal_id", pr.id},
+                     {"state", ProgrammeStateName(pr.state)},
+                     {"reason", pr.reason},
+                     {"proposer_id", pr.proposer_id},
+                     {"created_us", pr.created_us},
+                     {"expires_us", pr.expires_us}});
+      }
+      return Json(200, {{"proposals", a}});
+    });
+  }
   if (path == "/v1/programme/confirm" && post) {
     return with(kScopeState, [&](const Principal& p) {
       ST_TRY(id, Field<std::string>(*body, "proposal_id", true));

@@ -205,6 +205,19 @@ class PgAccessStore final : public AccessStore {
     if (!p.ok()) return p.status();
     return std::optional<StateProposal>(*std::move(p));
   }
+  absl::StatusOr<std::vector<StateProposal>> ListPendingProposals() override {
+    auto r = Run("acc_list_pending_proposals",
+                 "SELECT data FROM access_proposals WHERE status = $1 ORDER BY seq",
+                 {PgParam::Int(static_cast<int>(ProposalStatus::kPending))});
+    if (!r.ok()) return r.status();
+    std::vector<StateProposal> out;
+    for (int i = 0; i < r->rows(); ++i) {
+      auto p = DecodeProposalRow(r->Text(i, 0));
+      if (!p.ok()) return p.status();
+      out.push_back(*std::move(p));
+    }
+    return out;
+  }
   absl::Status UpdateProposalIfPending(const StateProposal& p) override {
     auto r = Run("acc_update_proposal",
                  "UPDATE access_proposals SET status = $1, data = $2 WHERE id = $3 AND status = $4",

@@ -204,6 +204,20 @@ class SqliteAccessStoreImpl final : public AccessStore {
     if (!p.ok()) return p.status();
     return std::optional<StateProposal>(*std::move(p));
   }
+  absl::StatusOr<std::vector<StateProposal>> ListPendingProposals() override {
+    std::lock_guard<std::mutex> l(mu_);
+    Stmt s(db_, "SELECT data FROM proposals WHERE status = ? ORDER BY rowid");
+    s.Int(1, static_cast<int>(ProposalStatus::kPending));
+    std::vector<StateProposal> out;
+    int rc;
+    while ((rc = s.Step()) == SQLITE_ROW) {
+      auto p = DecodeProposalRow(s.Col(0));
+      if (!p.ok()) return p.status();
+      out.push_back(*std::move(p));
+    }
+    if (rc != SQLITE_DONE) return Err(rc, "list proposals");
+    return out;
+  }
   absl::Status UpdateProposalIfPending(const StateProposal& p) override {
     std::lock_guard<std::mutex> l(mu_);
     Stmt s(db_, "UPDATE proposals SET status = ?, data = ? WHERE id = ? AND status = ?");

@@ -234,6 +234,12 @@ void RegisterAccessCommands(CLI::App& app) {
     AddConn(cmd, c.get());
     cmd->callback([=] { Print(Call(*c, "GET", "/v1/programme")); });
   }
+  {
+    auto c = std::make_shared<Conn>();
+    auto* cmd = prog->add_subcommand("proposals", "List proposals waiting for a second officer");
+    AddConn(cmd, c.get());
+    cmd->callback([=] { Print(Call(*c, "GET", "/v1/programme/proposals")); });
+  }
   // ---- access (administration, audit) ----
   auto* acc =
       app.add_subcommand("access", "Administration and audit-log tools of the access layer");

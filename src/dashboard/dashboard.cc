@@ -235,10 +235,6 @@ Response JsonError(int status, const std::string& code, const std::string& messa
 
 // ---------------------------------------------------------------------------
 
-struct Proposal {
-  access::StateProposal p;
-  std::string proposer_name;
-};
 
 class Dashboard {
  public:
@@ -306,7 +302,6 @@ class Dashboard {
   const std::string cookie_path_;
 
   std::mutex mu_;
-  std::vector<Proposal> proposals_;  // state proposals made through the dashboard
   int64_t last_checkpoint_us_ = 0;
 };
 
@@ -1330,22 +1325,18 @@ Response Dashboard::GrantDecide(const Ctx& c) {
 }
 
 Response Dashboard::StatePage(const Ctx& c) {
-  const int64_t now = env_->NowWallMicros();
   std::vector<std::vector<std::string>> rows;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (const auto& pr : proposals_) {
-      const auto& p = pr.p;
-      if (p.status != access::ProposalStatus::kPending || now >= p.expires_us) continue;
-      const bool own = p.proposer_id == c.p.id;
-      rows.push_back({ShortId(p.id), "<span class=\"state\">" + StateName(p.state) + "</span>",
-                      Escape(p.reason), ShortId(p.proposer_id) + (own ? " (you)" : ""),
-                      Escape(FormatTimeUtc(p.expires_us)),
-                      own ? "<span class=\"muted\">Needs a second privacy officer</span>"
-                          : ButtonForm("/dashboard/officer/state/confirm", c.s.csrf_token,
-                                       {{"proposal_id", p.id}}, "Confirm " + StateName(p.state),
-                                       "Confirm proposal " + p.id, "primary")});
-    }
+  auto pending = d_.access->ListPendingProposals(c.p);
+  if (!pending.ok()) return ErrorPage(c, pending.status(), "Listing state proposals");
+  for (const auto& p : *pending) {
+    const bool own = p.proposer_id == c.p.id;
+    rows.push_back({ShortId(p.id), "<span class=\"state\">" + StateName(p.state) + "</span>",
+                    Escape(p.reason), ShortId(p.proposer_id) + (own ? " (you)" : ""),
+                    Escape(FormatTimeUtc(p.expires_us)),
+                    own ? "<span class=\"muted\">Needs a second privacy officer</span>"
+                        : ButtonForm("/dashboard/officer/state/confirm", c.s.csrf_token,
+                                     {{"proposal_id", p.id}}, "Confirm " + StateName(p.state),
+                                     "Confirm proposal " + p.id, "primary")});
   }
   auto days = d_.access->RetentionDays();
   const std::string descr =
@@ -1369,7 +1360,7 @@ Response Dashboard::StatePage(const Ctx& c) {
       "</div><div><button type=\"submit\" id=\"propose\">Propose</button></div></form>"
       "</section><section aria-labelledby=\"pend-h\"><h2 id=\"pend-h\">Proposals "
       "waiting for confirmation</h2>";
-  b += rows.empty() ? "<p>None made through the dashboard.</p>"
+  b += rows.empty() ? "<p id=\"no-proposals\">None.</p>"
                     : Table("Pending state changes",
                             {"Proposal", "State", "Reason", "Proposed by", "Expires", ""}, rows);
   b += "<form class=\"stack\" method=\"post\" action=\"/dashboard/officer/state/confirm\">" +
@@ -1397,17 +1388,6 @@ Response Dashboard::StatePropose(const Ctx& c) {
   }
   auto p = d_.access->ProposeState(c.p, *st, Get(c.req->form, "reason"));
   if (!p.ok()) return ErrorPage(c, p.status(), "Proposing a state change");
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    const int64_t now = env_->NowWallMicros();
-    proposals_.erase(std::remove_if(proposals_.begin(), proposals_.end(),
-                                    [&](const Proposal& x) {
-                                      return x.p.status != access::ProposalStatus::kPending ||
-                                             now >= x.p.expires_us;
-                                    }),
-                     proposals_.end());
-    if (proposals_.size() < 1000) proposals_.push_back({*p, c.s.name});
-  }
   return Done(c, "/dashboard/officer/state",
               "Proposal " + p->id + " to switch to " + StateName(p->state) +
                   " recorded; a second privacy officer must confirm it.");
@@ -1417,12 +1397,6 @@ Response Dashboard::StateConfirm(const Ctx& c) {
   const std::string id = Get(c.req->form, "proposal_id");
   auto s = d_.access->ConfirmState(c.p, id);
   if (!s.ok()) return ErrorPage(c, s.status(), "Confirming the state change");
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (auto& pr : proposals_) {
-      if (pr.p.id == id) pr.p.status = access::ProposalStatus::kConfirmed;
-    }
-  }
   return Done(c, "/dashboard/officer/state", "The programme is now " + StateName(*s) + ".");
 }
 

@@ -240,3 +240,42 @@ test('pause and resume in the dashboard: the running recorder follows', async ()
   await opPage.screenshot({ path: join(artifacts, 'real-vault-fleet.png') });
   await op.close();
 });
+
+test('a state change proposed with the CLI is listed in the dashboard and confirmed there', async () => {
+  const conn = (who) => ['--server', url, '--ca-file', join(vaultDir, 'tls', 'ca.crt'),
+    '--token-file', join(vaultDir, 'bootstrap', `privacy_officer_${who}.token`)];
+  const proposed = JSON.parse(run(['programme', 'propose', '--state', 'PAUSED', '--reason',
+    'maintenance <b>window</b>', ...conn(1)]));
+  const id = proposed.proposal_id;
+  assert.match(id, /^sp_/);
+  const listed = JSON.parse(run(['programme', 'proposals', ...conn(2)]));
+  assert.deepEqual(listed.proposals.map((p) => p.proposal_id), [id]);
+
+  const context = await browser.newContext({ ignoreHTTPSErrors: true });
+  const page = await context.newPage();
+  await page.goto(url + '/dashboard/login');
+  await page.getByLabel('Your sealtrace access token')
+    .fill(readFileSync(join(vaultDir, 'bootstrap', 'privacy_officer_2.token'), 'utf8').trim());
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForLoadState('domcontentloaded');
+  await page.goto(url + '/dashboard/officer/state');
+  const table = page.getByRole('table', { name: 'Pending state changes' });
+  const text = await table.textContent();
+  assert.ok(text.includes('maintenance <b>window</b>'), 'the reason is shown as text: ' + text);
+  assert.equal(await table.locator('b').count(), 0);
+  await page.getByRole('button', { name: 'Confirm proposal ' + id }).click();
+  await page.waitForSelector('#flash');
+  assert.match(await page.locator('#flash').textContent(), /now PAUSED/);
+  assert.equal(await page.locator('#no-proposals').count(), 1, 'nothing left pending');
+  assert.equal(JSON.parse(run(['programme', 'show', ...conn(1)])).programme_state, 'PAUSED');
+
+  // And back: proposed in the dashboard, confirmed with the CLI by the other officer.
+  await page.getByLabel('New state').selectOption('ACTIVE');
+  await page.getByLabel('Reason').fill('maintenance done');
+  await page.getByRole('button', { name: 'Propose' }).click();
+  await page.waitForSelector('#flash');
+  const back = (await page.locator('#flash').textContent()).match(/(sp_[0-9a-f]+)/)[1];
+  run(['programme', 'confirm', '--proposal', back, ...conn(1)]);
+  assert.equal(JSON.parse(run(['programme', 'show', ...conn(2)])).programme_state, 'ACTIVE');
+  await context.close();
+});
