@@ -1,5 +1,7 @@
 #include "access/access_service.h"
 
+#include "export/ledger_sqlite.h"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -874,6 +876,70 @@ absl::StatusOr<std::vector<SegmentRef>> AccessService::ListSegmentsInScope(
   return out;
 }
 
+absl::StatusOr<BudgetCharge> AccessService::SpendPrivacyBudget(const Principal& actor,
+                                                               const std::string& grant_id,
+                                                               const std::string& contributor_id,
+                                                               const std::string& release_id,
+                                                               const std::string& epsilon) {
+  if (options_.budget_ledger == nullptr) {
+    return absl::FailedPreconditionError(
+        "dp.no_ledger: this vault hosts no privacy-budget ledger");
+  }
+  auto eps = exporter::Rational::Parse(epsilon);
+  if (!eps.ok() || eps->IsZero()) {
+    return absl::InvalidArgumentError("epsilon must be a positive rational such as 1/2");
+  }
+  if (release_id.empty() || release_id.size() > 128) {
+    return absl::InvalidArgumentError("release_id must be 1 to 128 bytes");
+  }
+  if (!Id16::FromHex(contributor_id) || contributor_id.size() != 32) {
+    return absl::InvalidArgumentError("contributor must be a 32-hex-digit id");
+  }
+  auto loaded = LoadGrantChecked(grant_id);
+  if (absl::IsDataLoss(loaded.status())) {
+    return Refuse(&actor, {false, "grant.integrity", std::string(loaded.status().message())},
+                  AuditKind::kExport, "dp_spend", contributor_id, grant_id);
+  }
+  if (!loaded.ok()) return loaded.status();
+  Target t;
+  t.contributor_id = contributor_id;
+  t.grant_id = grant_id;
+  if (!loaded->empty()) {
+    t.from_us = (*loaded)[0].scope.from_us;
+    t.to_us = (*loaded)[0].scope.to_us;
+  }
+  auto d = Decide(actor, Action::kExportRead, t, *loaded, AuditKind::kExport, "dp_spend");
+  if (!d.ok()) return d.status();
+  if (loaded->empty()) return absl::NotFoundError("no grant " + grant_id);
+  const Grant& g = (*loaded)[0];
+  AuditEntry e = Entry(AuditKind::kExport, &actor);
+  e.decision = audit::Decision::kAllow;
+  e.rule = d->rule;
+  e.grant_id = grant_id;
+  e.purpose = g.purpose;
+  e.subject_contributor = contributor_id;
+  e.object_id = "dp_spend";
+  e.extra["epsilon"] = eps->ToString();
+  e.extra["release"] = release_id;
+  if (auto r = Append(e); !r.ok()) {
+    return absl::UnavailableError("audit.unavailable: cannot record the budget charge, refused");
+  }
+  absl::Status spend = options_.budget_ledger->Spend(contributor_id, release_id, *eps);
+  if (absl::IsResourceExhausted(spend)) {
+    AuditRefusal(&actor, "dp.budget_exhausted", "dp_spend", std::string(spend.message()));
+    return absl::ResourceExhaustedError("dp.budget_exhausted: " + std::string(spend.message()));
+  }
+  if (!spend.ok()) return spend;
+  BudgetCharge out;
+  auto spent = options_.budget_ledger->Spent(contributor_id);
+  if (!spent.ok()) return spent.status();
+  auto budget = options_.budget_ledger->Budget(contributor_id);
+  if (!budget.ok()) return budget.status();
+  out.spent = *spent;
+  out.budget = *budget;
+  return out;
+}
+
 absl::StatusOr<OpenedSegment> AccessService::OpenSegmentForGrant(const Principal& actor,
                                                                  const std::string& grant_id,
                                                                  const std::string& segment_id,
@@ -1372,6 +1438,32 @@ absl::StatusOr<std::unique_ptr<AccessStack>> OpenAccessStack(vault::Vault* vault
   if (!secret.ok()) return secret.status();
   if (options.field_hash_key.empty()) options.field_hash_key = HmacSha256(Sha256(*secret), "field");
   if (options.grant_seal_key.empty()) options.grant_seal_key = HmacSha256(Sha256(*secret), "grant");
+  if (options.budget_ledger == nullptr) {
+    auto budget = exporter::Rational::Parse(options.dp_default_budget);
+    if (!budget.ok()) {
+      return absl::InvalidArgumentError("dp default budget: " + std::string(budget.status().message()));
+    }
+    absl::StatusOr<std::unique_ptr<exporter::BudgetLedger>> ledger;
+    if (options.open_budget_ledger) {
+      ledger = options.open_budget_ledger(*budget);
+    } else {
+      const std::string p = JoinPath(dir, "dp_ledger.db");
+      if (!env->FileExists(p)) {  // 0600: SQLite would create it 0644
+        auto w = env->NewWritableFile(p, 0600);
+        if (!w.ok()) return w.status();
+        if (auto s = (*w)->Close(); !s.ok()) return s;
+      }
+      auto l = exporter::SqliteBudgetLedger::Open(p, *budget);
+      if (l.ok()) {
+        ledger = std::unique_ptr<exporter::BudgetLedger>(*std::move(l));
+      } else {
+        ledger = l.status();
+      }
+    }
+    if (!ledger.ok()) return ledger.status();
+    stack->ledger = *std::move(ledger);
+    options.budget_ledger = stack->ledger.get();
+  }
   stack->service = std::make_unique<AccessService>(vault, stack->store.get(), stack->log.get(),
                                                    stack->signer.get(), options);
   return stack;

@@ -37,6 +37,7 @@
 #include "access/policy.h"
 #include "audit/audit_log.h"
 #include "audit/signer.h"
+#include "export/dp.h"
 #include "segment/format.h"
 #include "vault/vault.h"
 
@@ -63,6 +64,19 @@ struct AccessOptions {
   // server --backend postgres`.)
   std::function<absl::StatusOr<std::unique_ptr<AccessStore>>()> open_access_store;
   std::function<absl::StatusOr<std::unique_ptr<audit::AuditStore>>()> open_audit_store;
+  // The per-contributor differential-privacy budget ledger the vault hosts for
+  // exports (borrowed; null = no DP releases through this vault). OpenAccessStack
+  // opens <data>/dp_ledger.db (SQLite) unless open_budget_ledger is given, with
+  // dp_default_budget (total epsilon per contributor, a rational) for everyone.
+  exporter::BudgetLedger* budget_ledger = nullptr;
+  std::function<absl::StatusOr<std::unique_ptr<exporter::BudgetLedger>>(exporter::Rational)>
+      open_budget_ledger;
+  std::string dp_default_budget = "4";
+};
+
+struct BudgetCharge {
+  exporter::Rational spent;   // the contributor's total after this charge
+  exporter::Rational budget;  // their total budget
 };
 
 struct IssuedToken {
@@ -197,6 +211,19 @@ class AccessService {
                                                     const std::string& grant_id,
                                                     const std::string& segment_id_hex,
                                                     const std::string& dataset_id = "");
+  // Charges `epsilon` (a rational, e.g. "1/2") of `contributor_id`'s privacy
+  // budget for the DP statistics of release `release_id` (the dataset id), on
+  // behalf of the grantee of `grant_id` whose scope covers the contributor.
+  // Idempotent per (contributor, release): a resumed export is not charged
+  // twice. Audited before the charge (fail closed). RESOURCE_EXHAUSTED (rule
+  // dp.budget_exhausted, audited as a refusal) when the charge would exceed
+  // the budget; then nothing is charged and the exporter leaves the
+  // contributor out of the statistics.
+  absl::StatusOr<BudgetCharge> SpendPrivacyBudget(const Principal& actor,
+                                                  const std::string& grant_id,
+                                                  const std::string& contributor_id,
+                                                  const std::string& release_id,
+                                                  const std::string& epsilon);
 
   // --- deletion and retention ---
   // all: crypto-shreds the contributor key and purges every segment; otherwise
@@ -290,8 +317,10 @@ class AccessService {
 //   <data>/audit.db             audit log (SqliteAuditStore)
 //   <data>/keys/audit.key       Ed25519 checkpoint signing key (0600)
 //   <data>/keys/access.key      field-hash key and grant-seal key (0600)
+//   <data>/dp_ledger.db         privacy-budget ledger (SqliteBudgetLedger, 0600)
 struct AccessStack {
   std::unique_ptr<AccessStore> store;
+  std::unique_ptr<exporter::BudgetLedger> ledger;
   std::unique_ptr<audit::AuditSigner> signer;
   std::unique_ptr<audit::AuditLog> log;
   std::unique_ptr<AccessService> service;

@@ -77,6 +77,12 @@ TEST(AccessMatrix, EveryRoleEveryPath) {
        [&](const Principal& p) { return st(f.svc->ListSegmentsInScope(p, g_service.id)); },
        {"service"},
        false},
+      {"dp_spend_budget",
+       [&](const Principal& p) {
+         return st(f.svc->SpendPrivacyBudget(p, g_service.id, alice.id, "matrix-" + p.id, "1/10"));
+       },
+       {"service"},
+       false},
       {"delete_own_range",
        [&](const Principal& p) { return st(f.svc->DeleteOwn(p, false, 0, 1)); },
        {"contributor", "other_contributor"}},
@@ -572,6 +578,48 @@ TEST(AccessRetention, PurgesOldSegmentsAndLogsIt) {
   bool logged = false;
   for (const auto& e : *entries) logged |= e.entry.rule == "retention.purge";
   EXPECT_TRUE(logged);
+}
+
+TEST(AccessExport, PrivacyBudgetLedgerInTheVault) {
+  AccessFixture f;
+  Contributor alice = f.Enrol("alice");
+  Contributor bob = f.Enrol("bob");
+  Grant g = f.MakeGrant(f.po1, f.po2, f.service.id, {alice.id});
+  const uint64_t size = f.log->Size();
+  auto c1 = f.svc->SpendPrivacyBudget(f.service, g.id, alice.id, "ds-1", "3/2");
+  ASSERT_TRUE(c1.ok()) << c1.status();
+  EXPECT_EQ(c1->spent, (exporter::Rational{3, 2}));
+  EXPECT_EQ(c1->budget, (exporter::Rational{4, 1}));
+  // The charge is audited first, with the grant, epsilon and release.
+  auto entries = f.EntriesSince(size);
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(entries[0].object_id, "dp_spend");
+  EXPECT_EQ(entries[0].grant_id, g.id);
+  EXPECT_EQ(entries[0].extra.at("epsilon"), "3/2");
+  EXPECT_EQ(entries[0].extra.at("release"), "ds-1");
+  // A resumed export re-charging the same release costs nothing more.
+  EXPECT_EQ(f.svc->SpendPrivacyBudget(f.service, g.id, alice.id, "ds-1", "3/2")->spent,
+            (exporter::Rational{3, 2}));
+  // Up to the budget exactly, then refused (and audited as a refusal).
+  EXPECT_EQ(f.svc->SpendPrivacyBudget(f.service, g.id, alice.id, "ds-2", "5/2")->spent,
+            (exporter::Rational{4, 1}));
+  auto over = f.svc->SpendPrivacyBudget(f.service, g.id, alice.id, "ds-3", "1/1000");
+  EXPECT_TRUE(absl::IsResourceExhausted(over.status())) << over.status();
+  EXPECT_EQ(RuleOf(over.status()), "dp.budget_exhausted");
+  EXPECT_EQ(f.EntriesSince(size).back().rule, "dp.budget_exhausted");
+  EXPECT_EQ(*f.ledger->Spent(alice.id), (exporter::Rational{4, 1}));
+  // Outside the grant's scope, bad epsilons, and a fail-closed audit log.
+  EXPECT_FALSE(f.svc->SpendPrivacyBudget(f.service, g.id, bob.id, "ds-1", "1").ok());
+  EXPECT_TRUE(absl::IsInvalidArgument(
+      f.svc->SpendPrivacyBudget(f.service, g.id, bob.id, "ds-1", "0").status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(
+      f.svc->SpendPrivacyBudget(f.service, g.id, bob.id, "ds-1", "-1").status()));
+  Grant gb = f.MakeGrant(f.po1, f.po2, f.service.id, {bob.id});
+  f.flaky->fail = true;
+  auto closed = f.svc->SpendPrivacyBudget(f.service, gb.id, bob.id, "ds-1", "1");
+  f.flaky->fail = false;
+  EXPECT_TRUE(absl::IsUnavailable(closed.status())) << closed.status();
+  EXPECT_TRUE(f.ledger->Spent(bob.id)->IsZero()) << "charged without an audit entry";
 }
 
 TEST(AccessState, TwoOfficersChangeProgrammeState) {

@@ -20,8 +20,10 @@
 #include "audit/sqlite_store.h"
 #include "common/env_fault.h"
 #include "vault/ingest.h"
+#include "export/ledger_sqlite.h"
 #include "vault/test_util.h"
 #ifdef SEALTRACE_TEST_POSTGRES
+#include "export/pg_ledger.h"
 #include <unistd.h>
 
 #include "access/pg_access_store.h"
@@ -137,8 +139,18 @@ class AccessFixture {
     auto lg = audit::AuditLog::Open(std::move(flaky_store), signer.get());
     EXPECT_TRUE(lg.ok()) << lg.status();
     log = *std::move(lg);
+    if (!ledger) {
+#ifdef SEALTRACE_TEST_POSTGRES
+      auto l = exporter::PgBudgetLedger::Open(pg_conninfo, exporter::Rational{4, 1});
+#else
+      auto l = exporter::SqliteBudgetLedger::Open(d + "/dp_ledger.db", exporter::Rational{4, 1});
+#endif
+      EXPECT_TRUE(l.ok()) << l.status();
+      if (l.ok()) ledger = *std::move(l);
+    }
     AccessOptions o;
     o.env = &env_;
+    o.budget_ledger = ledger.get();
     o.field_hash_key = std::string(32, 'f');
     o.grant_seal_key = std::string(32, 's');
     svc = std::make_unique<AccessService>(vault_.get(), store.get(), log.get(), signer.get(), o);
@@ -275,6 +287,7 @@ class AccessFixture {
   FaultInjectionEnv env_;
   std::unique_ptr<vault::Vault> vault_;
   std::unique_ptr<AccessStore> store;
+  std::unique_ptr<exporter::BudgetLedger> ledger;  // budget 4 per contributor
   std::unique_ptr<audit::AuditSigner> signer;
   FlakyAuditStore* flaky = nullptr;
   std::unique_ptr<audit::AuditLog> log;

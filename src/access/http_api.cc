@@ -415,6 +415,22 @@ vault::ApiResponse AccessApi::Handle(const vault::ApiRequest& req) {
       return Json(200, {{"segments", a}});
     });
   }
+  if (path == "/v1/export/dp/spend" && post) {
+    return with(kScopeExport, [&](const Principal& p) {
+      ST_TRY(grant, Field<std::string>(*body, "grant_id", true));
+      ST_TRY(contributor, Field<std::string>(*body, "contributor_id", true));
+      ST_TRY(release, Field<std::string>(*body, "release_id", true));
+      ST_TRY(epsilon, Field<std::string>(*body, "epsilon", true));
+      auto charge = svc->SpendPrivacyBudget(p, *grant, *contributor, *release, *epsilon);
+      if (absl::IsResourceExhausted(charge.status())) {
+        return Error(429, "budget_exhausted", std::string(charge.status().message()),
+                     "dp.budget_exhausted");
+      }
+      if (!charge.ok()) return FromStatus(charge.status());
+      return Json(200, {{"spent", charge->spent.ToString()},
+                        {"budget", charge->budget.ToString()}});
+    });
+  }
   if (path == "/v1/export/segment" && get) {
     return with(kScopeExport, [&](const Principal& p) {
       ST_TRY(seg, svc->OpenSegmentForGrant(p, Param(req, "grant_id"), Param(req, "segment_id"),

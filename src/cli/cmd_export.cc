@@ -254,12 +254,19 @@ void Run(const Flags& f) {
     o.dp.epsilon = *eps;
     o.dp.per_cell_cap = f.dp_cell_cap;
     o.dp.max_cells = f.dp_max_cells;
-    if (f.dp_ledger.empty()) {
-      Fail("DP statistics need --dp-ledger FILE (or --no-dp)", kExitUsage);
+    if (local) {
+      // Offline tooling only: a local ledger file stands in for the vault's.
+      if (f.dp_ledger.empty()) {
+        Fail("DP statistics from --local-segments need --dp-ledger FILE (or --no-dp)", kExitUsage);
+      }
+      auto l = exporter::SqliteBudgetLedger::Open(f.dp_ledger, *budget);
+      if (!l.ok()) Fail(std::string(l.status().message()));
+      ledger = std::move(*l);
+    } else if (!f.dp_ledger.empty()) {
+      Fail("--dp-ledger is for --local-segments only: with a vault, the vault's ledger is "
+           "charged (budgets are set with `sealtrace server --dp-budget`)",
+           kExitUsage);
     }
-    auto l = exporter::SqliteBudgetLedger::Open(f.dp_ledger, *budget);
-    if (!l.ok()) Fail(std::string(l.status().message()));
-    ledger = std::move(*l);
     if (!f.dp_domain_file.empty()) {
       absl::StatusOr<std::string> text = env->ReadFile(f.dp_domain_file);
       if (!text.ok()) Fail("cannot read --dp-app-domain: " + std::string(text.status().message()));
@@ -322,6 +329,7 @@ void Run(const Flags& f) {
     o.audit_checkpoint = *cp;
     provider = std::move(*http);
     authorised = [remote]() { return remote->CheckAuthorised(); };
+    if (o.dp_enabled) ledger = remote->VaultLedger();
   }
 
   exporter::Exporter ex(env, provider.get(), o, ledger.get());
@@ -417,9 +425,11 @@ void RegisterExportCommand(CLI::App& app) {
   cmd->add_option("--max-episode-steps", f->max_episode_steps, "Max steps per episode")
       ->check(CLI::Range(2, 100000));
   cmd->add_flag("--no-dp", f->no_dp, "Do not release DP statistics");
-  cmd->add_option("--dp-ledger", f->dp_ledger, "SQLite privacy-budget ledger");
+  cmd->add_option("--dp-ledger", f->dp_ledger,
+                  "SQLite privacy-budget ledger (--local-segments only; with a vault the vault's ledger)");
   cmd->add_option("--dp-epsilon", f->dp_epsilon, "Epsilon per contributor (rational, e.g. 1/2)");
-  cmd->add_option("--dp-budget", f->dp_budget, "Default total budget of a new contributor");
+  cmd->add_option("--dp-budget", f->dp_budget,
+                  "Default total budget of a new contributor in --dp-ledger (local only)");
   cmd->add_option("--dp-cell-cap", f->dp_cell_cap, "Max count per contributor per cell")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--dp-max-cells", f->dp_max_cells, "Max cells per contributor")

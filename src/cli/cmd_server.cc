@@ -33,6 +33,7 @@
 #ifndef SEALTRACE_NO_SCALE
 #include "access/pg_access_store.h"
 #include "audit/pg_audit_store.h"
+#include "export/pg_ledger.h"
 #include "scale/roles.h"
 #include "vault/pg_metadata_store.h"
 #endif
@@ -51,6 +52,7 @@ struct ServerFlags {
   std::string backend = "sqlite";
   std::string postgres;  // libpq connection string (or $SEALTRACE_POSTGRES)
   int pg_pool = 8;
+  std::string dp_budget = "4";  // default total epsilon per contributor
   std::string role;    // ingest | writer: multi-machine roles
   std::string config;  // scale config for --role
 };
@@ -175,6 +177,12 @@ int RunServer(const ServerFlags& f) {
     access_opts.open_access_store = [conninfo, pool] {
       return access::OpenPgAccessStore(conninfo, pool);
     };
+    access_opts.open_budget_ledger = [conninfo](exporter::Rational budget)
+        -> absl::StatusOr<std::unique_ptr<exporter::BudgetLedger>> {
+      auto l = exporter::PgBudgetLedger::Open(conninfo, budget);
+      if (!l.ok()) return l.status();
+      return std::unique_ptr<exporter::BudgetLedger>(*std::move(l));
+    };
     access_opts.open_audit_store =
         [conninfo]() -> absl::StatusOr<std::unique_ptr<audit::AuditStore>> {
       auto s = audit::PgAuditStore::Open(conninfo, 2);
@@ -193,6 +201,7 @@ int RunServer(const ServerFlags& f) {
               << v.status().message() << "\n";
     return 1;
   }
+  access_opts.dp_default_budget = f.dp_budget;
   auto stack = access::OpenAccessStack(v->get(), access_opts);
   if (!stack.ok()) {
     std::cerr << "sealtrace server: cannot open the access layer / audit log in " << f.data << ": "
@@ -293,6 +302,11 @@ void RegisterServerCommand(CLI::App& app) {
                   "libpq connection string for --backend postgres (default $SEALTRACE_POSTGRES;\n"
                   "put the password in ~/.pgpass, not here)");
   cmd->add_option("--pg-pool", flags->pg_pool, "PostgreSQL connections per store")
+      ->capture_default_str();
+  cmd->add_option("--dp-budget", flags->dp_budget,
+                  "Total differential-privacy budget (epsilon, a rational such as 4 or 7/2)\n"
+                  "of each contributor across all dataset releases; the vault's ledger refuses\n"
+                  "a release beyond it")
       ->capture_default_str();
   cmd->add_option("--role", flags->role,
                   "Run a multi-machine role instead of the embedded vault: ingest | writer\n"

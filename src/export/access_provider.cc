@@ -1,6 +1,8 @@
 #include "export/access_provider.h"
 
 #include <google/protobuf/util/json_util.h>
+
+#include <functional>
 #include <httplib.h>
 
 #include <nlohmann/json.hpp>
@@ -53,6 +55,8 @@ absl::Status StatusOf(int http, const std::string& body, bool* latch) {
       return absl::UnavailableError(text);
     case 400:
       return absl::InvalidArgumentError(text);
+    case 429:
+      return absl::ResourceExhaustedError(text);
     case 404:
       return absl::NotFoundError(text);
     case 500:
@@ -136,6 +140,57 @@ absl::StatusOr<std::string> HttpAccessProvider::Get(
   absl::Status s = StatusOf(r->status, r->body, &latch);
   if (latch) refusal_ = s;
   return s;
+}
+
+absl::StatusOr<std::string> HttpAccessProvider::Post(const std::string& path,
+                                                     const std::string& json_body) {
+  if (!refusal_.ok()) return refusal_;
+  httplib::Headers headers = {{"Authorization", "Bearer " + opt_.token}};
+  httplib::Result r = client_->cli.Post(path, headers, json_body, "application/json");
+  if (!r) {
+    refusal_ = absl::UnavailableError(absl::StrCat("cannot reach the vault at ", opt_.server_url,
+                                                   ": ", httplib::to_string(r.error())));
+    return refusal_;
+  }
+  if (r->status == 200) return std::move(r->body);
+  bool latch = false;
+  absl::Status s = StatusOf(r->status, r->body, &latch);
+  if (latch) refusal_ = s;
+  return s;
+}
+
+namespace {
+
+class VaultBudgetLedger final : public BudgetLedger {
+ public:
+  explicit VaultBudgetLedger(std::function<absl::StatusOr<std::string>(const std::string&)> post)
+      : post_(std::move(post)) {}
+  absl::Status Spend(std::string_view contributor, std::string_view release_id,
+                     const Rational& epsilon) override {
+    json body = {{"contributor_id", std::string(contributor)},
+                 {"release_id", std::string(release_id)},
+                 {"epsilon", epsilon.ToString()}};
+    return post_(body.dump()).status();
+  }
+  absl::StatusOr<Rational> Spent(std::string_view) override { return Unavailable(); }
+  absl::StatusOr<Rational> Budget(std::string_view) override { return Unavailable(); }
+  absl::Status SetBudget(std::string_view, const Rational&) override { return Unavailable(); }
+
+ private:
+  static absl::Status Unavailable() {
+    return absl::UnimplementedError("budgets are kept and set by the vault");
+  }
+  std::function<absl::StatusOr<std::string>(const std::string&)> post_;
+};
+
+}  // namespace
+
+std::unique_ptr<BudgetLedger> HttpAccessProvider::VaultLedger() {
+  return std::make_unique<VaultBudgetLedger>([this](const std::string& body) {
+    json j = json::parse(body);
+    j["grant_id"] = opt_.grant_id;
+    return Post("/v1/export/dp/spend", j.dump());
+  });
 }
 
 absl::StatusOr<std::string> HttpAccessProvider::AuditCheckpoint() {

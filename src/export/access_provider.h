@@ -41,6 +41,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "export/dp.h"
 #include "export/provider.h"
 
 namespace sealtrace::exporter {
@@ -74,12 +75,21 @@ class HttpAccessProvider final : public SegmentProvider {
 
   uint64_t opens() const { return opens_; }
 
+  // The vault's privacy-budget ledger, charged under this provider's grant
+  // (POST /v1/export/dp/spend, audited by the vault). Spend() returns
+  // RESOURCE_EXHAUSTED when the vault refuses the charge (budget spent);
+  // Spent/Budget/SetBudget are the vault's business (UNIMPLEMENTED here).
+  // The returned ledger borrows this provider.
+  std::unique_ptr<BudgetLedger> VaultLedger();
+
  private:
   explicit HttpAccessProvider(HttpAccessOptions options);
   // GET `path` with query `params`. Non-2xx and transport failures become a
   // Status; refusals are latched (see above).
   absl::StatusOr<std::string> Get(const std::string& path,
                                   const std::vector<std::pair<std::string, std::string>>& params);
+  // POST `path` with a JSON body; statuses as Get(), plus 429 -> RESOURCE_EXHAUSTED.
+  absl::StatusOr<std::string> Post(const std::string& path, const std::string& json_body);
   absl::StatusOr<OpenedSegment> Fetch(const Id16& segment_id, const SegmentInfo* expected,
                                       bool frame);
 

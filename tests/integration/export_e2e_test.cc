@@ -204,8 +204,6 @@ class ExportE2eTest : public ::testing::Test {
                                      "computer-use model training (e2e)",
                                      "--k",
                                      "2",
-                                     "--dp-ledger",
-                                     v_.root + "/ledger.sqlite",
                                      "--progress",
                                      "plain"};
     argv.insert(argv.end(), extra.begin(), extra.end());
@@ -220,7 +218,21 @@ class ExportE2eTest : public ::testing::Test {
     if (!r.body.is_object()) return out;
     for (const auto& e : r.body["entries"]) {
       if (e.value("kind", "") == "export" && e.value("decision", "") == "allow" &&
-          e.value("object_id", "") != "list") {
+          e.value("object_id", "") != "list" && e.value("object_id", "") != "dp_spend") {
+        out.push_back(e);
+      }
+    }
+    return out;
+  }
+
+  // Audit entries of the vault's privacy-budget ledger: charges and refusals.
+  std::vector<json> BudgetEntries(const std::string& decision) {
+    Reply r = v_.Call(auditor_, "GET", "/v1/audit/entries");
+    EXPECT_EQ(r.status, 200) << r.text;
+    std::vector<json> out;
+    if (!r.body.is_object()) return out;
+    for (const auto& e : r.body["entries"]) {
+      if (e.value("object_id", "") == "dp_spend" && e.value("decision", "") == decision) {
         out.push_back(e);
       }
     }
@@ -298,6 +310,40 @@ TEST_F(ExportE2eTest, ExportThroughTheAccessLayer) {
   }
   EXPECT_TRUE(FilesContaining(out, kTitleCanary).empty());
   EXPECT_FALSE(FilesContaining(out, "[title]").empty());
+
+  // The DP statistics were charged to each contributor's budget in the vault's
+  // ledger (audited), epsilon 1 of the default budget 4.
+  json stats = json::parse(ReadAll(out + "/stats_dp.json"));
+  EXPECT_EQ(stats["differential_privacy"]["contributors_included"], 2) << stats.dump();
+  std::vector<json> charges = BudgetEntries("allow");
+  ASSERT_EQ(charges.size(), 2u);
+  for (const auto& c : charges) EXPECT_EQ(c["grant_id"], grant);
+  // A release asking for 4 more would exceed the budget (1 + 4 > 4): the vault
+  // refuses, the exporter leaves both contributors out of the statistics.
+  const std::string over_log = v_.root + "/export_over.log";
+  ASSERT_EQ(Export(grant, v_.root + "/ds_over", over_log, {"--dp-epsilon", "4"}), 0)
+      << ReadAll(over_log);
+  json over = json::parse(ReadAll(v_.root + "/ds_over/stats_dp.json"));
+  EXPECT_EQ(over["differential_privacy"]["contributors_included"], 0) << over.dump();
+  EXPECT_EQ(over["differential_privacy"]["contributors_excluded_budget"], 2) << over.dump();
+  std::vector<json> refusals;
+  {
+    Reply r = v_.Call(auditor_, "GET", "/v1/audit/entries");
+    for (const auto& e : r.body["entries"]) {
+      if (e.value("rule", "") == "dp.budget_exhausted") refusals.push_back(e);
+    }
+  }
+  EXPECT_EQ(refusals.size(), 2u);
+  // Exactly the rest of the budget (1 + 3 = 4) is still granted.
+  const std::string rest_log = v_.root + "/export_rest.log";
+  ASSERT_EQ(Export(grant, v_.root + "/ds_rest", rest_log, {"--dp-epsilon", "3"}), 0)
+      << ReadAll(rest_log);
+  json rest = json::parse(ReadAll(v_.root + "/ds_rest/stats_dp.json"));
+  EXPECT_EQ(rest["differential_privacy"]["contributors_included"], 2) << rest.dump();
+  // An exporter cannot bring its own ledger to a vault.
+  const std::string own_log = v_.root + "/export_own_ledger.log";
+  EXPECT_EQ(Export(grant, v_.root + "/ds_own", own_log, {"--dp-ledger", v_.root + "/l.db"}), 2)
+      << ReadAll(own_log);
 
   // 3. The grant is revoked mid-export (in-process exporter over the same
   // provider): a clean stop, nothing half-written, resumable under a new grant.
