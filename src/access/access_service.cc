@@ -639,6 +639,19 @@ absl::StatusOr<Grant> AccessService::RevokeGrant(const Principal& actor, const s
   return n;
 }
 
+absl::StatusOr<Grant> AccessService::GetOwnGrant(const Principal& actor,
+                                                 const std::string& grant_id) {
+  auto loaded = LoadGrantChecked(grant_id);
+  if (!loaded.ok()) return loaded.status();
+  if (loaded->empty() || (*loaded)[0].grantee_id != actor.id) {
+    // The same answer for "no such grant" and "not yours": ids are not probed.
+    AuditRefusal(&actor, "grant.not_grantee", grant_id, "not the grantee of this grant");
+    return absl::PermissionDeniedError("grant.not_grantee: you are not the grantee of grant " +
+                                       grant_id);
+  }
+  return (*loaded)[0];
+}
+
 absl::StatusOr<std::vector<Grant>> AccessService::ListGrants(const Principal& actor) {
   auto d = Decide(actor, Action::kListGrants, {}, {}, AuditKind::kRead, "grants");
   if (!d.ok()) return d.status();

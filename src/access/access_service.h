@@ -193,6 +193,10 @@ class AccessService {
   absl::StatusOr<Grant> DenyGrant(const Principal& actor, const std::string& grant_id);
   absl::StatusOr<Grant> RevokeGrant(const Principal& actor, const std::string& grant_id);
   absl::StatusOr<std::vector<Grant>> ListGrants(const Principal& actor);
+  // The grant as its grantee (e.g. an export job's service principal) may see
+  // it: purpose, scope, status and expiry. PERMISSION_DENIED (rule
+  // grant.not_grantee, audited) for anyone else; DATA_LOSS if its seal fails.
+  absl::StatusOr<Grant> GetOwnGrant(const Principal& actor, const std::string& grant_id);
 
   // --- reads ---
   // A human's read of someone's data under a grant. `channels` 0 = the grant's.

@@ -415,6 +415,12 @@ vault::ApiResponse AccessApi::Handle(const vault::ApiRequest& req) {
       return Json(200, {{"segments", a}});
     });
   }
+  if (path == "/v1/export/grant" && get) {
+    return with(kScopeExport, [&](const Principal& p) {
+      ST_TRY(g, svc->GetOwnGrant(p, Param(req, "grant_id")));
+      return Json(200, GrantJson(*g));
+    });
+  }
   if (path == "/v1/export/dp/spend" && post) {
     return with(kScopeExport, [&](const Principal& p) {
       ST_TRY(grant, Field<std::string>(*body, "grant_id", true));

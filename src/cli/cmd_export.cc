@@ -224,10 +224,6 @@ void Run(const Flags& f) {
     } else {
       o.audit_checkpoint = "(none: local export without an audit log)";
     }
-  } else if (o.purpose.empty()) {
-    // A service principal cannot read its grant record (GET /v1/grants needs the
-    // officers' "grants" scope), so the purpose is named by reference.
-    o.purpose = "as stated in grant " + f.grant_id + " (see the vault's audit log)";
   }
   o.write_agentnet = f.format == "both" || f.format == "agentnet";
   o.write_computer13 = f.format == "both" || f.format == "computer13";
@@ -327,6 +323,20 @@ void Run(const Flags& f) {
       Fail("export not started: " + std::string(cp.status().message()));
     }
     o.audit_checkpoint = *cp;
+    // Purpose-bound: the dataset card states the grant's own purpose, and a
+    // --purpose that says something else is refused rather than written.
+    absl::StatusOr<exporter::HttpAccessProvider::GrantInfo> grant = remote->OwnGrant();
+    if (!grant.ok()) Fail("export not started: " + std::string(grant.status().message()));
+    if (grant->status != "approved") {
+      Fail("export not started: grant.not_approved: grant " + f.grant_id + " is " +
+           grant->status + " (only an approved grant, within its validity, allows an export)");
+    }
+    if (!o.purpose.empty() && o.purpose != grant->purpose) {
+      Fail("--purpose \"" + o.purpose + "\" differs from the grant's purpose \"" +
+               grant->purpose + "\": an export may serve only the purpose it was granted for",
+           kExitUsage);
+    }
+    o.purpose = grant->purpose;
     provider = std::move(*http);
     authorised = [remote]() { return remote->CheckAuthorised(); };
     if (o.dp_enabled) ledger = remote->VaultLedger();

@@ -193,6 +193,18 @@ std::unique_ptr<BudgetLedger> HttpAccessProvider::VaultLedger() {
   });
 }
 
+absl::StatusOr<HttpAccessProvider::GrantInfo> HttpAccessProvider::OwnGrant() {
+  absl::StatusOr<std::string> body = Get("/v1/export/grant", {{"grant_id", opt_.grant_id}});
+  if (!body.ok()) return body.status();
+  json j = json::parse(*body, nullptr, false);
+  GrantInfo g;
+  if (j.is_discarded() || !j.is_object() || !GetField(j, "purpose", &g.purpose) ||
+      !GetField(j, "status", &g.status) || !GetField(j, "expires_us", &g.expires_us)) {
+    return absl::DataLossError("the vault's grant reply is not the expected JSON");
+  }
+  return g;
+}
+
 absl::StatusOr<std::string> HttpAccessProvider::AuditCheckpoint() {
   return Get("/v1/audit/checkpoint", {});
 }

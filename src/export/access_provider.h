@@ -70,6 +70,15 @@ class HttpAccessProvider final : public SegmentProvider {
   // latched refusal, e.g. PERMISSION_DENIED "HTTP 403 [rule grant.expired]: ...".
   absl::Status CheckAuthorised() const { return refusal_; }
 
+  // This provider's grant as the vault shows it to its grantee
+  // (GET /v1/export/grant): purpose, status ("approved", ...) and expiry.
+  struct GrantInfo {
+    std::string purpose;
+    std::string status;
+    int64_t expires_us = 0;
+  };
+  absl::StatusOr<GrantInfo> OwnGrant();
+
   // The latest signed audit checkpoint (GET /v1/audit/checkpoint), C2SP text.
   absl::StatusOr<std::string> AuditCheckpoint();
 

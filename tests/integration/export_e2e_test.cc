@@ -263,6 +263,22 @@ TEST_F(ExportE2eTest, ExportThroughTheAccessLayer) {
   EXPECT_NE(ReadAll(refused_log).find("grant.not_approved"), std::string::npos)
       << ReadAll(refused_log);
   EXPECT_FALSE(fs::exists(v_.root + "/ds_pending/manifest.json"));
+  // The export is bound to the grant's purpose: another purpose is refused.
+  {
+    const std::string grant_p = Grant(/*approve=*/true);
+    const std::string log_p = v_.root + "/export_purpose.log";
+    std::vector<std::string> argv = {SealtraceBinary(), "export", "--server", v_.Url(),
+                                     "--token-file", token_file_, "--grant", grant_p,
+                                     "--ca-file", v_.ca, "--out", v_.root + "/ds_purpose",
+                                     "--purpose", "advertising", "--no-dp"};
+    EXPECT_EQ(RunToExit(argv, log_p), 2) << ReadAll(log_p);
+    EXPECT_NE(ReadAll(log_p).find("differs from the grant's purpose"), std::string::npos)
+        << ReadAll(log_p);
+    EXPECT_FALSE(fs::exists(v_.root + "/ds_purpose/manifest.json"));
+    // Another principal cannot read the grant (not its grantee).
+    Reply r = v_.Call(auditor_, "GET", "/v1/export/grant?grant_id=" + grant_p);
+    EXPECT_EQ(r.status, 403) << r.text;
+  }
 
   // 2. The approved grant: the export runs, one audited open per segment per pass.
   const std::string grant = Grant(/*approve=*/true);
