@@ -1,9 +1,43 @@
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
 
 #include "cli/commands.h"
 #include "crypto/crypto.h"
 
+namespace {
+
+// `sealtrace agent ...` runs all day on every contributor's desktop: hand it to
+// the lean `sealtrace-recorder` beside this binary (same commands, none of the
+// vault/export/scale code and libraries mapped). SEALTRACE_NO_REEXEC=1 keeps it
+// in this process.
+void MaybeExecRecorder(int argc, char** argv) {
+  if (argc < 2 || std::strcmp(argv[1], "agent") != 0) return;
+  const char* no = std::getenv("SEALTRACE_NO_REEXEC");
+  if (no != nullptr && *no == '1') return;
+  char self[4096];
+  const ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  if (n <= 0) return;
+  self[n] = '\0';
+  std::string dir(self);
+  dir.resize(dir.rfind('/') + 1);
+  const std::string recorder = dir + "sealtrace-recorder";
+  if (access(recorder.c_str(), X_OK) != 0) return;
+  std::vector<char*> args(argv, argv + argc);
+  args[0] = const_cast<char*>(recorder.c_str());
+  args.push_back(nullptr);
+  execv(recorder.c_str(), args.data());
+  // exec failed: carry on in this process.
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
+  MaybeExecRecorder(argc, argv);
   sealtrace::InitCrypto();
   CLI::App app{
       "sealtrace: records computer-use demonstrations with privacy by construction.\n"

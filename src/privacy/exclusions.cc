@@ -1,5 +1,7 @@
 #include "privacy/exclusions.h"
 
+#include "privacy/hs_compile.h"
+
 #include <hs.h>
 
 #include <cstdlib>
@@ -35,18 +37,18 @@ int LineOf(const toml::node& n) { return static_cast<int>(n.source().begin.line)
 // Vectorscan syntax check of a single pattern (so errors carry a line).
 absl::Status CheckPattern(const std::string& expr, std::string_view file, int line,
                           std::string_view what) {
-  hs_database_t* db = nullptr;
-  hs_compile_error_t* err = nullptr;
-  if (hs_compile(expr.c_str(), HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH | HS_FLAG_ALLOWEMPTY,
-                 HS_MODE_BLOCK, nullptr, &db, &err) != HS_SUCCESS) {
+  auto db = CompileHsBlockDatabase({expr.c_str()},
+                                   {HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH | HS_FLAG_ALLOWEMPTY},
+                                   {0});
+  if (absl::IsInvalidArgument(db.status())) {
     std::string msg = "invalid ";
     msg.append(what);
     msg += " pattern: ";
-    msg += err && err->message ? err->message : "unknown error";
-    if (err) hs_free_compile_error(err);
+    msg += std::string(db.status().message());
     return ConfigError(file, line, msg);
   }
-  hs_free_database(db);
+  if (!db.ok()) return db.status();
+  hs_free_database(*db);
   return absl::OkStatus();
 }
 
@@ -267,14 +269,12 @@ absl::StatusOr<std::unique_ptr<const ExclusionMatcher>> ExclusionMatcher::Create
       ids.push_back(static_cast<unsigned>(i));
     }
     if (exprs.empty()) continue;
-    hs_database_t* db = nullptr;
-    hs_compile_error_t* err = nullptr;
-    if (hs_compile_multi(exprs.data(), flags.data(), ids.data(),
-                         static_cast<unsigned>(exprs.size()), HS_MODE_BLOCK, nullptr, &db,
-                         &err) != HS_SUCCESS) {
-      int idx = err ? err->expression : -1;
-      std::string msg = err && err->message ? err->message : "unknown error";
-      if (err) hs_free_compile_error(err);
+    int idx = -1;
+    auto compiled = CompileHsBlockDatabase(exprs, flags, ids, &idx);
+    if (!compiled.ok() && !absl::IsInvalidArgument(compiled.status())) return compiled.status();
+    hs_database_t* db = compiled.ok() ? *compiled : nullptr;
+    if (!compiled.ok()) {
+      const std::string msg(compiled.status().message());
       if (idx >= 0 && static_cast<size_t>(idx) < ids.size()) {
         const ExclusionRule& r = rules[ids[idx]];
         return ConfigError(r.file, r.line, "invalid pattern: " + msg);

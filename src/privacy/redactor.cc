@@ -1,4 +1,5 @@
 #include "privacy/redactor.h"
+#include "privacy/hs_compile.h"
 
 #include <hs.h>
 
@@ -964,17 +965,13 @@ absl::StatusOr<std::shared_ptr<const Redactor>> Redactor::Create(const RedactorO
     cexprs.push_back(exprs[i].c_str());
     ids.push_back(static_cast<unsigned>(i));
   }
-  hs_compile_error_t* err = nullptr;
-  hs_error_t rc =
-      hs_compile_multi(cexprs.data(), flags.data(), ids.data(),
-                       static_cast<unsigned>(cexprs.size()), HS_MODE_BLOCK, nullptr, &r->db_, &err);
-  if (rc != HS_SUCCESS) {
-    std::string msg = err && err->message ? err->message : "unknown error";
-    int expr = err ? err->expression : -1;
-    if (err) hs_free_compile_error(err);
-    return absl::InternalError(
-        absl::StrCat("redaction engine: cannot compile pattern ", expr, ": ", msg));
+  int expr = -1;
+  auto compiled = CompileHsBlockDatabase(cexprs, flags, ids, &expr);
+  if (!compiled.ok()) {
+    return absl::InternalError(absl::StrCat("redaction engine: cannot compile pattern ", expr,
+                                            ": ", std::string(compiled.status().message())));
   }
+  r->db_ = *compiled;
   if (hs_alloc_scratch(r->db_, &r->proto_scratch_) != HS_SUCCESS)
     return absl::ResourceExhaustedError("redaction engine: cannot allocate scratch");
   return std::shared_ptr<const Redactor>(std::move(r));

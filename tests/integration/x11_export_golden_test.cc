@@ -11,6 +11,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <chrono>
 #include <thread>
 
@@ -48,6 +50,15 @@ TEST(X11ExportGolden, RealDesktopSessionGivesTheExpectedActions) {
   run({"windowmove", "--sync", std::to_string(*term), "0", "0"});
   run({"windowsize", "--sync", std::to_string(*term), "800", "600"});
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // recorder attached
+  // `sealtrace agent` hands over to the lean recorder binary built beside it.
+  {
+    char exe[4096];
+    const std::string link = "/proc/" + std::to_string(agent.pid()) + "/exe";
+    const ssize_t n = readlink(link.c_str(), exe, sizeof exe - 1);
+    ASSERT_GT(n, 0);
+    exe[n] = '\0';
+    EXPECT_NE(std::string(exe).find("sealtrace-recorder"), std::string::npos) << exe;
+  }
 
   // Pointer: a click, a double click, a triple click, a right click.
   run({"mousemove", "--sync", "100", "120"});

@@ -1,0 +1,28 @@
+// `sealtrace-recorder`: the device-side commands only (agent, enroll, status,
+// inspect, pause, resume), linked without the vault, access, export, scale and
+// dashboard code and their libraries (PostgreSQL, NATS, SQLite, ...), so the
+// process that runs all day on every contributor's desktop maps and touches as
+// little as possible. `sealtrace agent ...` re-executes this binary when it is
+// installed beside `sealtrace` (same arguments, same behaviour).
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.h"
+#include "crypto/crypto.h"
+#include "privacy/hs_compile.h"
+
+int main(int argc, char** argv) {
+  sealtrace::InitCrypto();
+  // Compile the redaction and exclusion patterns in a child process: this
+  // long-running process then maps only the scanning runtime (hs_compile.h).
+  sealtrace::privacy::SetHsCompileIsolation(true);
+  CLI::App app{"sealtrace-recorder: the sealtrace recorder (device-side commands)"};
+  app.set_version_flag("--version", "sealtrace 0.1.0");
+  app.require_subcommand(1);
+  sealtrace::cli::RegisterAgentCommands(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return 0;
+}
