@@ -4,7 +4,7 @@
 # sealing -> fsync'd spool), against the pynput recorder, on one Xvfb and the
 # same xdotool workload (run.sh).
 #
-#   bench/x11_vs_pynput/full_path.sh [BUILD_DIR]
+#   [BENCH_KEY_BATCH_MS=8] bench/x11_vs_pynput/full_path.sh [BUILD_DIR]
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -22,6 +22,10 @@ for _ in $(seq 1 100); do
 done
 "$BIN" enroll --server "http://127.0.0.1:$PORT" --name bench --config "$WORK/agent/agent.toml" \
   --secret-file "$WORK/vault/enroll.secret" --accept-scope >/dev/null
+# BENCH_KEY_BATCH_MS=N sets the agent's capture.key_batch_ms (docs/BENCHMARKS.md).
+if [[ -n "${BENCH_KEY_BATCH_MS:-}" ]]; then
+  printf '\n[capture]\nkey_batch_ms = %d\n' "$BENCH_KEY_BATCH_MS" >> "$WORK/agent/agent.toml"
+fi
 # --no-upload keeps the comparison to what runs on the device: capture, gate,
 # seal, spool. (Uploading adds one HTTP request per second.)
 export SEALTRACE_RECORDER_CMD="$BIN agent --config $WORK/agent/agent.toml --source x11 --no-upload"

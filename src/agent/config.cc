@@ -66,6 +66,11 @@ absl::StatusOr<AgentConfig> LoadAgentConfig(Env* env, const std::string& path) {
   c.consent = t["privacy"]["consent"].value_or(false);
   c.frames = t["privacy"]["frames"].value_or(false);
   c.consent_scope_hash = t["privacy"]["consent_scope_hash"].value_or(std::string());
+  const int64_t batch = t["capture"]["key_batch_ms"].value_or(int64_t{0});
+  if (batch < 0 || batch > 50) {
+    return absl::InvalidArgumentError(path + ": capture.key_batch_ms must be 0..50");
+  }
+  c.key_batch_ms = static_cast<int>(batch);
   return c;
 }
 
@@ -89,6 +94,9 @@ absl::Status SaveAgentConfig(Env* env, const AgentConfig& c, const std::string& 
   };
   if (!c.ca_file.empty()) t["server"].as_table()->insert("ca_file", c.ca_file);
   if (!c.privacy_config.empty()) t["privacy"].as_table()->insert("config", c.privacy_config);
+  if (c.key_batch_ms != 0) {
+    t.insert("capture", toml::table{{"key_batch_ms", static_cast<int64_t>(c.key_batch_ms)}});
+  }
   std::ostringstream os;
   os << "# sealtrace agent configuration (written by `sealtrace enroll`).\n"
      << "# Holds the device token: keep it private (mode 0600).\n"

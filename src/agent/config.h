@@ -33,6 +33,8 @@ struct AgentConfig {
   bool frames = false;         // screen frames around clicks (off by default)
   bool consent = false;        // the contributor accepted the shown scope
   std::string consent_scope_hash;  // hex SHA-256 of the scope text accepted
+  // [capture]
+  int key_batch_ms = 0;  // X11: read typing bursts in one wakeup (0 = off; see x11_source.h)
 };
 
 // Loads and validates; errors name the file and the problem.

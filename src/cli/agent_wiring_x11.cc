@@ -17,6 +17,7 @@ absl::StatusOr<std::unique_ptr<Source>> MakeX11Source(const std::string& display
   X11Source::Options o;
   o.display = display;
   o.frames = cfg.frames;
+  o.key_batch_ms = cfg.key_batch_ms;
   o.frame_sink = [](FrameCapture f) {
     Agent* a = g_frame_target.load();
     if (a == nullptr) return;

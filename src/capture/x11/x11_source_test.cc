@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
@@ -270,6 +271,42 @@ TEST_F(X11SourceTest, NonAsciiTypedViaRemappedKeycodes) {
   ASSERT_EQ(ups.size(), 3u);
   for (int i = 0; i < 3; ++i) EXPECT_EQ(ups[i].key().keysym(), downs[i].key().keysym());
   EXPECT_GE(live.src.stats().keymap_reloads, 1u);
+}
+
+// A burst at xdotool's default speed mixing keymap characters and ones xdotool
+// must remap a scratch keycode for. Every key event is seen once and every
+// keymap character is exact. A remapped character is either exact or has no
+// text: xdotool restores the scratch keycode right after the key, and when
+// that restore reaches the server before the recorder's keymap request the
+// keysym is gone (an X11 race every X recorder has). It is never a wrong
+// character.
+TEST_F(X11SourceTest, MixedAsciiAndRemappedCharactersInOneBurst) {
+  Live live(Opts());
+  ASSERT_TRUE(live.Start().ok());
+  const std::vector<std::string> chars = {"a", "b", "c", " ", "\xC3\xA4", "\xC3\xB6",
+                                          "\xC3\xBC", " ", "i", "j", " ", "\xE2\x82\xAC",
+                                          " ", "m", "n", "o", "p"};
+  std::string text;
+  for (const auto& c : chars) text += c;
+  Xdo({"type", "--delay", "12", text});
+  Events ev = live.sink.WaitFor(
+      [&](const Events& e) { return Keys(e, false).size() >= chars.size(); });
+  ASSERT_TRUE(live.Finish().ok());
+  Events downs = Keys(ev, true);
+  ASSERT_EQ(downs.size(), chars.size());
+  EXPECT_EQ(Keys(ev, false).size(), chars.size());
+  int lost = 0;
+  for (size_t i = 0; i < chars.size(); ++i) {
+    const std::string& got = downs[i].key().text();
+    if (static_cast<unsigned char>(chars[i][0]) < 0x80) {
+      EXPECT_EQ(got, chars[i]) << "key " << i;
+    } else if (got.empty()) {
+      ++lost;
+    } else {
+      EXPECT_EQ(got, chars[i]) << "key " << i;
+    }
+  }
+  std::printf("remapped characters whose keysym was already restored: %d of 4\n", lost);
 }
 
 TEST_F(X11SourceTest, BackspacesAndHotkeys) {
