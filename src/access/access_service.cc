@@ -1357,6 +1357,19 @@ absl::StatusOr<vault::MasterKeyRotation> AccessService::RotateMasterKey(const Pr
   return rot;
 }
 
+absl::Status AccessService::RetireMasterKey(const Principal& actor, uint32_t version) {
+  auto d = Decide(actor, Action::kRotateKeys, {}, {}, AuditKind::kKeyRotation, "master_key");
+  if (!d.ok()) return d.status();
+  AuditEntry e = Entry(AuditKind::kKeyRotation, &actor);
+  e.decision = audit::Decision::kAllow;
+  e.rule = d->rule;
+  e.object_id = "master_key";
+  e.extra["phase"] = "retire";
+  e.extra["version"] = std::to_string(version);
+  if (auto r = Append(e); !r.ok()) return r.status();
+  return vault_->keys()->RetireMasterKey(version);
+}
+
 std::vector<std::string> AccessService::VerifierKeys() const {
   std::vector<std::string> out;
   for (const auto& v : signer_->Verifiers()) out.push_back(v.VerifierKey());

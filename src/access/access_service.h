@@ -271,6 +271,10 @@ class AccessService {
   // midway leaves every key unwrappable; calling again finishes it (see
   // vault::KeyService::RotateMasterKey).
   absl::StatusOr<vault::MasterKeyRotation> RotateMasterKey(const Principal& actor);
+  // Removes master key `version` from the key file once no contributor key is
+  // wrapped under it (FAILED_PRECONDITION otherwise; the current version can
+  // never be retired). Operators only; audited before it happens (fail closed).
+  absl::Status RetireMasterKey(const Principal& actor, uint32_t version);
   std::vector<std::string> VerifierKeys() const;
   uint64_t AuditSize() { return log_->Size(); }
 

@@ -704,7 +704,16 @@ TEST(AccessAudit, MasterKeyRotationIsAuditedFailsClosedAndKeepsDataReadable) {
   auto own = f.svc->ReadOwn(alice.p, kFrom, kTo);
   ASSERT_TRUE(own.ok()) << own.status();
   EXPECT_NE(AllText(*own).find(alice.canary), std::string::npos);
-  ASSERT_TRUE(keys->RetireMasterKey(1).ok());
+  // Retiring is for operators, audited, and refused for the current version.
+  EXPECT_FALSE(f.svc->RetireMasterKey(f.po1, 1).ok());
+  EXPECT_TRUE(absl::IsFailedPrecondition(f.svc->RetireMasterKey(f.op, 2)));
+  const uint64_t before_retire = f.log->Size();
+  ASSERT_TRUE(f.svc->RetireMasterKey(f.op, 1).ok());
+  EXPECT_EQ(keys->master_key_versions(), (std::vector<uint32_t>{2}));
+  auto retire_entries = f.EntriesSince(before_retire);
+  ASSERT_EQ(retire_entries.size(), 1u);
+  EXPECT_EQ(retire_entries[0].extra.at("phase"), "retire");
+  EXPECT_EQ(retire_entries[0].extra.at("version"), "1");
   own = f.svc->ReadOwn(alice.p, kFrom, kTo);
   ASSERT_TRUE(own.ok()) << own.status();
   EXPECT_NE(AllText(*own).find(alice.canary), std::string::npos);

@@ -537,6 +537,18 @@ vault::ApiResponse AccessApi::Handle(const vault::ApiRequest& req) {
       return Json(200, {{"verifier_keys", svc->VerifierKeys()}});
     });
   }
+  if (path == "/v1/admin/retire-master-key" && post) {
+    return with(kScopeAdmin, [&](const Principal& p) {
+      ST_TRY(version, Field<int64_t>(*body, "version", true));
+      if (*version <= 0 || *version > UINT32_MAX) {
+        return Error(400, "bad_request", "version must be a positive master key version");
+      }
+      if (auto s = svc->RetireMasterKey(p, static_cast<uint32_t>(*version)); !s.ok()) {
+        return FromStatus(s);
+      }
+      return Json(200, {{"retired_version", *version}});
+    });
+  }
   if (path == "/v1/admin/rotate-master-key" && post) {
     return with(kScopeAdmin, [&](const Principal& p) {
       ST_TRY(r, svc->RotateMasterKey(p));

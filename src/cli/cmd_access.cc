@@ -283,6 +283,19 @@ void RegisterAccessCommands(CLI::App& app) {
   }
   {
     auto c = std::make_shared<Conn>();
+    auto version = std::make_shared<int64_t>(0);
+    auto* cmd = acc->add_subcommand(
+        "retire-master-key",
+        "Remove an old master key version from the key file once no contributor key is\n"
+        "wrapped under it any more (after rotate-master-key; operator token)");
+    AddConn(cmd, c.get());
+    cmd->add_option("--version", *version, "Master key version to retire")->required();
+    cmd->callback([=] {
+      Print(Call(*c, "POST", "/v1/admin/retire-master-key", {{"version", *version}}));
+    });
+  }
+  {
+    auto c = std::make_shared<Conn>();
     auto out = std::make_shared<std::string>();
     auto cp_out = std::make_shared<std::string>();
     auto keys_out = std::make_shared<std::string>();
