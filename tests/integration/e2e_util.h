@@ -7,6 +7,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <map>
 #include <memory>
@@ -21,8 +22,6 @@
 #include "segment/format.h"
 #include "vault/vault.h"
 #ifdef SEALTRACE_TEST_POSTGRES
-#include <unistd.h>
-
 #include "pg/pg_cluster.h"
 #include "vault/pg_metadata_store.h"
 #endif
@@ -172,6 +171,24 @@ inline std::vector<std::string> VaultStorageRoots(const VaultProcess& v) {
   if (PgCluster::Shared()) roots.push_back(PgCluster::Shared()->dir());
 #endif
   return roots;
+}
+
+// Waits (bounded) until the agent whose config is `agent_config` reports one of
+// `states` in its status file (<config dir>/state/status.json); false on
+// timeout. A source selects its input before the agent writes a state, so
+// input sent after this returns is captured, however slow the build (ASan).
+inline bool WaitForAgentState(const std::string& agent_config,
+                              const std::vector<std::string>& states, int timeout_ms = 60000) {
+  const std::string dir = agent_config.substr(0, agent_config.rfind('/'));
+  const std::string file = dir + "/state/status.json";
+  for (int waited = 0; waited < timeout_ms; waited += 100) {
+    const std::string text = ReadAll(file);
+    for (const auto& st : states) {
+      if (text.find("\"state\": \"" + st + "\"") != std::string::npos) return true;
+    }
+    usleep(100 * 1000);
+  }
+  return false;
 }
 
 inline Id16 ContributorOf(const std::string& agent_config) {

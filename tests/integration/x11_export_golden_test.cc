@@ -49,7 +49,8 @@ TEST(X11ExportGolden, RealDesktopSessionGivesTheExpectedActions) {
   run({"windowactivate", "--sync", std::to_string(*term)});
   run({"windowmove", "--sync", std::to_string(*term), "0", "0"});
   run({"windowsize", "--sync", std::to_string(*term), "800", "600"});
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // recorder attached
+  ASSERT_TRUE(WaitForAgentState(cfg, {"recording"})) << ReadAll(root + "/agent.log");
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // the pointer rests: a hover
   // `sealtrace agent` hands over to the lean recorder binary built beside it.
   {
     char exe[4096];

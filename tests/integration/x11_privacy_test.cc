@@ -54,7 +54,8 @@ TEST(X11Privacy, SecretsAndExcludedWindowsNeverReachDisk) {
   Process agent({SealtraceBinary(), "agent", "--config", cfg, "--source", "x11:" + x.display(),
                  "--no-upload"},
                 root + "/agent.log");
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // recorder attached
+  // The private chat window has the focus at start: "excluded".
+  ASSERT_TRUE(WaitForAgentState(cfg, {"recording", "excluded"})) << ReadAll(root + "/agent.log");
 
   auto run = [&](std::vector<std::string> argv) {
     argv.insert(argv.begin(), "xdotool");
