@@ -120,6 +120,26 @@ absl::StatusOr<std::unique_ptr<HttpAccessProvider>> HttpAccessProvider::Create(
   return p;
 }
 
+namespace {
+
+// The body of a 200 reply; otherwise the refusal as a Status, latched into
+// `*refusal` when it means "stop" (see StatusOf), as is an unreachable vault.
+absl::StatusOr<std::string> ReplyOf(httplib::Result r, const std::string& server_url,
+                                    absl::Status* refusal) {
+  if (!r) {
+    *refusal = absl::UnavailableError(absl::StrCat("cannot reach the vault at ", server_url, ": ",
+                                                   httplib::to_string(r.error())));
+    return *refusal;
+  }
+  if (r->status == 200) return std::move(r->body);
+  bool latch = false;
+  absl::Status s = StatusOf(r->status, r->body, &latch);
+  if (latch) *refusal = s;
+  return s;
+}
+
+}  // namespace
+
 absl::StatusOr<std::string> HttpAccessProvider::Get(
     const std::string& path, const std::vector<std::pair<std::string, std::string>>& params) {
   if (!refusal_.ok()) return refusal_;
@@ -129,45 +149,29 @@ absl::StatusOr<std::string> HttpAccessProvider::Get(
   }
   const std::string target = httplib::append_query_params(path, query);
   httplib::Headers headers = {{"Authorization", "Bearer " + opt_.token}};
-  httplib::Result r = client_->cli.Get(target, headers);
-  if (!r) {
-    refusal_ = absl::UnavailableError(absl::StrCat("cannot reach the vault at ", opt_.server_url,
-                                                   ": ", httplib::to_string(r.error())));
-    return refusal_;
-  }
-  if (r->status == 200) return std::move(r->body);
-  bool latch = false;
-  absl::Status s = StatusOf(r->status, r->body, &latch);
-  if (latch) refusal_ = s;
-  return s;
+  return ReplyOf(client_->cli.Get(target, headers), opt_.server_url, &refusal_);
 }
 
 absl::StatusOr<std::string> HttpAccessProvider::Post(const std::string& path,
                                                      const std::string& json_body) {
   if (!refusal_.ok()) return refusal_;
   httplib::Headers headers = {{"Authorization", "Bearer " + opt_.token}};
-  httplib::Result r = client_->cli.Post(path, headers, json_body, "application/json");
-  if (!r) {
-    refusal_ = absl::UnavailableError(absl::StrCat("cannot reach the vault at ", opt_.server_url,
-                                                   ": ", httplib::to_string(r.error())));
-    return refusal_;
-  }
-  if (r->status == 200) return std::move(r->body);
-  bool latch = false;
-  absl::Status s = StatusOf(r->status, r->body, &latch);
-  if (latch) refusal_ = s;
-  return s;
+  return ReplyOf(client_->cli.Post(path, headers, json_body, "application/json"),
+                 opt_.server_url, &refusal_);
 }
 
 namespace {
 
 class VaultBudgetLedger final : public BudgetLedger {
  public:
-  explicit VaultBudgetLedger(std::function<absl::StatusOr<std::string>(const std::string&)> post)
-      : post_(std::move(post)) {}
+  // `post` sends a JSON body to POST /v1/export/dp/spend.
+  VaultBudgetLedger(std::string grant_id,
+                    std::function<absl::StatusOr<std::string>(const std::string&)> post)
+      : grant_id_(std::move(grant_id)), post_(std::move(post)) {}
   absl::Status Spend(std::string_view contributor, std::string_view release_id,
                      const Rational& epsilon) override {
-    json body = {{"contributor_id", std::string(contributor)},
+    json body = {{"grant_id", grant_id_},
+                 {"contributor_id", std::string(contributor)},
                  {"release_id", std::string(release_id)},
                  {"epsilon", epsilon.ToString()}};
     return post_(body.dump()).status();
@@ -180,17 +184,15 @@ class VaultBudgetLedger final : public BudgetLedger {
   static absl::Status Unavailable() {
     return absl::UnimplementedError("budgets are kept and set by the vault");
   }
+  std::string grant_id_;
   std::function<absl::StatusOr<std::string>(const std::string&)> post_;
 };
 
 }  // namespace
 
 std::unique_ptr<BudgetLedger> HttpAccessProvider::VaultLedger() {
-  return std::make_unique<VaultBudgetLedger>([this](const std::string& body) {
-    json j = json::parse(body);
-    j["grant_id"] = opt_.grant_id;
-    return Post("/v1/export/dp/spend", j.dump());
-  });
+  return std::make_unique<VaultBudgetLedger>(
+      opt_.grant_id, [this](const std::string& body) { return Post("/v1/export/dp/spend", body); });
 }
 
 absl::StatusOr<HttpAccessProvider::GrantInfo> HttpAccessProvider::OwnGrant() {
