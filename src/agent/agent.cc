@@ -1,15 +1,69 @@
 #include "agent/agent.h"
 
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <deque>
 #include <thread>
 
 #include <nlohmann/json.hpp>
 
+#include "agent/upload_service.h"
 #include "spdlog/spdlog.h"
 
+extern char** environ;
+
 namespace sealtrace {
+
+// Counts what the source delivers, by kind, and forwards it unchanged.
+class Agent::CountingSink final : public EventSink {
+ public:
+  explicit CountingSink(EventSink* next) : next_(next) {}
+  void OnEvent(v1::Event e) override {
+    switch (e.body_case()) {
+      case v1::Event::kKey:
+        (e.key().down() ? key_down : key_up).fetch_add(1, std::memory_order_relaxed);
+        break;
+      case v1::Event::kPointer:
+        switch (e.pointer().kind()) {
+          case v1::PointerEvent::BUTTON_DOWN: button_down.fetch_add(1, std::memory_order_relaxed); break;
+          case v1::PointerEvent::BUTTON_UP: button_up.fetch_add(1, std::memory_order_relaxed); break;
+          case v1::PointerEvent::SCROLL: scroll.fetch_add(1, std::memory_order_relaxed); break;
+          default: move.fetch_add(1, std::memory_order_relaxed); break;
+        }
+        break;
+      case v1::Event::kFocus:
+        focus.fetch_add(1, std::memory_order_relaxed);
+        break;
+      default:
+        other.fetch_add(1, std::memory_order_relaxed);
+        break;
+    }
+    next_->OnEvent(std::move(e));
+  }
+  CaptureCounts Get() const {
+    CaptureCounts c;
+    c.key_down = key_down.load();
+    c.key_up = key_up.load();
+    c.button_down = button_down.load();
+    c.button_up = button_up.load();
+    c.scroll = scroll.load();
+    c.move = move.load();
+    c.focus = focus.load();
+    c.other = other.load();
+    return c;
+  }
+
+ private:
+  EventSink* next_;
+  std::atomic<uint64_t> key_down{0}, key_up{0}, button_down{0}, button_up{0}, scroll{0}, move{0},
+      focus{0}, other{0};
+};
+
+CaptureCounts Agent::captured() const { return counter_->Get(); }
 
 std::string Agent::StatusPath(const AgentConfig& c) { return JoinPath(c.state_dir, "status.json"); }
 std::string Agent::ControlPath(const AgentConfig& c) { return JoinPath(c.state_dir, "control"); }
@@ -17,8 +71,7 @@ std::string Agent::ControlPath(const AgentConfig& c) { return JoinPath(c.state_d
 absl::StatusOr<std::unique_ptr<Agent>> Agent::Create(Env* env, AgentConfig config,
                                                      std::unique_ptr<Source> source,
                                                      AgentOptions options,
-                                                     FilterFactory filter_factory,
-                                                     std::unique_ptr<VaultClient> client) {
+                                                     FilterFactory filter_factory) {
   if (config.contributor_public_key.size() != kPublicKeyBytes) {
     return absl::InvalidArgumentError("config has no valid contributor public key");
   }
@@ -42,18 +95,61 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Create(Env* env, AgentConfig confi
     if (!f.ok()) return f.status();
     a->filter_ = std::move(*f);
   }
-  a->client_ = client ? std::move(client)
-                      : NewHttpVaultClient(a->cfg_.server_url, a->cfg_.device_token,
-                                           a->cfg_.ca_file);
-  UploaderOptions uo;
-  uo.state_file = state_file;
-  a->uploader_ = std::make_unique<Uploader>(env, a->spool_.get(), a->client_.get(), uo);
+  a->counter_ = std::make_unique<CountingSink>(
+      a->filter_ ? static_cast<EventSink*>(a->filter_.get()) : a->recorder_.get());
+  auto waiter = Waiter::Create({a->cfg_.state_dir});
+  if (!waiter.ok()) return waiter.status();
+  a->waiter_ = std::move(*waiter);
+  if (a->opt_.upload) {
+    if (a->opt_.uploader_path.empty()) {
+      char self[4096];
+      const ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+      if (n > 0) a->opt_.uploader_path = UploadService::BinaryBeside(std::string(self, n));
+    }
+    if (a->opt_.uploader_path.empty() || access(a->opt_.uploader_path.c_str(), X_OK) != 0) {
+      return absl::FailedPreconditionError(
+          "the uploader binary '" + a->opt_.uploader_path +
+          "' is missing (it is installed beside sealtrace); use --no-upload to only spool");
+    }
+    if (a->cfg_.path.empty()) {
+      return absl::FailedPreconditionError("uploading needs the agent config's path");
+    }
+  }
   if (auto s = source->Start(); !s.ok()) return s;
   a->source_ = std::move(source);
   return a;
 }
 
-Agent::~Agent() { Stop(); }
+Agent::Agent(Env* env, AgentConfig config, AgentOptions options)
+    : env_(env), cfg_(std::move(config)), opt_(std::move(options)) {}
+
+Agent::~Agent() {
+  stop_.store(true);
+  StopUploader();
+}
+
+UploadReport Agent::ReadUploadReport() {
+  UploadReport r;
+  auto text = env_->ReadFile(UploadService::StatusPath(cfg_));
+  if (!text.ok()) return r;
+  auto j = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return r;  // being replaced, or damaged: treated as absent
+  auto u64 = [&](const char* k) {
+    auto it = j.find(k);
+    return it != j.end() && it->is_number_unsigned() ? it->get<uint64_t>() : uint64_t{0};
+  };
+  r.present = true;
+  r.uploaded = u64("uploaded");
+  r.duplicates = u64("upload_duplicates");
+  r.rejected = u64("upload_rejected");
+  r.failures = u64("upload_failures");
+  r.last_acked_sequence = u64("last_acked_sequence");
+  r.last_upload_wall_us = static_cast<int64_t>(u64("last_upload_wall_us"));
+  r.spool_segments = u64("spool_segments");
+  r.spool_bytes = u64("spool_bytes");
+  if (auto it = j.find("last_error"); it != j.end() && it->is_string()) r.last_error = *it;
+  return r;
+}
 
 void Agent::WriteStatus(const std::string& state) {
   auto rs = recorder_->Stats();
@@ -72,9 +168,16 @@ void Agent::WriteStatus(const std::string& state) {
       segments_per_min = static_cast<double>(rs.segments - a.segments) / minutes;
     }
   }
-  auto us = uploader_->Stats();
+  // With an uploader the spool shrinks in the other process: its report of
+  // the backlog is current, our own counters only ever grow.
+  UploadReport us = opt_.upload ? ReadUploadReport() : UploadReport{};
   auto ss = spool_->Stats();
+  if (us.present) {
+    ss.segments = us.spool_segments;
+    ss.bytes = us.spool_bytes;
+  }
   auto info = source_->Info();
+  const CaptureCounts cc = captured();
   nlohmann::json j{
       {"state", state},
       {"programme_state", programme_state_},
@@ -91,10 +194,19 @@ void Agent::WriteStatus(const std::string& state) {
       {"frames_total", rs.frames},
       {"seal_errors", rs.seal_errors},
       {"unspooled_in_memory", rs.unspooled},
+      {"captured", {{"key_down", cc.key_down},
+                    {"key_up", cc.key_up},
+                    {"button_down", cc.button_down},
+                    {"button_up", cc.button_up},
+                    {"scroll", cc.scroll},
+                    {"move", cc.move},
+                    {"focus", cc.focus},
+                    {"other", cc.other}}},
       {"spool_segments", ss.segments},
       {"spool_bytes", ss.bytes},
       {"spool_purged_segments", ss.purged_segments_total},
       {"spool_quarantined", ss.quarantined_total},
+      {"uploader", !opt_.upload ? "off" : uploader_pid_ > 0 ? "running" : "not running"},
       {"uploaded", us.uploaded},
       {"upload_duplicates", us.duplicates},
       {"upload_rejected", us.rejected},
@@ -104,55 +216,143 @@ void Agent::WriteStatus(const std::string& state) {
       {"last_error", us.last_error.empty() ? rs.last_error : us.last_error},
       {"source_error", source_error_},
   };
-  WriteFileAtomic(env_, StatusPath(cfg_), j.dump(2) + "\n").IgnoreError();
+  // Advisory and rewritten every second: atomic but not fsync'd.
+  ReplaceFile(env_, StatusPath(cfg_), j.dump(2) + "\n").IgnoreError();
+}
+
+void Agent::ReadControl() {
+  // The control file holds "pause <until_wall_us|0>" or "resume".
+  local_pause_ = false;
+  local_pause_until_wall_ = 0;
+  auto ctl = env_->ReadFile(ControlPath(cfg_));
+  if (!ctl.ok() || ctl->rfind("pause", 0) != 0) return;
+  int64_t until = 0;
+  try {
+    until = std::stoll(ctl->substr(5));
+  } catch (...) {
+    until = 0;  // malformed: pause without an end, the safe reading
+  }
+  local_pause_ = until <= 0 || env_->NowWallMicros() < until;
+  local_pause_until_wall_ = until > 0 ? until : 0;
+}
+
+void Agent::ReadVaultState() {
+  if (!opt_.upload) return;
+  auto text = env_->ReadFile(UploadService::VaultStatePath(cfg_));
+  if (!text.ok()) return;
+  auto j = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return;  // damaged: keep the last state
+  auto ps = j.find("programme_state");
+  auto allowed = j.find("recording_allowed");
+  auto cp = j.find("contributor_paused");
+  if (ps == j.end() || !ps->is_string() || allowed == j.end() || !allowed->is_boolean()) return;
+  const bool contributor_paused = cp != j.end() && cp->is_boolean() && cp->get<bool>();
+  programme_state_ = ps->get<std::string>();
+  vault_pause_ = !allowed->get<bool>();
+  vault_pause_reason_ =
+      contributor_paused ? "contributor_dashboard" : "programme_" + programme_state_;
+}
+
+void Agent::StartUploader() {
+  const std::string poll_ms = std::to_string(std::max<int64_t>(1, opt_.state_poll_us / 1000));
+  const std::string ppid = std::to_string(getpid());
+  std::vector<std::string> args = {opt_.uploader_path, "--config",       cfg_.path,
+                                   "--parent-pid",     ppid,             "--state-poll-ms",
+                                   poll_ms};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  int rc = posix_spawn(&pid, opt_.uploader_path.c_str(), nullptr, nullptr, argv.data(), environ);
+  if (rc != 0) {
+    spdlog::error("agent: could not start {}: {} (segments stay spooled)", opt_.uploader_path,
+                  std::strerror(rc));
+    uploader_pid_ = -1;
+    uploader_restart_at_ = env_->NowMonoMicros() + 5'000'000;
+    return;
+  }
+  uploader_pid_ = pid;
+}
+
+void Agent::SuperviseUploader(bool stopping) {
+  if (!opt_.upload) return;
+  if (uploader_pid_ > 0) {
+    int status = 0;
+    if (waitpid(uploader_pid_, &status, WNOHANG) != uploader_pid_) return;  // still running
+    spdlog::warn("agent: the uploader exited ({}); restarting it in 2 s",
+                 WIFSIGNALED(status) ? "signal " + std::to_string(WTERMSIG(status))
+                                     : "status " + std::to_string(WEXITSTATUS(status)));
+    uploader_pid_ = -1;
+    uploader_restart_at_ = env_->NowMonoMicros() + 2'000'000;
+  }
+  if (!stopping && env_->NowMonoMicros() >= uploader_restart_at_) StartUploader();
+}
+
+void Agent::StopUploader() {
+  if (uploader_pid_ <= 0) return;
+  kill(uploader_pid_, SIGTERM);
+  // It finishes the upload in flight (bounded by the client's timeouts).
+  int status = 0;
+  for (int i = 0; i < 300; ++i) {
+    if (waitpid(uploader_pid_, &status, WNOHANG) == uploader_pid_) {
+      uploader_pid_ = -1;
+      return;
+    }
+    env_->SleepMicros(100'000);
+  }
+  kill(uploader_pid_, SIGKILL);
+  waitpid(uploader_pid_, &status, 0);
+  uploader_pid_ = -1;
 }
 
 void Agent::Housekeeping() {
-  int64_t last_status = 0, last_state_poll = 0;
-  while (!stop_.load() && !source_done_.load()) {
-    env_->SleepMicros(100'000);
-    recorder_->Tick();
-    int64_t now = env_->NowMonoMicros();
-    // Local pause control: the file holds "pause <until_wall_us|0>" or "resume".
-    bool local_pause = false;
-    if (auto ctl = env_->ReadFile(ControlPath(cfg_)); ctl.ok()) {
-      if (ctl->rfind("pause", 0) == 0) {
-        int64_t until = 0;
-        try {
-          until = std::stoll(ctl->substr(5));
-        } catch (...) {
-          until = 0;
-        }
-        local_pause = until == 0 || env_->NowWallMicros() < until;
-      }
+  constexpr int64_t kStatusIntervalUs = 1'000'000;
+  const int64_t seal_check_us =
+      std::max<int64_t>(10'000, std::min<int64_t>(kStatusIntervalUs, cfg_.max_segment_age_ms * 1000));
+  int64_t last_status = 0;
+  bool source_stop_sent = false;
+  ReadControl();
+  ReadVaultState();
+  while (true) {
+    if (!source_stop_sent && (stop_.load() || end_source_.load() || source_done_.load())) {
+      source_->Stop();
+      source_stop_sent = true;
     }
-    if (opt_.upload && now - last_state_poll >= opt_.state_poll_us) {
-      last_state_poll = now;
-      DeviceReport report;
-      {
-        const SpoolStats stats = spool_->Stats();
-        report.has_spool = true;
-        report.spool_segments = stats.segments;
-        report.spool_bytes = stats.bytes;
-      }
-      auto st = client_->GetDeviceState(report);
-      if (st.ok()) {
-        programme_state_ = st->programme_state;
-        vault_pause_ = !st->recording_allowed;
-        vault_pause_reason_ = st->contributor_paused ? "contributor_dashboard"
-                                                     : "programme_" + st->programme_state;
-      }
+    if (source_done_.load()) break;
+    recorder_->Tick();
+    SuperviseUploader(/*stopping=*/false);
+    int64_t now = env_->NowMonoMicros();
+    if (local_pause_ && local_pause_until_wall_ > 0 && env_->NowWallMicros() >= local_pause_until_wall_) {
+      ReadControl();  // a timed pause has ended
     }
     if (filter_) {
-      filter_->SetPaused(local_pause || vault_pause_, vault_pause_ ? vault_pause_reason_ : "local");
+      filter_->SetPaused(local_pause_ || vault_pause_, vault_pause_ ? vault_pause_reason_ : "local");
     }
-    if (now - last_status >= 1'000'000) {
+    if (now - last_status >= kStatusIntervalUs) {
       last_status = now;
       std::string state = "recording";
       if (filter_ && filter_->paused()) state = "paused";
       else if (filter_ && filter_->excluded()) state = "excluded";
       WriteStatus(state);
     }
+    // Sleep until the next deadline: a segment may come of age (Tick), the
+    // status is due, a timed pause ends, sealed segments wait for the spool.
+    int64_t timeout = std::min(seal_check_us, last_status + kStatusIntervalUs - now);
+    if (recorder_->Stats().unspooled > 0) timeout = std::min<int64_t>(timeout, 100'000);
+    if (local_pause_ && local_pause_until_wall_ > 0) {
+      timeout = std::min(timeout, local_pause_until_wall_ - env_->NowWallMicros());
+    }
+    if (opt_.upload && uploader_pid_ <= 0) {
+      timeout = std::min(timeout, uploader_restart_at_ - now);
+    }
+    Waiter::Result w = waiter_->Wait(std::max<int64_t>(0, timeout));
+    bool control = w.all_changed, vault = w.all_changed;
+    for (const auto& n : w.changed) {
+      if (n == "control") control = true;
+      if (n == "vault_state.json") vault = true;
+    }
+    if (control) ReadControl();
+    if (vault) ReadVaultState();
   }
 }
 
@@ -174,30 +374,25 @@ absl::Status Agent::SubmitFrame(std::string_view png, v1::FrameRef meta, uint64_
 
 absl::Status Agent::Run() {
   started_wall_us_ = env_->NowWallMicros();
-  std::thread uploader_thread;
-  std::atomic<bool> upload_stop{false};
-  if (opt_.upload) uploader_thread = std::thread([&] { uploader_->Run(&upload_stop); });
+  if (opt_.upload) StartUploader();
   std::thread hk([this] { Housekeeping(); });
-  std::thread stopper([this] {
-    while (!stop_.load() && !end_source_.load() && !source_done_.load()) {
-      env_->SleepMicros(50'000);
-    }
-    source_->Stop();
-  });
-  EventSink* sink = filter_ ? static_cast<EventSink*>(filter_.get()) : recorder_.get();
-  absl::Status st = source_->Run(sink);
+  absl::Status st = source_->Run(counter_.get());
   source_done_.store(true);
+  waiter_->Wake();
   if (!st.ok()) {
     source_error_ = std::string(st.message());
     spdlog::error("agent: source stopped: {}", std::string(st.message()));
   }
-  stopper.join();
   hk.join();
   if (filter_) filter_->Flush();
   absl::Status fl = recorder_->Flush();
   if (!opt_.exit_when_source_ends) {
     WriteStatus("source_ended");
-    while (!stop_.load()) env_->SleepMicros(100'000);
+    while (!stop_.load()) {
+      SuperviseUploader(/*stopping=*/false);
+      waiter_->Wait(1'000'000);
+      if (opt_.upload) WriteStatus("source_ended");
+    }
   }
   if (!fl.ok()) spdlog::error("agent: final seal failed: {}", std::string(fl.message()));
   if (opt_.upload) {
@@ -206,10 +401,10 @@ absl::Status Agent::Run() {
     while (env_->NowMonoMicros() < deadline && !stop_.load()) {
       auto l = spool_->List();
       if (l.ok() && l->empty()) break;
-      env_->SleepMicros(100'000);
+      SuperviseUploader(/*stopping=*/false);
+      waiter_->Wait(50'000);
     }
-    upload_stop.store(true);
-    uploader_thread.join();
+    StopUploader();
   }
   WriteStatus(st.ok() ? "stopped" : "source_failed");
   return st.ok() ? fl : st;

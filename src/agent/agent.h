@@ -1,15 +1,25 @@
 // Agent: the recorder process. Wires
-//   Source -> [privacy gate] -> Recorder -> Spool -> Uploader -> vault
-// and runs the housekeeping thread (segment age, status file, pause control,
-// programme state from the vault).
+//   Source -> [privacy gate] -> Recorder -> Spool
+// and runs one housekeeping thread (segment age, status file, pause control,
+// programme state, the uploader process). Uploading is done by a separate
+// process, `sealtrace-uploader` (agent/upload_service.h), which the agent
+// starts beside its own binary and supervises: the process that sees
+// plaintext input has no network code.
 //
 // Lifecycle: Create() validates the config and opens the spool (clear error
 // if anything is wrong); Run() blocks until the source ends (replay), Stop()
 // is called (signal), or the source fails; on every exit path the open
 // segment is sealed and spooled before Run() returns.
 //
-// Thread-safety: Stop() may be called from any thread or a signal-safe
-// context (it only stores an atomic flag); everything else from one thread.
+// The housekeeping thread sleeps until its next deadline (segment age, the
+// once-a-second status file, a timed pause ending) or until it is woken: by
+// Stop()/EndSource(), by the source ending, or by a change of the control
+// files in the state directory (`control`, written by `sealtrace pause`, and
+// `vault_state.json`, written by the uploader), watched with inotify.
+//
+// Thread-safety: Stop() and EndSource() may be called from any thread or a
+// signal handler (an atomic store and an eventfd write); everything else from
+// one thread.
 #pragma once
 
 #include <atomic>
@@ -20,9 +30,8 @@
 
 #include "agent/config.h"
 #include "agent/recorder.h"
-#include "agent/uploader.h"
-#include "agent/vault_client.h"
 #include "capture/source.h"
+#include "common/waiter.h"
 #include "spool/spool.h"
 
 namespace sealtrace {
@@ -41,8 +50,29 @@ class EventFilter : public EventSink {
 struct AgentOptions {
   bool upload = true;              // false: spool only (vault unreachable by design)
   bool exit_when_source_ends = true;
-  int64_t drain_timeout_us = 10'000'000;  // at exit, try uploading this long
-  int64_t state_poll_us = 2'000'000;      // programme state poll (vault)
+  int64_t drain_timeout_us = 10'000'000;  // at exit, wait this long for the spool to empty
+  int64_t state_poll_us = 2'000'000;      // programme state poll (by the uploader)
+  // The uploader binary; empty: `sealtrace-uploader` beside /proc/self/exe.
+  std::string uploader_path;
+};
+
+// Events the source delivered, by kind (before the privacy gate).
+struct CaptureCounts {
+  uint64_t key_down = 0, key_up = 0, button_down = 0, button_up = 0, scroll = 0, move = 0,
+           focus = 0, other = 0;
+  uint64_t total() const {
+    return key_down + key_up + button_down + button_up + scroll + move + focus + other;
+  }
+};
+
+// What the uploader process last reported (uploader.json; zero if none).
+struct UploadReport {
+  bool present = false;
+  uint64_t uploaded = 0, duplicates = 0, rejected = 0, failures = 0;
+  uint64_t last_acked_sequence = 0;
+  int64_t last_upload_wall_us = 0;
+  uint64_t spool_segments = 0, spool_bytes = 0;
+  std::string last_error;
 };
 
 class Agent {
@@ -54,33 +84,46 @@ class Agent {
   static absl::StatusOr<std::unique_ptr<Agent>> Create(Env* env, AgentConfig config,
                                                        std::unique_ptr<Source> source,
                                                        AgentOptions options,
-                                                       FilterFactory filter_factory = nullptr,
-                                                       std::unique_ptr<VaultClient> client = nullptr);
+                                                       FilterFactory filter_factory = nullptr);
   ~Agent();
 
   // Runs until the source ends or Stop(); returns the source's error, if any.
   absl::Status Run();
   // Ends now: the source stops, the open segment is sealed and spooled, and
   // unsent segments stay spooled for the next run (signal path).
-  void Stop() { stop_.store(true); }
+  void Stop() {
+    stop_.store(true);
+    waiter_->Wake();
+  }
   // Ends the source but still drains uploads for up to drain_timeout_us.
-  void EndSource() { end_source_.store(true); }
+  void EndSource() {
+    end_source_.store(true);
+    waiter_->Wake();
+  }
   // Seals a screen frame in its own segment and puts a FrameRef event into the
   // stream (through the privacy gate). Call from the source's thread.
   absl::Status SubmitFrame(std::string_view png, v1::FrameRef meta, uint64_t t_us);
   Recorder* recorder() { return recorder_.get(); }
   Spool* spool() { return spool_.get(); }
-  Uploader* uploader() { return uploader_.get(); }
+  CaptureCounts captured() const;
+  // The uploader process's last report (reads uploader.json).
+  UploadReport ReadUploadReport();
 
   // Paths of the files the CLI uses to talk to a running agent.
   static std::string StatusPath(const AgentConfig& c);
   static std::string ControlPath(const AgentConfig& c);
 
  private:
-  Agent(Env* env, AgentConfig config, AgentOptions options)
-      : env_(env), cfg_(std::move(config)), opt_(options) {}
+  Agent(Env* env, AgentConfig config, AgentOptions options);
+  class CountingSink;
   void Housekeeping();
   void WriteStatus(const std::string& state);
+  void ReadControl();
+  void ReadVaultState();
+  void StartUploader();
+  // Reaps an exited uploader (and restarts it after a pause unless stopping).
+  void SuperviseUploader(bool stopping);
+  void StopUploader();
 
   Env* env_;
   AgentConfig cfg_;
@@ -89,8 +132,10 @@ class Agent {
   std::unique_ptr<Spool> spool_;
   std::unique_ptr<Recorder> recorder_;
   std::unique_ptr<EventFilter> filter_;
-  std::unique_ptr<VaultClient> client_;
-  std::unique_ptr<Uploader> uploader_;
+  std::unique_ptr<CountingSink> counter_;
+  std::unique_ptr<Waiter> waiter_;
+  int uploader_pid_ = -1;           // housekeeping thread / Run only
+  int64_t uploader_restart_at_ = 0;
   std::atomic<bool> stop_{false};
   std::atomic<bool> source_done_{false};
   std::atomic<bool> end_source_{false};
@@ -103,6 +148,8 @@ class Agent {
   std::string programme_state_ = "ACTIVE";
   bool vault_pause_ = false;          // programme not ACTIVE, or the contributor paused
   std::string vault_pause_reason_;
+  bool local_pause_ = false;          // `sealtrace pause` (control file)
+  int64_t local_pause_until_wall_ = 0;  // 0: until resumed
   std::string source_error_;
   int64_t started_wall_us_ = 0;
 };

@@ -37,6 +37,7 @@ std::string DefaultConfigPath() {
   return base + "/sealtrace/agent.toml";
 }
 
+#ifndef SEALTRACE_RECORDER_ONLY
 std::string ReadSecret(const std::string& secret, const std::string& secret_file) {
   if (!secret.empty()) return secret;
   if (!secret_file.empty()) {
@@ -51,6 +52,7 @@ std::string ReadSecret(const std::string& secret, const std::string& secret_file
        "--secret, or SEALTRACE_ENROLL_SECRET",
        kExitUsage);
 }
+#endif
 
 // Asks on the terminal; non-interactive callers must pass --accept-scope.
 bool AskConsent(const std::string& scope_text, bool pre_accepted) {
@@ -81,7 +83,8 @@ std::string FormatAge(int64_t us) {
 }  // namespace
 
 void RegisterAgentCommands(CLI::App& app) {
-  // ---- enroll ----
+#ifndef SEALTRACE_RECORDER_ONLY
+  // ---- enroll ---- (talks to the vault: not in the network-free recorder)
   {
     auto* cmd = app.add_subcommand(
         "enroll", "Enrol this device with a vault: creates the contributor (if new) and the "
@@ -141,6 +144,8 @@ void RegisterAgentCommands(CLI::App& app) {
     });
   }
 
+#endif  // SEALTRACE_RECORDER_ONLY
+
   // ---- agent ----
   {
     auto* cmd = app.add_subcommand(
@@ -151,6 +156,7 @@ void RegisterAgentCommands(CLI::App& app) {
     auto speed = std::make_shared<double>(0.0);
     auto no_upload = std::make_shared<bool>(false);
     auto follow = std::make_shared<bool>(false);
+    auto summary_json = std::make_shared<bool>(false);
     auto drain = std::make_shared<std::string>("10s");
     cmd->add_option("--config", *config, "Agent config written by `sealtrace enroll`")
         ->capture_default_str();
@@ -163,6 +169,8 @@ void RegisterAgentCommands(CLI::App& app) {
     cmd->add_option("--drain-timeout", *drain,
                     "At exit, keep uploading this long (e.g. 10s); the rest stays spooled")
         ->capture_default_str();
+    cmd->add_flag("--summary-json", *summary_json,
+                  "At exit, also print one JSON line: events captured by kind, sealed, segments");
     cmd->add_flag("--follow", *follow,
                   "Keep running after a replay ends (uploading) until interrupted");
     cmd->callback([=] {
@@ -187,11 +195,20 @@ void RegisterAgentCommands(CLI::App& app) {
       absl::Status st = (*agent)->Run();
       g_agent.store(nullptr);
       auto rs = (*agent)->recorder()->Stats();
-      auto us = (*agent)->uploader()->Stats();
-      auto ss = (*agent)->spool()->Stats();
+      UploadReport us = (*agent)->ReadUploadReport();
+      auto list = (*agent)->spool()->List();
       std::cout << "events " << rs.events << ", segments sealed " << rs.segments
                 << ", uploaded " << us.uploaded + us.duplicates << ", still spooled "
-                << ss.segments << ", rejected " << us.rejected << "\n";
+                << (list.ok() ? list->size() : 0) << ", rejected " << us.rejected << "\n";
+      if (*summary_json) {
+        const CaptureCounts c = (*agent)->captured();
+        nlohmann::json j{{"events", c.total()},      {"key_down", c.key_down},
+                         {"key_up", c.key_up},       {"button_down", c.button_down},
+                         {"button_up", c.button_up}, {"scroll", c.scroll},
+                         {"move", c.move},           {"focus", c.focus},
+                         {"sealed_events", rs.events}, {"segments", rs.segments}};
+        std::cout << j.dump() << "\n";
+      }
       if (!st.ok()) Fail(std::string(st.message()));
     });
   }

@@ -194,7 +194,7 @@ absl::Status RecordX11(AgentConfig cfg, const std::string& display, bool follow_
   BindFrameTarget(nullptr);
   g_up_agent.store(nullptr);
   auto rs = (*agent)->recorder()->Stats();
-  auto us = (*agent)->uploader()->Stats();
+  UploadReport us = (*agent)->ReadUploadReport();
   std::cout << "recorder: " << rs.events << " events in " << rs.segments << " sealed segments ("
             << rs.frames << " frames), " << us.uploaded + us.duplicates << " uploaded\n";
   (void)follow_signals;

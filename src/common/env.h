@@ -65,6 +65,11 @@ class Env {
 // fsync directory. On failure the temp file is removed and `path` is untouched.
 absl::Status WriteFileAtomic(Env* env, const std::string& path, std::string_view data,
                              int mode = 0600);
+// Like WriteFileAtomic (readers see the old or the new content, never a mix)
+// but without the fsyncs: for advisory files rewritten often (status), where
+// losing the last version in a crash is harmless.
+absl::Status ReplaceFile(Env* env, const std::string& path, std::string_view data,
+                         int mode = 0600);
 
 // Joins two path components with exactly one '/'.
 std::string JoinPath(std::string_view a, std::string_view b);

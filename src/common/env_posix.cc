@@ -185,18 +185,29 @@ std::string DirName(std::string_view path) {
   return std::string(path.substr(0, pos));
 }
 
-absl::Status WriteFileAtomic(Env* env, const std::string& path, std::string_view data, int mode) {
+namespace {
+absl::Status WriteViaTemp(Env* env, const std::string& path, std::string_view data, int mode,
+                          bool durable) {
   std::string tmp = path + ".tmp";
   auto f = env->NewWritableFile(tmp, mode);
   if (!f.ok()) return f.status();
   absl::Status s = (*f)->Append(data);
-  if (s.ok()) s = (*f)->Sync();
+  if (s.ok() && durable) s = (*f)->Sync();
   absl::Status c = (*f)->Close();
   if (s.ok()) s = c;
   if (s.ok()) s = env->RenameFile(tmp, path);
-  if (s.ok()) s = env->SyncDir(DirName(path));
+  if (s.ok() && durable) s = env->SyncDir(DirName(path));
   if (!s.ok()) env->RemoveFile(tmp).IgnoreError();
   return s;
+}
+}  // namespace
+
+absl::Status WriteFileAtomic(Env* env, const std::string& path, std::string_view data, int mode) {
+  return WriteViaTemp(env, path, data, mode, /*durable=*/true);
+}
+
+absl::Status ReplaceFile(Env* env, const std::string& path, std::string_view data, int mode) {
+  return WriteViaTemp(env, path, data, mode, /*durable=*/false);
 }
 
 }  // namespace sealtrace

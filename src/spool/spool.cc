@@ -36,7 +36,7 @@ absl::StatusOr<std::unique_ptr<Spool>> Spool::Open(Env* env, SpoolOptions option
   auto names = env->ListDir(sp->opt_.dir);
   if (!names.ok()) return names.status();
   for (const auto& n : *names) {
-    if (n.size() > 4 && n.substr(n.size() - 4) == ".tmp") {
+    if (sp->opt_.remove_unfinished && n.size() > 4 && n.substr(n.size() - 4) == ".tmp") {
       if (auto s = env->RemoveFile(JoinPath(sp->opt_.dir, n)); !s.ok()) return s;
       ++sp->stats_.removed_tmp_at_open;
     }

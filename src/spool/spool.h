@@ -11,7 +11,10 @@
 // rejected/, kept for inspection), or the quota purge, which deletes the
 // oldest segments first and reports every purge in PutResult and counters.
 //
-// Thread-safety: all methods are safe to call concurrently.
+// Thread-safety: all methods are safe to call concurrently. Two processes may
+// share a spool directory when one only writes (Put) and the other only reads,
+// removes and quarantines (see SpoolOptions::remove_unfinished); each keeps
+// its own counters, which List() refreshes from the directory.
 #pragma once
 
 #include <cstdint>
@@ -28,6 +31,10 @@ namespace sealtrace {
 struct SpoolOptions {
   std::string dir;
   uint64_t quota_bytes = 1ull << 30;  // 1 GiB
+  // The writer owns the spool and removes *.tmp files left by a crash at
+  // Open(). A second process that only uploads and removes (the uploader)
+  // sets this false: a *.tmp may be a write in flight in the recorder.
+  bool remove_unfinished = true;
 };
 
 struct SpoolEntry {

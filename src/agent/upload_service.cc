@@ -1,0 +1,113 @@
+#include "agent/upload_service.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "spdlog/spdlog.h"
+
+namespace sealtrace {
+
+absl::StatusOr<std::unique_ptr<UploadService>> UploadService::Create(
+    Env* env, AgentConfig config, std::unique_ptr<VaultClient> client,
+    UploadServiceOptions options) {
+  std::unique_ptr<UploadService> s(new UploadService(env, std::move(config), std::move(options)));
+  if (auto st = env->CreateDirs(s->cfg_.state_dir); !st.ok()) return st;
+  SpoolOptions so{s->cfg_.spool_dir, s->cfg_.spool_quota_bytes};
+  so.remove_unfinished = false;  // the recorder owns the spool's *.tmp files
+  auto spool = Spool::Open(env, so);
+  if (!spool.ok()) return spool.status();
+  s->spool_ = std::move(*spool);
+  auto waiter = Waiter::Create({s->cfg_.spool_dir});
+  if (!waiter.ok()) return waiter.status();
+  s->waiter_ = std::move(*waiter);
+  s->client_ = std::move(client);
+  s->opt_.uploader.state_file = JoinPath(s->cfg_.state_dir, "uploader.state");
+  s->uploader_ =
+      std::make_unique<Uploader>(env, s->spool_.get(), s->client_.get(), s->opt_.uploader);
+  return s;
+}
+
+void UploadService::PollState() {
+  DeviceReport report;
+  const SpoolStats stats = spool_->Stats();
+  report.has_spool = true;
+  report.spool_segments = stats.segments;
+  report.spool_bytes = stats.bytes;
+  auto st = client_->GetDeviceState(report);
+  if (!st.ok()) return;  // unreachable: the last answer stays in force
+  nlohmann::json j{{"programme_state", st->programme_state},
+                   {"recording_allowed", st->recording_allowed},
+                   {"contributor_paused", st->contributor_paused}};
+  std::string key = j.dump();
+  if (have_state_ && key == last_state_json_) return;
+  j["updated_wall_us"] = env_->NowWallMicros();
+  if (ReplaceFile(env_, VaultStatePath(cfg_), j.dump() + "\n").ok()) {
+    last_state_json_ = std::move(key);
+    have_state_ = true;
+  }
+}
+
+void UploadService::WriteStatus() {
+  const UploaderStats us = uploader_->Stats();
+  const SpoolStats ss = spool_->Stats();
+  nlohmann::json j{{"pid", static_cast<int64_t>(getpid())},
+                   {"uploaded", us.uploaded},
+                   {"upload_duplicates", us.duplicates},
+                   {"upload_rejected", us.rejected},
+                   {"upload_failures", us.failures},
+                   {"last_upload_wall_us", us.last_upload_wall_us},
+                   {"last_acked_sequence", us.last_acked_sequence},
+                   {"last_error", us.last_error},
+                   {"spool_segments", ss.segments},
+                   {"spool_bytes", ss.bytes},
+                   {"spool_quarantined", ss.quarantined_total}};
+  std::string text = j.dump() + "\n";
+  if (text == last_status_json_) return;
+  if (ReplaceFile(env_, StatusPath(cfg_), text).ok()) last_status_json_ = std::move(text);
+}
+
+absl::Status UploadService::Run() {
+  constexpr int64_t kNever = INT64_MAX;
+  int attempt = 0;
+  int64_t next_upload = 0, next_state = 0;
+  while (!stop_.load()) {
+    int64_t now = env_->NowMonoMicros();
+    if (now >= next_upload) {
+      auto r = uploader_->UploadOnce();
+      if (!r.ok()) {
+        ++attempt;
+        const int64_t wait = uploader_->BackoffDelayUs(attempt);
+        if (attempt == 1 || attempt % 10 == 0) {
+          spdlog::warn("uploader: {} (retry {} in {} ms; segments stay spooled)",
+                       std::string(r.status().message()), attempt, wait / 1000);
+        }
+        next_upload = now + wait;
+      } else {
+        attempt = 0;
+        next_upload = now + opt_.idle_rescan_us;  // or sooner, when a segment arrives
+      }
+      now = env_->NowMonoMicros();
+    }
+    if (now >= next_state) {
+      PollState();
+      next_state = now + opt_.state_poll_us;
+    }
+    WriteStatus();
+    const int64_t deadline = std::min(next_upload, next_state);
+    Waiter::Result w = waiter_->Wait(deadline == kNever ? -1 : std::max<int64_t>(0, deadline - now));
+    bool new_segment = w.all_changed;
+    for (const auto& n : w.changed) {
+      uint64_t seq;
+      Id16 id;
+      if (Spool::ParseFileName(n, &seq, &id)) new_segment = true;
+    }
+    // A new segment is uploaded now, unless we are backing off after a failure.
+    if (new_segment && attempt == 0) next_upload = 0;
+  }
+  WriteStatus();
+  return absl::OkStatus();
+}
+
+}  // namespace sealtrace
