@@ -66,7 +66,7 @@ absl::StatusOr<AgentConfig> LoadAgentConfig(Env* env, const std::string& path) {
   c.consent = t["privacy"]["consent"].value_or(false);
   c.frames = t["privacy"]["frames"].value_or(false);
   c.consent_scope_hash = t["privacy"]["consent_scope_hash"].value_or(std::string());
-  const int64_t batch = t["capture"]["key_batch_ms"].value_or(int64_t{0});
+  const int64_t batch = t["capture"]["key_batch_ms"].value_or(int64_t{kDefaultKeyBatchMs});
   if (batch < 0 || batch > 50) {
     return absl::InvalidArgumentError(path + ": capture.key_batch_ms must be 0..50");
   }
@@ -94,7 +94,7 @@ absl::Status SaveAgentConfig(Env* env, const AgentConfig& c, const std::string& 
   };
   if (!c.ca_file.empty()) t["server"].as_table()->insert("ca_file", c.ca_file);
   if (!c.privacy_config.empty()) t["privacy"].as_table()->insert("config", c.privacy_config);
-  if (c.key_batch_ms != 0) {
+  if (c.key_batch_ms != kDefaultKeyBatchMs) {
     t.insert("capture", toml::table{{"key_batch_ms", static_cast<int64_t>(c.key_batch_ms)}});
   }
   std::ostringstream os;

@@ -11,6 +11,9 @@
 
 namespace sealtrace {
 
+// X11Source::Options::key_batch_ms for agents whose config does not set it.
+inline constexpr int kDefaultKeyBatchMs = 10;
+
 struct AgentConfig {
   std::string path;  // where it was loaded from
   // [server]
@@ -34,7 +37,7 @@ struct AgentConfig {
   bool consent = false;        // the contributor accepted the shown scope
   std::string consent_scope_hash;  // hex SHA-256 of the scope text accepted
   // [capture]
-  int key_batch_ms = 0;  // X11: read typing bursts in one wakeup (0 = off; see x11_source.h)
+  int key_batch_ms = kDefaultKeyBatchMs;  // X11: read typing bursts in one wakeup (0 = off)
 };
 
 // Loads and validates; errors name the file and the problem.

@@ -172,6 +172,11 @@ struct X11Source::Impl {
   int32_t kbd_device = -1;
   int stop_fd = -1;
   bool started = false;
+  // A second connection that only receives keymap-change notifications. It is
+  // watched even while key batching waits, so a keymap change (xdotool
+  // binding a scratch keycode for one character) ends the wait at once and is
+  // handled as promptly as without batching. nullptr: batching disabled.
+  xcb_connection_t* keymap_conn = nullptr;
 
   // Atoms.
   xcb_atom_t a_active = 0, a_net_wm_name = 0, a_utf8 = 0, a_pid = 0, a_wm_check = 0;
@@ -252,7 +257,10 @@ struct X11Source::Impl {
   void OnMotion(const xcb_input_raw_motion_event_t* ev);
 
   bool ReloadKeymap(bool initial);
-  void SelectXkbEvents();
+  void SelectXkbEvents(xcb_connection_t* c);
+  void OpenKeymapWatch();
+  // Reads and discards what the keymap watch received; true if anything.
+  bool DrainKeymapWatch();
   uint32_t Mods() const;
   std::string TextFor(xkb_keycode_t kc, xkb_keysym_t sym, uint32_t mods);
   void QueryScrollAxes();
@@ -284,6 +292,7 @@ X11Source::Impl::~Impl() {
     xcb_disconnect(conn);
   }
   if (shm_addr) shmdt(shm_addr);
+  if (keymap_conn) xcb_disconnect(keymap_conn);
   if (stop_fd >= 0) close(stop_fd);
 }
 
@@ -367,7 +376,8 @@ absl::Status X11Source::Impl::Start() {
   if (!ReloadKeymap(/*initial=*/true)) {
     return absl::FailedPreconditionError("cannot read the keyboard map from the X server");
   }
-  SelectXkbEvents();
+  SelectXkbEvents(conn);
+  if (opt.key_batch_ms > 0) OpenKeymapWatch();
   QueryScrollAxes();
 
   // Window context.
@@ -413,7 +423,36 @@ absl::Status X11Source::Impl::Start() {
   return absl::OkStatus();
 }
 
-void X11Source::Impl::SelectXkbEvents() {
+void X11Source::Impl::OpenKeymapWatch() {
+  xcb_connection_t* c = xcb_connect(display_name.c_str(), nullptr);
+  uint16_t major = 0, minor = 0;
+  uint8_t base_event = 0, base_error = 0;
+  if (xcb_connection_has_error(c) ||
+      !xkb_x11_setup_xkb_extension(c, XKB_X11_MIN_MAJOR_XKB_VERSION, XKB_X11_MIN_MINOR_XKB_VERSION,
+                                   XKB_X11_SETUP_XKB_EXTENSION_NO_FLAGS, &major, &minor,
+                                   &base_event, &base_error)) {
+    xcb_disconnect(c);  // no batching then; recording is unaffected
+    return;
+  }
+  SelectXkbEvents(c);
+  xcb_flush(c);
+  keymap_conn = c;
+}
+
+bool X11Source::Impl::DrainKeymapWatch() {
+  bool any = false;
+  while (xcb_generic_event_t* ev = xcb_poll_for_event(keymap_conn)) {
+    free(ev);
+    any = true;
+  }
+  if (xcb_connection_has_error(keymap_conn)) {
+    xcb_disconnect(keymap_conn);  // the main connection reports the loss
+    keymap_conn = nullptr;
+  }
+  return any;
+}
+
+void X11Source::Impl::SelectXkbEvents(xcb_connection_t* c) {
   const uint16_t events = XCB_XKB_EVENT_TYPE_NEW_KEYBOARD_NOTIFY | XCB_XKB_EVENT_TYPE_MAP_NOTIFY;
   const uint16_t map_parts = XCB_XKB_MAP_PART_KEY_TYPES | XCB_XKB_MAP_PART_KEY_SYMS |
                              XCB_XKB_MAP_PART_MODIFIER_MAP | XCB_XKB_MAP_PART_EXPLICIT_COMPONENTS |
@@ -423,7 +462,7 @@ void X11Source::Impl::SelectXkbEvents() {
   memset(&details, 0, sizeof(details));
   details.affectNewKeyboard = XCB_XKB_NKN_DETAIL_KEYCODES;
   details.newKeyboardDetails = XCB_XKB_NKN_DETAIL_KEYCODES;
-  xcb_xkb_select_events_aux(conn, static_cast<xcb_xkb_device_spec_t>(kbd_device), events, 0, 0,
+  xcb_xkb_select_events_aux(c, static_cast<xcb_xkb_device_spec_t>(kbd_device), events, 0, 0,
                             map_parts, map_parts, &details);
 }
 
@@ -1116,16 +1155,25 @@ absl::Status X11Source::Impl::Run(EventSink* s) {
       continue;
     }
     if (xcb_flush(conn) <= 0) return ConnectionLost();
-    if (opt.key_batch_ms > 0 && batch_keys && !batch_pointer && !motion_pending &&
-        none_deadline == 0 && last_clock - last_keymap_change > kKeymapQuietUs) {
-      // Typing burst: let key events accumulate for a moment (Options).
-      pollfd sfd = {stop_fd, POLLIN, 0};
-      if (poll(&sfd, 1, opt.key_batch_ms) > 0) break;
+    if (keymap_conn && batch_keys && !batch_pointer && !motion_pending && none_deadline == 0 &&
+        last_clock - last_keymap_change > kKeymapQuietUs) {
+      // Typing burst: let key events accumulate for a moment (Options), unless
+      // the keymap changes meanwhile: then read at once.
+      pollfd wfd[2] = {{stop_fd, POLLIN, 0}, {xcb_get_file_descriptor(keymap_conn), POLLIN, 0}};
+      int n = poll(wfd, 2, opt.key_batch_ms);
+      if (n > 0 && (wfd[0].revents & POLLIN)) break;
+      const bool cut = n > 0 && wfd[1].revents != 0;
+      if (cut) DrainKeymapWatch();
+      std::lock_guard<std::mutex> l(mu);
+      ++stats.batch_waits;
+      if (cut) ++stats.batch_waits_cut;
     }
-    pollfd fds[2] = {{xfd, POLLIN, 0}, {stop_fd, POLLIN, 0}};
-    int n = poll(fds, 2, timeout_ms);
+    pollfd fds[3] = {{xfd, POLLIN, 0}, {stop_fd, POLLIN, 0}, {-1, POLLIN, 0}};
+    if (keymap_conn) fds[2].fd = xcb_get_file_descriptor(keymap_conn);
+    int n = poll(fds, keymap_conn ? 3 : 2, timeout_ms);
     if (n < 0 && errno != EINTR) return absl::InternalError("poll failed");
     if (n > 0 && (fds[1].revents & POLLIN)) break;
+    if (n > 0 && keymap_conn && fds[2].revents != 0) DrainKeymapWatch();
     readable = n > 0 && fds[0].revents != 0;
   }
   if (motion_pending && !xcb_connection_has_error(conn)) FlushMotion();

@@ -93,14 +93,15 @@ class X11Source final : public Source {
     std::string display;             // "" = $DISPLAY
     int pointer_hz = 60;             // MOVE coalescing rate (<= 0: every raw motion)
     std::function<int64_t()> clock;  // monotonic µs; default Env::Default()
-    // Opt-in CPU saving for fast typing: after a loop turn that saw only key
-    // events, wait this long before reading again, so bursts are read in one
-    // wakeup (times stay exact: they come from the server). Off by default:
-    // while waiting, a client that remaps a keycode and restores it (xdotool
-    // typing a character missing from the keymap) can finish before the
-    // keymap is re-read, which would lose that character's keysym; batching
-    // is therefore also suspended for 5 s after any keymap change.
-    int key_batch_ms = 0;
+    // CPU saving for fast typing: after a loop turn that saw only key events,
+    // wait this long before reading again, so a burst is read in one wakeup
+    // (times stay exact: they come from the server; nothing is dropped, the
+    // server queues). A second connection that receives only keymap-change
+    // notifications ends the wait at once, so a client that binds a scratch
+    // keycode and restores it (xdotool typing a character missing from the
+    // keymap) is seen as promptly as without batching; batching is also
+    // suspended for 5 s after any keymap change. 0 = read every event at once.
+    int key_batch_ms = 10;
     // Screen frames: off by default.
     bool frames = false;
     int frame_budget_per_hour = 120;
@@ -120,6 +121,8 @@ class X11Source final : public Source {
     uint64_t frames_excluded = 0;
     uint64_t dropped_own_window = 0;  // input dropped in own windows
     uint64_t duplicate_releases = 0;  // releases of keys already up, dropped
+    uint64_t batch_waits = 0;         // key batching waits (Options::key_batch_ms)
+    uint64_t batch_waits_cut = 0;     // ... ended early by a keymap change
   };
 
   explicit X11Source(Options options);

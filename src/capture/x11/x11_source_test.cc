@@ -307,6 +307,15 @@ TEST_F(X11SourceTest, MixedAsciiAndRemappedCharactersInOneBurst) {
     }
   }
   std::printf("remapped characters whose keysym was already restored: %d of 4\n", lost);
+  // The burst began with keymap characters, so key batching (on by default)
+  // was waiting when xdotool bound the first scratch keycode: the keymap watch
+  // must have ended that wait.
+  const X11Source::Stats st = live.src.stats();
+  EXPECT_GT(st.batch_waits, 0u);
+  EXPECT_GE(st.batch_waits_cut, 1u);
+  std::printf("batch waits %llu, ended by a keymap change %llu\n",
+              static_cast<unsigned long long>(st.batch_waits),
+              static_cast<unsigned long long>(st.batch_waits_cut));
 }
 
 TEST_F(X11SourceTest, BackspacesAndHotkeys) {
