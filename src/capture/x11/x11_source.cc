@@ -1164,9 +1164,15 @@ absl::Status X11Source::Impl::Run(EventSink* s) {
       if (n > 0 && (wfd[0].revents & POLLIN)) break;
       const bool cut = n > 0 && wfd[1].revents != 0;
       if (cut) DrainKeymapWatch();
-      std::lock_guard<std::mutex> l(mu);
-      ++stats.batch_waits;
-      if (cut) ++stats.batch_waits_cut;
+      {
+        std::lock_guard<std::mutex> l(mu);
+        ++stats.batch_waits;
+        if (cut) ++stats.batch_waits_cut;
+      }
+      // Read straight away: after a burst the socket almost always has data,
+      // and an empty read just leads to the blocking poll below next turn.
+      readable = true;
+      continue;
     }
     pollfd fds[3] = {{xfd, POLLIN, 0}, {stop_fd, POLLIN, 0}, {-1, POLLIN, 0}};
     if (keymap_conn) fds[2].fd = xcb_get_file_descriptor(keymap_conn);
