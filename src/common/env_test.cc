@@ -1,10 +1,12 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <set>
 
 #include "common/bytes.h"
 #include "common/env.h"
 #include "common/env_fault.h"
+#include "common/waiter.h"
 
 namespace sealtrace {
 namespace {
@@ -23,6 +25,61 @@ TEST(Env, WriteFileAtomicRoundTrip) {
   EXPECT_FALSE(env->FileExists(p + ".tmp"));
   ASSERT_TRUE(WriteFileAtomic(env, p, "again").ok());
   EXPECT_EQ(*env->ReadFile(p), "again");
+}
+
+TEST(Env, ReplaceFileSwapsContentWithoutLeavingTemp) {
+  Env* env = Env::Default();
+  std::string p = JoinPath(TempDir(), "status.json");
+  ASSERT_TRUE(ReplaceFile(env, p, "one").ok());
+  ASSERT_TRUE(ReplaceFile(env, p, "two").ok());
+  EXPECT_EQ(*env->ReadFile(p), "two");
+  EXPECT_FALSE(env->FileExists(p + ".tmp"));
+  EXPECT_FALSE(ReplaceFile(env, "/nonexistent/dir/x", "y").ok());
+}
+
+TEST(Waiter, TimesOutWithNothingToReport) {
+  auto w = Waiter::Create({TempDir()});
+  ASSERT_TRUE(w.ok()) << w.status();
+  const int64_t t0 = Env::Default()->NowMonoMicros();
+  Waiter::Result r = (*w)->Wait(30'000);
+  EXPECT_GE(Env::Default()->NowMonoMicros() - t0, 25'000);
+  EXPECT_FALSE(r.woken);
+  EXPECT_TRUE(r.changed.empty());
+}
+
+TEST(Waiter, WakeIsSeenOnceAndBeforeTheWaitStarts) {
+  auto w = Waiter::Create({TempDir()});
+  ASSERT_TRUE(w.ok());
+  (*w)->Wake();  // before Wait(): not lost
+  (*w)->Wake();
+  Waiter::Result r = (*w)->Wait(-1);
+  EXPECT_TRUE(r.woken);
+  EXPECT_FALSE((*w)->Wait(0).woken);  // both wakes consumed by one Wait
+}
+
+TEST(Waiter, ReportsFilesReplacedInTheWatchedDirectory) {
+  std::string dir = TempDir();
+  auto w = Waiter::Create({dir});
+  ASSERT_TRUE(w.ok());
+  ASSERT_TRUE(WriteFileAtomic(Env::Default(), JoinPath(dir, "control"), "pause 0").ok());
+  ASSERT_TRUE(ReplaceFile(Env::Default(), JoinPath(dir, "vault_state.json"), "{}").ok());
+  std::set<std::string> seen;
+  for (int i = 0; i < 5 && seen.size() < 2; ++i) {
+    Waiter::Result r = (*w)->Wait(1'000'000);
+    for (const auto& n : r.changed) {
+      if (n == "control" || n == "vault_state.json") seen.insert(n);
+    }
+  }
+  EXPECT_EQ(seen, (std::set<std::string>{"control", "vault_state.json"}));
+}
+
+TEST(Waiter, MissingDirectoryDegradesToBoundedPolling) {
+  auto w = Waiter::Create({"/nonexistent/definitely/not"});
+  ASSERT_TRUE(w.ok());
+  const int64_t t0 = Env::Default()->NowMonoMicros();
+  Waiter::Result r = (*w)->Wait(-1);  // would block forever with inotify
+  EXPECT_TRUE(r.all_changed);
+  EXPECT_LE(Env::Default()->NowMonoMicros() - t0, 2 * Waiter::kFallbackPollUs);
 }
 
 TEST(Env, ReadMissingFileIsNotFound) {

@@ -61,6 +61,20 @@ TEST(Spool, OpenRemovesLeftoverTempFiles) {
   EXPECT_FALSE(Env::Default()->FileExists(dir + "/half.seg.tmp"));
 }
 
+TEST(Spool, SecondProcessNeverRemovesAWriteInFlight) {
+  std::string dir = TempDir();
+  {
+    auto f = *Env::Default()->NewWritableFile(dir + "/in-flight.seg.tmp");
+    ASSERT_TRUE(f->Append("the recorder is writing this").ok());
+  }
+  SpoolOptions reader{dir, 1 << 20};
+  reader.remove_unfinished = false;  // the uploader's view
+  auto sp = *Spool::Open(Env::Default(), reader);
+  EXPECT_EQ(sp->Stats().removed_tmp_at_open, 0u);
+  EXPECT_TRUE(Env::Default()->FileExists(dir + "/in-flight.seg.tmp"));
+  EXPECT_TRUE(sp->List()->empty());  // not a segment yet
+}
+
 TEST(Spool, QuarantineKeepsRefusedSegmentWithReason) {
   std::string dir = TempDir();
   auto sp = *Spool::Open(Env::Default(), {dir, 1 << 20});
