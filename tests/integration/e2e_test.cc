@@ -3,7 +3,10 @@
 // events sent and that no plaintext canary exists anywhere on disk.
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "e2e_util.h"
@@ -190,6 +193,66 @@ TEST(EndToEnd, CliPauseTakesEffectWithinOneSecondAndLeavesOnlyAGap) {
   EXPECT_TRUE(gap) << "no GAP with the paused duration";
   EXPECT_EQ(content_while_paused, 0);
   EXPECT_GT(content_after, 0) << "recording did not resume";
+}
+
+// The agent is two processes (ARCHITECTURE.md): the uploader killed mid-run is
+// restarted by the recorder and nothing is lost; the recorder killed takes the
+// uploader with it (no orphan keeps talking to the vault).
+TEST(EndToEnd, UploaderProcessIsSupervisedAndDiesWithTheRecorder) {
+  std::string root = MakeTempDir("st_e2e_upl");
+  VaultProcess v = NewVault(root);
+  v.Start();
+  std::string cfg = Enrol(v, root, "hana");
+  SyntheticOptions so;
+  so.events = 2000;
+  so.seed = 77;
+  auto input = MakeSyntheticSession(so);
+  for (auto& e : input) e.set_t_us(e.t_us() / 16);  // a few seconds at speed 1
+  std::string replay = WriteReplay(root + "/hana/session.jsonl", input);
+  auto session = ThroughGate(input);
+  const std::string upl_json = root + "/hana/state/uploader.json";
+  auto uploader_pid = [&]() -> pid_t {
+    auto j = nlohmann::json::parse(ReadAll(upl_json), nullptr, false);
+    return j.is_object() ? static_cast<pid_t>(j.value("pid", 0)) : 0;
+  };
+  auto alive = [](pid_t p) { return p > 0 && kill(p, 0) == 0; };
+  auto wait_for = [](auto cond) {
+    for (int i = 0; i < 600 && !cond(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    return cond();
+  };
+  {
+    Process agent({SealtraceBinary(), "agent", "--config", cfg, "--source", "replay:" + replay,
+                   "--speed", "1"},
+                  root + "/agent.log");
+    ASSERT_TRUE(wait_for([&] { return alive(uploader_pid()); })) << ReadAll(root + "/agent.log");
+    const pid_t first = uploader_pid();
+    ASSERT_EQ(kill(first, SIGKILL), 0);
+    // A new uploader takes over and the run still delivers every event.
+    ASSERT_TRUE(wait_for([&] { return uploader_pid() != first && alive(uploader_pid()); }))
+        << ReadAll(root + "/agent.log");
+    ASSERT_EQ(agent.Wait(120000), 0) << ReadAll(root + "/agent.log");
+    EXPECT_NE(ReadAll(root + "/agent.log").find("the uploader exited"), std::string::npos);
+  }
+  auto got = ReadVault(v, ContributorOf(cfg));
+  EXPECT_EQ(got.failed_to_open, 0);
+  ASSERT_EQ(got.events.size(), session.size());
+
+  // Now kill the recorder itself: its uploader must not outlive it.
+  std::string empty = root + "/hana/empty.jsonl";
+  WriteAll(empty, "");
+  Process agent2({SealtraceBinary(), "agent", "--config", cfg, "--source", "replay:" + empty,
+                  "--follow"},
+                 root + "/agent2.log");
+  ASSERT_TRUE(wait_for([&] {
+    pid_t p = uploader_pid();
+    return alive(p) && ReadAll("/proc/" + std::to_string(p) + "/status").find(
+                           "PPid:\t" + std::to_string(agent2.pid())) != std::string::npos;
+  })) << ReadAll(root + "/agent2.log");
+  const pid_t orphan = uploader_pid();
+  agent2.Kill9();
+  agent2.Wait(10000);
+  EXPECT_TRUE(wait_for([&] { return !alive(orphan); })) << "uploader outlived the recorder";
+  v.Stop();
 }
 
 }  // namespace
