@@ -12,7 +12,7 @@
 namespace sealtrace {
 
 // X11Source::Options::key_batch_ms for agents whose config does not set it.
-inline constexpr int kDefaultKeyBatchMs = 10;
+inline constexpr int kDefaultKeyBatchMs = 25;
 
 struct AgentConfig {
   std::string path;  // where it was loaded from

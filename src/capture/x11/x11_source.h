@@ -101,7 +101,7 @@ class X11Source final : public Source {
     // keycode and restores it (xdotool typing a character missing from the
     // keymap) is seen as promptly as without batching; batching is also
     // suspended for 5 s after any keymap change. 0 = read every event at once.
-    int key_batch_ms = 10;
+    int key_batch_ms = 25;
     // Screen frames: off by default.
     bool frames = false;
     int frame_budget_per_hour = 120;
