@@ -28,6 +28,6 @@ if [[ -n "${BENCH_KEY_BATCH_MS:-}" ]]; then
 fi
 # --no-upload keeps the comparison to what runs on the device: capture, gate,
 # seal, spool. (Uploading adds one HTTP request per second.)
-export SEALTRACE_RECORDER_CMD="$BIN agent --config $WORK/agent/agent.toml --source x11 --no-upload"
+export SEALTRACE_RECORDER_CMD="$BIN agent --config $WORK/agent/agent.toml --source x11 --no-upload --summary-json"
 export BENCH_READY_WAIT=${BENCH_READY_WAIT:-3}
 bash "$HERE/run.sh" "$BUILD"
