@@ -176,7 +176,13 @@ void Agent::WriteStatus(const std::string& state) {
     ss.segments = us.spool_segments;
     ss.bytes = us.spool_bytes;
   }
-  auto info = source_->Info();
+  SourceInfo info;
+  std::string source_error;
+  {
+    std::lock_guard<std::mutex> l(source_mu_);
+    info = source_->Info();
+    source_error = source_error_;
+  }
   const CaptureCounts cc = captured();
   nlohmann::json j{
       {"state", state},
@@ -214,7 +220,7 @@ void Agent::WriteStatus(const std::string& state) {
       {"last_upload_wall_us", us.last_upload_wall_us},
       {"last_acked_sequence", us.last_acked_sequence},
       {"last_error", us.last_error.empty() ? rs.last_error : us.last_error},
-      {"source_error", source_error_},
+      {"source_error", source_error},
   };
   // Advisory and rewritten every second: atomic but not fsync'd.
   ReplaceFile(env_, StatusPath(cfg_), j.dump(2) + "\n").IgnoreError();
@@ -315,7 +321,7 @@ void Agent::Housekeeping() {
   ReadVaultState();
   while (true) {
     if (!source_stop_sent && (stop_.load() || end_source_.load() || source_done_.load())) {
-      source_->Stop();
+      StopSource();
       source_stop_sent = true;
     }
     if (source_done_.load()) break;
@@ -331,7 +337,8 @@ void Agent::Housekeeping() {
     if (now - last_status >= kStatusIntervalUs) {
       last_status = now;
       std::string state = "recording";
-      if (filter_ && filter_->paused()) state = "paused";
+      if (source_lost_.load()) state = "source_lost";
+      else if (filter_ && filter_->paused()) state = "paused";
       else if (filter_ && filter_->excluded()) state = "excluded";
       WriteStatus(state);
     }
@@ -372,14 +379,78 @@ absl::Status Agent::SubmitFrame(std::string_view png, v1::FrameRef meta, uint64_
   return absl::OkStatus();
 }
 
+void Agent::StopSource() {
+  std::lock_guard<std::mutex> l(source_mu_);
+  source_stop_requested_ = true;
+  source_->Stop();
+}
+
+bool Agent::ReconnectSource(const absl::Status& lost) {
+  const int64_t lost_at = env_->NowMonoMicros();
+  source_lost_.store(true);
+  {
+    std::lock_guard<std::mutex> l(source_mu_);
+    source_error_ = std::string(lost.message());
+  }
+  spdlog::warn("agent: {}; sealing what was captured and retrying every {} ms",
+               std::string(lost.message()), opt_.reconnect_interval_us / 1000);
+  recorder_->Flush().IgnoreError();  // errors show in the recorder's stats
+  int attempts = 0;
+  while (!stop_.load() && !end_source_.load()) {
+    for (int64_t slept = 0; slept < opt_.reconnect_interval_us && !stop_.load() &&
+                            !end_source_.load();
+         slept += 50'000) {
+      env_->SleepMicros(std::min<int64_t>(50'000, opt_.reconnect_interval_us - slept));
+    }
+    if (stop_.load() || end_source_.load()) break;
+    ++attempts;
+    auto next = opt_.reconnect();
+    absl::Status started = next.ok() ? (*next)->Start() : next.status();
+    if (!started.ok()) {
+      if (attempts == 1 || attempts % 60 == 0) {
+        spdlog::info("agent: source not back yet ({})", std::string(started.message()));
+      }
+      continue;
+    }
+    std::unique_ptr<Source> old;
+    {
+      std::lock_guard<std::mutex> l(source_mu_);
+      old = std::move(source_);
+      source_ = std::move(*next);
+      if (source_stop_requested_) source_->Stop();  // a stop raced with the swap
+      source_error_.clear();
+    }
+    source_lost_.store(false);
+    const int64_t now = env_->NowMonoMicros();
+    spdlog::info("agent: source back after {} ms; recording again", (now - lost_at) / 1000);
+    v1::Event e;
+    e.set_t_us(static_cast<uint64_t>(now));
+    e.mutable_control()->set_kind(v1::ControlEvent::SOURCE_RESTORED);
+    e.mutable_control()->set_duration_us(static_cast<uint64_t>(now - lost_at));
+    e.mutable_control()->set_reason("reconnected");
+    counter_->OnEvent(std::move(e));
+    return true;
+  }
+  return false;
+}
+
 absl::Status Agent::Run() {
   started_wall_us_ = env_->NowWallMicros();
   if (opt_.upload) StartUploader();
   std::thread hk([this] { Housekeeping(); });
-  absl::Status st = source_->Run(counter_.get());
+  absl::Status st;
+  while (true) {
+    st = source_->Run(counter_.get());
+    if (st.ok() || !absl::IsUnavailable(st) || !opt_.reconnect) break;
+    if (!ReconnectSource(st)) {
+      st = absl::OkStatus();  // stopped while the source was away: a clean end
+      break;
+    }
+  }
   source_done_.store(true);
   waiter_->Wake();
   if (!st.ok()) {
+    std::lock_guard<std::mutex> l(source_mu_);
     source_error_ = std::string(st.message());
     spdlog::error("agent: source stopped: {}", std::string(st.message()));
   }

@@ -26,6 +26,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "agent/config.h"
@@ -54,6 +55,13 @@ struct AgentOptions {
   int64_t state_poll_us = 2'000'000;      // programme state poll (by the uploader)
   // The uploader binary; empty: `sealtrace-uploader` beside /proc/self/exe.
   std::string uploader_path;
+  // Live sources: when the source stops with UNAVAILABLE (the X server went
+  // away), the agent seals what it has, reports "source_lost", and calls this
+  // every reconnect_interval_us for a new, not yet started source until one
+  // starts (recording goes on after a SOURCE_RESTORED marker) or the agent is
+  // stopped. Empty: the agent ends with the source's error.
+  std::function<absl::StatusOr<std::unique_ptr<Source>>()> reconnect;
+  int64_t reconnect_interval_us = 1'000'000;
 };
 
 // Events the source delivered, by kind (before the privacy gate).
@@ -124,11 +132,18 @@ class Agent {
   // Reaps an exited uploader (and restarts it after a pause unless stopping).
   void SuperviseUploader(bool stopping);
   void StopUploader();
+  void StopSource();
+  // After the source failed: replaces it with a new one (true), or gives up
+  // because the agent is stopping (false).
+  bool ReconnectSource(const absl::Status& lost);
 
   Env* env_;
   AgentConfig cfg_;
   AgentOptions opt_;
+  std::mutex source_mu_;              // guards source_ (replaced on reconnect), source_error_
   std::unique_ptr<Source> source_;
+  bool source_stop_requested_ = false;  // under source_mu_
+  std::atomic<bool> source_lost_{false};
   std::unique_ptr<Spool> spool_;
   std::unique_ptr<Recorder> recorder_;
   std::unique_ptr<EventFilter> filter_;

@@ -157,6 +157,7 @@ void RegisterAgentCommands(CLI::App& app) {
     auto no_upload = std::make_shared<bool>(false);
     auto follow = std::make_shared<bool>(false);
     auto summary_json = std::make_shared<bool>(false);
+    auto exit_on_loss = std::make_shared<bool>(false);
     auto drain = std::make_shared<std::string>("10s");
     cmd->add_option("--config", *config, "Agent config written by `sealtrace enroll`")
         ->capture_default_str();
@@ -169,6 +170,9 @@ void RegisterAgentCommands(CLI::App& app) {
     cmd->add_option("--drain-timeout", *drain,
                     "At exit, keep uploading this long (e.g. 10s); the rest stays spooled")
         ->capture_default_str();
+    cmd->add_flag("--exit-on-source-loss", *exit_on_loss,
+                  "x11: exit when the X server goes away (default: seal what was captured, "
+                  "report source_lost, and reconnect when the display is back)");
     cmd->add_flag("--summary-json", *summary_json,
                   "At exit, also print one JSON line: events captured by kind, sealed, segments");
     cmd->add_flag("--follow", *follow,
@@ -186,6 +190,11 @@ void RegisterAgentCommands(CLI::App& app) {
       auto drain_us = ParseDurationUs(*drain);
       if (!drain_us.ok()) Fail(std::string(drain_us.status().message()), kExitUsage);
       opt.drain_timeout_us = *drain_us;
+      if (source->rfind("x11", 0) == 0 && !*exit_on_loss) {
+        const std::string spec = *source;
+        const AgentConfig c = *cfg;
+        opt.reconnect = [spec, c] { return MakeSource(spec, 0, c); };
+      }
       auto agent = Agent::Create(Env::Default(), *cfg, std::move(*src), opt, MakeGateFactory());
       if (!agent.ok()) Fail(std::string(agent.status().message()));
       g_agent.store(agent->get());

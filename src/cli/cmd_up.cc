@@ -178,6 +178,9 @@ absl::Status RecordX11(AgentConfig cfg, const std::string& display, bool follow_
   if (!src.ok()) return src.status();
   AgentOptions opt;
   opt.drain_timeout_us = 10'000'000;
+  // A live desktop: reconnect when the X server comes back (logout/login).
+  // The demo drives its own Xvfb and ends with it.
+  if (!while_recording) opt.reconnect = [display, cfg] { return MakeX11Source(display, cfg); };
   auto agent = Agent::Create(Env::Default(), cfg, std::move(*src), opt, MakeGateFactory());
   if (!agent.ok()) return agent.status();
   g_up_agent.store(agent->get());

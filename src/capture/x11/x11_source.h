@@ -52,7 +52,8 @@
 // Faults: Start() returns UNAVAILABLE if the display cannot be opened and
 // FAILED_PRECONDITION if XInput 2.2 or XKB is missing. If the X server goes
 // away, Run() delivers everything already read, then a ControlEvent
-// SOURCE_LOST (reason "x_server_gone"), and returns UNAVAILABLE.
+// SOURCE_LOST (reason "x_server_gone"), and returns UNAVAILABLE (the agent
+// then reconnects with a new X11Source: AgentOptions::reconnect).
 //
 // Ownership and threads: the source owns its X connection. Start() and Run()
 // must be called from one thread (Run() calls the sink and the frame sink on

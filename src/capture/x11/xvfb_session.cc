@@ -94,44 +94,56 @@ std::vector<std::string> XvfbSession::Environment() const {
   return env;
 }
 
+absl::Status XvfbSession::StartServer(int n) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) return absl::InternalError("pipe failed");
+  // Xvfb writes the display number to fd 3 (dup'ed from the pipe) when ready.
+  std::vector<std::string> argv = {"Xvfb", absl::StrCat(":", n), "-screen", "0",
+                                   screen_, "-nolisten",         "tcp",     "-displayfd",
+                                   "3"};
+  std::vector<std::string> env;
+  for (char** p = environ; *p; ++p) env.emplace_back(*p);
+  absl::StatusOr<pid_t> spawned = SpawnWith(argv, env, -1, fds[1]);
+  close(fds[1]);
+  if (!spawned.ok()) {
+    close(fds[0]);
+    return spawned.status();
+  }
+  pid_t pid = *spawned;
+  std::string got;
+  int64_t deadline = NowMs() + 15000;
+  while (NowMs() < deadline) {
+    pollfd p{fds[0], POLLIN, 0};
+    if (poll(&p, 1, 100) <= 0) continue;
+    char buf[32];
+    ssize_t r = read(fds[0], buf, sizeof(buf));
+    if (r <= 0) break;  // Xvfb exited (display taken)
+    got.append(buf, static_cast<size_t>(r));
+    if (got.find('\n') != std::string::npos) break;
+  }
+  close(fds[0]);
+  if (got.find('\n') == std::string::npos) {
+    KillAndReap(pid);
+    return absl::UnavailableError(absl::StrCat("Xvfb did not start on :", n));
+  }
+  xvfb_pid_ = pid;
+  display_number_ = n;
+  display_ = absl::StrCat(":", n);
+  return absl::OkStatus();
+}
+
+absl::Status XvfbSession::RestartXvfb() {
+  if (display_number_ < 0) return absl::FailedPreconditionError("never started");
+  if (xvfb_pid_ > 0) return absl::FailedPreconditionError("the X server is still running");
+  return StartServer(display_number_);
+}
+
 absl::Status XvfbSession::Start(bool with_window_manager, int width, int height) {
-  std::string screen = absl::StrCat(width, "x", height, "x24");
+  screen_ = absl::StrCat(width, "x", height, "x24");
   for (int n = 90; n <= 120 && xvfb_pid_ < 0; ++n) {
     struct stat st;
     if (stat(absl::StrCat("/tmp/.X", n, "-lock").c_str(), &st) == 0) continue;
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) return absl::InternalError("pipe failed");
-    // Xvfb writes the display number to fd 3 (dup'ed from the pipe) when ready.
-    std::vector<std::string> argv = {"Xvfb", absl::StrCat(":", n), "-screen", "0",
-                                     screen, "-nolisten",          "tcp",     "-displayfd",
-                                     "3"};
-    std::vector<std::string> env;
-    for (char** p = environ; *p; ++p) env.emplace_back(*p);
-    absl::StatusOr<pid_t> spawned = SpawnWith(argv, env, -1, fds[1]);
-    close(fds[1]);
-    if (!spawned.ok()) {
-      close(fds[0]);
-      return spawned.status();
-    }
-    pid_t pid = *spawned;
-    std::string got;
-    int64_t deadline = NowMs() + 15000;
-    while (NowMs() < deadline) {
-      pollfd p{fds[0], POLLIN, 0};
-      if (poll(&p, 1, 100) <= 0) continue;
-      char buf[32];
-      ssize_t r = read(fds[0], buf, sizeof(buf));
-      if (r <= 0) break;  // Xvfb exited (display taken)
-      got.append(buf, static_cast<size_t>(r));
-      if (got.find('\n') != std::string::npos) break;
-    }
-    close(fds[0]);
-    if (got.find('\n') != std::string::npos) {
-      xvfb_pid_ = pid;
-      display_ = absl::StrCat(":", n);
-    } else {
-      KillAndReap(pid);
-    }
+    StartServer(n).IgnoreError();  // taken meanwhile: try the next
   }
   if (xvfb_pid_ < 0) return absl::UnavailableError("no free X display in :90..:120");
   if (!with_window_manager) return absl::OkStatus();

@@ -43,10 +43,17 @@ class XvfbSession {
   absl::StatusOr<uint64_t> StartXterm(const std::string& title, pid_t* pid);
   // SIGKILLs the X server (and nothing else).
   void KillXvfb();
+  // Starts a new X server on the same display after KillXvfb() (no window
+  // manager): what a logout/login or a crashed server looks like to clients.
+  absl::Status RestartXvfb();
 
  private:
   std::vector<std::string> Environment() const;
+  // Starts Xvfb on :n; true once it reported ready.
+  absl::Status StartServer(int n);
   std::string display_;
+  std::string screen_;
+  int display_number_ = -1;
   pid_t xvfb_pid_ = -1;
   std::vector<pid_t> children_;  // excluding Xvfb
 };
