@@ -5,6 +5,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <deque>
 #include <thread>
@@ -128,8 +130,9 @@ Agent::~Agent() {
   StopUploader();
 }
 
-UploadReport Agent::ReadUploadReport() {
+UploadReport Agent::ReadCurrentUploaderFile() {
   UploadReport r;
+  if (!opt_.upload || uploader_pid_ <= 0) return r;
   auto text = env_->ReadFile(UploadService::StatusPath(cfg_));
   if (!text.ok()) return r;
   auto j = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
@@ -138,6 +141,8 @@ UploadReport Agent::ReadUploadReport() {
     auto it = j.find(k);
     return it != j.end() && it->is_number_unsigned() ? it->get<uint64_t>() : uint64_t{0};
   };
+  // Only the uploader this agent started now counts (not a previous run's file).
+  if (u64("pid") != static_cast<uint64_t>(uploader_pid_)) return r;
   r.present = true;
   r.uploaded = u64("uploaded");
   r.duplicates = u64("upload_duplicates");
@@ -148,6 +153,39 @@ UploadReport Agent::ReadUploadReport() {
   r.spool_segments = u64("spool_segments");
   r.spool_bytes = u64("spool_bytes");
   if (auto it = j.find("last_error"); it != j.end() && it->is_string()) r.last_error = *it;
+  return r;
+}
+
+void Agent::FoldUploaderReport() {
+  // Called when the current uploader has exited: its final counters join the
+  // totals of this run, so a restart does not reset them.
+  UploadReport last = ReadCurrentUploaderFile();
+  upload_totals_.uploaded += last.uploaded;
+  upload_totals_.duplicates += last.duplicates;
+  upload_totals_.rejected += last.rejected;
+  upload_totals_.failures += last.failures;
+  upload_totals_.last_acked_sequence =
+      std::max(upload_totals_.last_acked_sequence, last.last_acked_sequence);
+  upload_totals_.last_upload_wall_us =
+      std::max(upload_totals_.last_upload_wall_us, last.last_upload_wall_us);
+  if (!last.last_error.empty()) upload_totals_.last_error = last.last_error;
+}
+
+UploadReport Agent::ReadUploadReport() {
+  UploadReport cur = ReadCurrentUploaderFile();
+  UploadReport r = upload_totals_;
+  r.present = cur.present;
+  r.uploaded += cur.uploaded;
+  r.duplicates += cur.duplicates;
+  r.rejected += cur.rejected;
+  r.failures += cur.failures;
+  r.last_acked_sequence = std::max(r.last_acked_sequence, cur.last_acked_sequence);
+  r.last_upload_wall_us = std::max(r.last_upload_wall_us, cur.last_upload_wall_us);
+  if (cur.present) {
+    r.spool_segments = cur.spool_segments;
+    r.spool_bytes = cur.spool_bytes;
+    if (!cur.last_error.empty()) r.last_error = cur.last_error;
+  }
   return r;
 }
 
@@ -260,7 +298,10 @@ void Agent::ReadVaultState() {
 }
 
 void Agent::StartUploader() {
-  const std::string poll_ms = std::to_string(std::max<int64_t>(1, opt_.state_poll_us / 1000));
+  // The uploader accepts 10 ms .. 1 h.
+  const std::string poll_ms =
+      std::to_string(std::clamp<int64_t>(opt_.state_poll_us / 1000, 10, 3'600'000));
+  env_->RemoveFile(UploadService::StatusPath(cfg_)).IgnoreError();  // a previous run's
   const std::string ppid = std::to_string(getpid());
   std::vector<std::string> args = {opt_.uploader_path, "--config",       cfg_.path,
                                    "--parent-pid",     ppid,             "--state-poll-ms",
@@ -284,7 +325,12 @@ void Agent::SuperviseUploader(bool stopping) {
   if (!opt_.upload) return;
   if (uploader_pid_ > 0) {
     int status = 0;
-    if (waitpid(uploader_pid_, &status, WNOHANG) != uploader_pid_) return;  // still running
+    pid_t r;
+    do {
+      r = waitpid(uploader_pid_, &status, WNOHANG);
+    } while (r < 0 && errno == EINTR);
+    if (r == 0) return;  // still running
+    FoldUploaderReport();
     spdlog::warn("agent: the uploader exited ({}); restarting it in 2 s",
                  WIFSIGNALED(status) ? "signal " + std::to_string(WTERMSIG(status))
                                      : "status " + std::to_string(WEXITSTATUS(status)));
@@ -300,14 +346,18 @@ void Agent::StopUploader() {
   // It finishes the upload in flight (bounded by the client's timeouts).
   int status = 0;
   for (int i = 0; i < 300; ++i) {
-    if (waitpid(uploader_pid_, &status, WNOHANG) == uploader_pid_) {
+    pid_t r = waitpid(uploader_pid_, &status, WNOHANG);
+    if (r == uploader_pid_ || (r < 0 && errno != EINTR)) {
+      FoldUploaderReport();
       uploader_pid_ = -1;
       return;
     }
     env_->SleepMicros(100'000);
   }
   kill(uploader_pid_, SIGKILL);
-  waitpid(uploader_pid_, &status, 0);
+  while (waitpid(uploader_pid_, &status, 0) < 0 && errno == EINTR) {
+  }
+  FoldUploaderReport();
   uploader_pid_ = -1;
 }
 
@@ -394,7 +444,8 @@ bool Agent::ReconnectSource(const absl::Status& lost) {
   }
   spdlog::warn("agent: {}; sealing what was captured and retrying every {} ms",
                std::string(lost.message()), opt_.reconnect_interval_us / 1000);
-  recorder_->Flush().IgnoreError();  // errors show in the recorder's stats
+  if (filter_) filter_->Flush();     // what the gate holds, then
+  recorder_->Flush().IgnoreError();  // seal (errors show in the recorder's stats)
   int attempts = 0;
   while (!stop_.load() && !end_source_.load()) {
     for (int64_t slept = 0; slept < opt_.reconnect_interval_us && !stop_.load() &&
@@ -459,10 +510,16 @@ absl::Status Agent::Run() {
   absl::Status fl = recorder_->Flush();
   if (!opt_.exit_when_source_ends) {
     WriteStatus("source_ended");
+    int64_t last_status = env_->NowMonoMicros();
     while (!stop_.load()) {
       SuperviseUploader(/*stopping=*/false);
-      waiter_->Wait(1'000'000);
-      if (opt_.upload) WriteStatus("source_ended");
+      // Our own status writes wake the waiter too: write on a 1 s schedule.
+      const int64_t now = env_->NowMonoMicros();
+      if (now - last_status >= 1'000'000) {
+        last_status = now;
+        WriteStatus("source_ended");
+      }
+      waiter_->Wait(std::max<int64_t>(0, last_status + 1'000'000 - now));
     }
   }
   if (!fl.ok()) spdlog::error("agent: final seal failed: {}", std::string(fl.message()));

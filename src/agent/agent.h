@@ -114,7 +114,10 @@ class Agent {
   Recorder* recorder() { return recorder_.get(); }
   Spool* spool() { return spool_.get(); }
   CaptureCounts captured() const;
-  // The uploader process's last report (reads uploader.json).
+  // What the uploader processes of this run did: the totals of those that
+  // exited plus the current one's uploader.json (only if its pid is the one
+  // this agent started). Not thread-safe: the housekeeping thread while Run()
+  // runs, any thread after.
   UploadReport ReadUploadReport();
 
   // Paths of the files the CLI uses to talk to a running agent.
@@ -132,6 +135,8 @@ class Agent {
   // Reaps an exited uploader (and restarts it after a pause unless stopping).
   void SuperviseUploader(bool stopping);
   void StopUploader();
+  UploadReport ReadCurrentUploaderFile();
+  void FoldUploaderReport();
   void StopSource();
   // After the source failed: replaces it with a new one (true), or gives up
   // because the agent is stopping (false).
@@ -151,6 +156,7 @@ class Agent {
   std::unique_ptr<Waiter> waiter_;
   int uploader_pid_ = -1;           // housekeeping thread / Run only
   int64_t uploader_restart_at_ = 0;
+  UploadReport upload_totals_;      // of uploaders that exited during this run
   std::atomic<bool> stop_{false};
   std::atomic<bool> source_done_{false};
   std::atomic<bool> end_source_{false};

@@ -1,5 +1,7 @@
 #include "agent/upload_service.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,6 +16,12 @@ absl::StatusOr<std::unique_ptr<UploadService>> UploadService::Create(
     UploadServiceOptions options) {
   std::unique_ptr<UploadService> s(new UploadService(env, std::move(config), std::move(options)));
   if (auto st = env->CreateDirs(s->cfg_.state_dir); !st.ok()) return st;
+  const std::string lock = JoinPath(s->cfg_.state_dir, "uploader.lock");
+  s->lock_fd_ = open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (s->lock_fd_ < 0) return absl::InternalError("cannot open " + lock);
+  if (flock(s->lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    return absl::FailedPreconditionError("another uploader holds " + lock);
+  }
   SpoolOptions so{s->cfg_.spool_dir, s->cfg_.spool_quota_bytes};
   so.remove_unfinished = false;  // the recorder owns the spool's *.tmp files
   auto spool = Spool::Open(env, so);
@@ -27,6 +35,10 @@ absl::StatusOr<std::unique_ptr<UploadService>> UploadService::Create(
   s->uploader_ =
       std::make_unique<Uploader>(env, s->spool_.get(), s->client_.get(), s->opt_.uploader);
   return s;
+}
+
+UploadService::~UploadService() {
+  if (lock_fd_ >= 0) close(lock_fd_);  // releases the lock
 }
 
 void UploadService::PollState() {
@@ -73,9 +85,13 @@ absl::Status UploadService::Run() {
   int attempt = 0;
   int64_t next_upload = 0, next_state = 0;
   while (!stop_.load()) {
+    if (opt_.parent_pid > 0 && getppid() != opt_.parent_pid) {
+      spdlog::info("uploader: the recorder is gone; stopping");
+      break;
+    }
     int64_t now = env_->NowMonoMicros();
     if (now >= next_upload) {
-      auto r = uploader_->UploadOnce();
+      auto r = uploader_->UploadOnce(&stop_);
       if (!r.ok()) {
         ++attempt;
         const int64_t wait = uploader_->BackoffDelayUs(attempt);
@@ -95,7 +111,8 @@ absl::Status UploadService::Run() {
       next_state = now + opt_.state_poll_us;
     }
     WriteStatus();
-    const int64_t deadline = std::min(next_upload, next_state);
+    int64_t deadline = std::min(next_upload, next_state);
+    if (opt_.parent_pid > 0) deadline = std::min(deadline, now + 1'000'000);
     Waiter::Result w = waiter_->Wait(deadline == kNever ? -1 : std::max<int64_t>(0, deadline - now));
     bool new_segment = w.all_changed;
     for (const auto& n : w.changed) {

@@ -42,17 +42,24 @@ namespace sealtrace {
 struct UploadServiceOptions {
   int64_t state_poll_us = 2'000'000;   // programme state from the vault
   int64_t idle_rescan_us = 10'000'000;  // re-list an idle spool this often anyway
+  // > 0: stop once this process (the recorder) is no longer our parent,
+  // checked at least once a second.
+  int64_t parent_pid = 0;
   UploaderOptions uploader;            // back-off; state_file is set by the service
 };
 
 class UploadService {
  public:
-  // Opens the spool as a second (non-owning) process and the waiter.
+  // Opens the spool as a second (non-owning) process and the waiter, and
+  // takes an exclusive lock on <state>/uploader.lock: a second uploader for
+  // the same agent (e.g. one orphaned by a killed recorder, still finishing)
+  // gets FAILED_PRECONDITION instead of racing the first.
   static absl::StatusOr<std::unique_ptr<UploadService>> Create(Env* env, AgentConfig config,
                                                                std::unique_ptr<VaultClient> client,
                                                                UploadServiceOptions options);
   // Runs until RequestStop(); returns OK then.
   absl::Status Run();
+  ~UploadService();
   void RequestStop() {
     stop_.store(true);
     waiter_->Wake();
@@ -85,6 +92,7 @@ class UploadService {
   std::unique_ptr<Uploader> uploader_;
   std::unique_ptr<Waiter> waiter_;
   std::atomic<bool> stop_{false};
+  int lock_fd_ = -1;
   std::string last_state_json_;
   std::string last_status_json_;
   bool have_state_ = false;

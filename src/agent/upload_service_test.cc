@@ -82,6 +82,9 @@ TEST(UploadService, UploadsSegmentsAsTheyArriveAndRelaysTheProgrammeState) {
   opt.idle_rescan_us = 600'000'000;  // only the inotify wake can start an upload
   auto service = UploadService::Create(env, cfg, std::unique_ptr<VaultClient>(vault), opt);
   ASSERT_TRUE(service.ok()) << service.status();
+  // A second uploader for the same agent is refused while this one runs.
+  auto second = UploadService::Create(env, cfg, std::make_unique<FakeVault>(), opt);
+  EXPECT_TRUE(absl::IsFailedPrecondition(second.status())) << second.status();
   std::thread runner([&] { EXPECT_TRUE((*service)->Run().ok()); });
 
   // The state file appears with the vault's first answer.
@@ -115,6 +118,26 @@ TEST(UploadService, UploadsSegmentsAsTheyArriveAndRelaysTheProgrammeState) {
   runner.join();
   EXPECT_TRUE(env->FileExists(JoinPath(cfg.spool_dir, "in-flight.seg.tmp")));
   EXPECT_EQ(Uploader::LoadLastAcked(env, JoinPath(cfg.state_dir, "uploader.state")), 3u);
+  service->reset();  // releases the lock: the next uploader may start
+  EXPECT_TRUE(UploadService::Create(env, cfg, std::make_unique<FakeVault>(), opt).ok());
+}
+
+TEST(UploadService, StopsBetweenSegmentsOfALargeBacklog) {
+  Env* env = Env::Default();
+  const std::string dir = TempDir();
+  auto spool = *Spool::Open(env, {dir, 1 << 20});
+  for (uint8_t i = 1; i <= 5; ++i) {
+    Id16 id;
+    id.b.fill(i);
+    ASSERT_TRUE(spool->Put(i, id, "s").ok());
+  }
+  FakeVault vault;
+  Uploader up(env, spool.get(), &vault, {});
+  std::atomic<bool> stop{true};
+  EXPECT_EQ(*up.UploadOnce(&stop), 0);  // asked to stop: nothing more is sent
+  EXPECT_EQ(vault.Stored(), 0u);
+  stop = false;
+  EXPECT_EQ(*up.UploadOnce(&stop), 5);
 }
 
 }  // namespace

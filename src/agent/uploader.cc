@@ -36,11 +36,12 @@ int64_t Uploader::BackoffDelayUs(int attempt) {
   return d / 2 + static_cast<int64_t>(r % static_cast<uint32_t>(d / 2 + 1));
 }
 
-absl::StatusOr<int> Uploader::UploadOnce() {
+absl::StatusOr<int> Uploader::UploadOnce(const std::atomic<bool>* stop) {
   auto list = spool_->List();
   if (!list.ok()) return list.status();
   int acked = 0;
   for (const auto& e : *list) {
+    if (stop != nullptr && stop->load()) break;
     auto bytes = spool_->Read(e);
     if (!bytes.ok()) {
       if (absl::IsNotFound(bytes.status())) continue;  // purged meanwhile
@@ -88,7 +89,7 @@ absl::StatusOr<int> Uploader::UploadOnce() {
 void Uploader::Run(const std::atomic<bool>* stop) {
   int attempt = 0;
   while (!stop->load()) {
-    auto r = UploadOnce();
+    auto r = UploadOnce(stop);
     int64_t wait = opt_.poll_interval_us;
     if (!r.ok()) {
       ++attempt;

@@ -43,7 +43,9 @@ class Uploader {
 
   // Uploads spooled segments oldest-first until the spool is empty or one
   // fails transiently. Returns the number acknowledged, or the failure.
-  absl::StatusOr<int> UploadOnce();
+  // Checks *stop (if given) between segments, so a stop is prompt even with
+  // a large backlog.
+  absl::StatusOr<int> UploadOnce(const std::atomic<bool>* stop = nullptr);
   // Loops until *stop; on transient failure sleeps the back-off delay.
   void Run(const std::atomic<bool>* stop);
   // The delay before retry number `attempt` (1-based): exponential, capped, jittered.

@@ -3,7 +3,6 @@
 // and relays the vault's programme state to the recorder. Started and
 // supervised by `sealtrace agent`; it exits when that process goes away.
 #include <signal.h>
-#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -37,10 +36,10 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
-  if (parent > 0) {
-    prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (getppid() != parent) return 0;  // the recorder is already gone
-  }
+  // The uploader ends with the recorder that started it: UploadService checks
+  // getppid() at least once a second (PR_SET_PDEATHSIG would fire when the
+  // recorder *thread* that restarted us ends, not the process).
+  if (parent > 0 && getppid() != parent) return 0;  // already gone
   sealtrace::Env* env = sealtrace::Env::Default();
   auto cfg = sealtrace::LoadAgentConfig(env, config);
   if (!cfg.ok()) {
@@ -49,6 +48,7 @@ int main(int argc, char** argv) {
   }
   sealtrace::UploadServiceOptions opt;
   opt.state_poll_us = state_poll_ms * 1000;
+  opt.parent_pid = parent;
   auto client = sealtrace::NewHttpVaultClient(cfg->server_url, cfg->device_token, cfg->ca_file);
   auto service = sealtrace::UploadService::Create(env, *cfg, std::move(client), opt);
   if (!service.ok()) {

@@ -57,6 +57,7 @@ Waiter::Result Waiter::Wait(int64_t timeout_us) {
     r.woken = read(event_fd_, &v, sizeof(v)) == sizeof(v);
   }
   if (n == 2 && (fds[1].revents & POLLIN)) {
+    bool lost_watch = false;
     alignas(inotify_event) char buf[4096];
     while (true) {
       ssize_t len = read(inotify_fd_, buf, sizeof(buf));
@@ -64,6 +65,7 @@ Waiter::Result Waiter::Wait(int64_t timeout_us) {
       for (ssize_t off = 0; off + static_cast<ssize_t>(sizeof(inotify_event)) <= len;) {
         const auto* ev = reinterpret_cast<const inotify_event*>(buf + off);
         if (ev->mask & IN_Q_OVERFLOW) r.all_changed = true;
+        if (ev->mask & IN_IGNORED) lost_watch = true;  // directory removed or unmounted
         if (ev->len > 0) {
           std::string name(ev->name, strnlen(ev->name, ev->len));
           if (std::find(r.changed.begin(), r.changed.end(), name) == r.changed.end()) {
@@ -72,6 +74,12 @@ Waiter::Result Waiter::Wait(int64_t timeout_us) {
         }
         off += static_cast<ssize_t>(sizeof(inotify_event)) + ev->len;
       }
+    }
+    if (lost_watch) {
+      // A watch is gone: from now on bounded polling (see header).
+      close(inotify_fd_);
+      inotify_fd_ = -1;
+      r.all_changed = true;
     }
   }
   return r;

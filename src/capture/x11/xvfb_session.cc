@@ -143,7 +143,9 @@ absl::Status XvfbSession::Start(bool with_window_manager, int width, int height)
   for (int n = 90; n <= 120 && xvfb_pid_ < 0; ++n) {
     struct stat st;
     if (stat(absl::StrCat("/tmp/.X", n, "-lock").c_str(), &st) == 0) continue;
-    StartServer(n).IgnoreError();  // taken meanwhile: try the next
+    absl::Status started = StartServer(n);
+    if (!started.ok() && !absl::IsUnavailable(started)) return started;  // e.g. no Xvfb
+    // UNAVAILABLE: the display was taken meanwhile; try the next.
   }
   if (xvfb_pid_ < 0) return absl::UnavailableError("no free X display in :90..:120");
   if (!with_window_manager) return absl::OkStatus();
