@@ -2,6 +2,7 @@
 #include <httplib.h>
 
 #include <nlohmann/json.hpp>
+#include <cstdio>
 #include <thread>
 
 #include "access/access_test_util.h"
@@ -188,8 +189,16 @@ TEST(AccessHttp, BadInputGetsClearErrors) {
   const uint64_t before = f.log->Size();
   std::string huge(kMaxApiBodyBytes + 1, 'x');
   auto big = f.Client()->Post("/v1/grants", f.Bearer(f.po1_token), huge, "application/json");
-  ASSERT_TRUE(big);
-  EXPECT_EQ(big->status, 413);
+  // The server answers 413 as soon as it sees the Content-Length and closes
+  // the connection; a client still sending the body (a slow, sanitized build)
+  // may get a reset instead of reading that answer. Either way the refusal
+  // must be audited (below).
+  if (big) {
+    EXPECT_EQ(big->status, 413);
+  } else {
+    std::printf("oversized request: connection closed before the 413 was read (%s)\n",
+                httplib::to_string(big.error()).c_str());
+  }
   bool logged = false;
   for (const auto& e : f.EntriesSince(before)) logged |= e.rule == "request.oversized";
   EXPECT_TRUE(logged);
