@@ -321,7 +321,7 @@ void Agent::StartUploader() {
   uploader_pid_ = pid;
 }
 
-void Agent::SuperviseUploader(bool stopping) {
+void Agent::SuperviseUploader() {
   if (!opt_.upload) return;
   if (uploader_pid_ > 0) {
     int status = 0;
@@ -337,7 +337,7 @@ void Agent::SuperviseUploader(bool stopping) {
     uploader_pid_ = -1;
     uploader_restart_at_ = env_->NowMonoMicros() + 2'000'000;
   }
-  if (!stopping && env_->NowMonoMicros() >= uploader_restart_at_) StartUploader();
+  if (env_->NowMonoMicros() >= uploader_restart_at_) StartUploader();
 }
 
 void Agent::StopUploader() {
@@ -376,7 +376,7 @@ void Agent::Housekeeping() {
     }
     if (source_done_.load()) break;
     recorder_->Tick();
-    SuperviseUploader(/*stopping=*/false);
+    SuperviseUploader();
     int64_t now = env_->NowMonoMicros();
     if (local_pause_ && local_pause_until_wall_ > 0 && env_->NowWallMicros() >= local_pause_until_wall_) {
       ReadControl();  // a timed pause has ended
@@ -512,7 +512,7 @@ absl::Status Agent::Run() {
     WriteStatus("source_ended");
     int64_t last_status = env_->NowMonoMicros();
     while (!stop_.load()) {
-      SuperviseUploader(/*stopping=*/false);
+      SuperviseUploader();
       // Our own status writes wake the waiter too: write on a 1 s schedule.
       const int64_t now = env_->NowMonoMicros();
       if (now - last_status >= 1'000'000) {
@@ -529,7 +529,7 @@ absl::Status Agent::Run() {
     while (env_->NowMonoMicros() < deadline && !stop_.load()) {
       auto l = spool_->List();
       if (l.ok() && l->empty()) break;
-      SuperviseUploader(/*stopping=*/false);
+      SuperviseUploader();
       waiter_->Wait(50'000);
     }
     StopUploader();

@@ -132,8 +132,8 @@ class Agent {
   void ReadControl();
   void ReadVaultState();
   void StartUploader();
-  // Reaps an exited uploader (and restarts it after a pause unless stopping).
-  void SuperviseUploader(bool stopping);
+  // Reaps an exited uploader and restarts it after a pause.
+  void SuperviseUploader();
   void StopUploader();
   UploadReport ReadCurrentUploaderFile();
   void FoldUploaderReport();

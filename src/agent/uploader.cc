@@ -86,28 +86,6 @@ absl::StatusOr<int> Uploader::UploadOnce(const std::atomic<bool>* stop) {
   return acked;
 }
 
-void Uploader::Run(const std::atomic<bool>* stop) {
-  int attempt = 0;
-  while (!stop->load()) {
-    auto r = UploadOnce(stop);
-    int64_t wait = opt_.poll_interval_us;
-    if (!r.ok()) {
-      ++attempt;
-      wait = BackoffDelayUs(attempt);
-      if (attempt == 1 || attempt % 10 == 0) {
-        spdlog::warn("uploader: {} (retry {} in {} ms; segments stay spooled)",
-                     std::string(r.status().message()), attempt, wait / 1000);
-      }
-    } else {
-      attempt = 0;
-    }
-    // Sleep in small steps so Stop is prompt.
-    for (int64_t slept = 0; slept < wait && !stop->load(); slept += 50'000) {
-      env_->SleepMicros(std::min<int64_t>(50'000, wait - slept));
-    }
-  }
-}
-
 UploaderStats Uploader::Stats() {
   std::lock_guard<std::mutex> l(mu_);
   return stats_;

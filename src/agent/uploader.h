@@ -6,7 +6,8 @@
 // jitter and retry forever; permanent refusals (400/403/409/413) move the
 // segment to the spool's rejected/ folder with the reason, never deleting it.
 //
-// Thread-safety: UploadOnce/Run from one thread; Stats from any.
+// Thread-safety: UploadOnce from one thread; Stats from any. The loop that
+// calls it (and backs off) is UploadService.
 #pragma once
 
 #include <atomic>
@@ -46,8 +47,6 @@ class Uploader {
   // Checks *stop (if given) between segments, so a stop is prompt even with
   // a large backlog.
   absl::StatusOr<int> UploadOnce(const std::atomic<bool>* stop = nullptr);
-  // Loops until *stop; on transient failure sleeps the back-off delay.
-  void Run(const std::atomic<bool>* stop);
   // The delay before retry number `attempt` (1-based): exponential, capped, jittered.
   int64_t BackoffDelayUs(int attempt);
   UploaderStats Stats();
