@@ -1,4 +1,6 @@
-// Fuzzes the agent config loader (TOML) through a temporary file.
+// Fuzzes the agent's own files: the config loader (TOML, through a temporary
+// file) and the state files the recorder and uploader share (agent/state_files.h),
+// whose parsers must round-trip whatever they accept.
 #include <unistd.h>
 
 #include <cstdint>
@@ -6,6 +8,7 @@
 #include <string>
 
 #include "agent/config.h"
+#include "agent/state_files.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static std::string path = [] {
@@ -14,6 +17,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     close(fd);
     return std::string(tmpl);
   }();
+  const std::string_view text(reinterpret_cast<const char*>(data), size);
+  if (auto v = sealtrace::ParseVaultState(text)) {
+    auto again = sealtrace::ParseVaultState(sealtrace::EncodeVaultState(*v, 0));
+    if (!again || again->programme_state != v->programme_state ||
+        again->recording_allowed != v->recording_allowed ||
+        again->contributor_paused != v->contributor_paused) {
+      __builtin_trap();
+    }
+  }
+  int64_t pid = 0;
+  if (auto r = sealtrace::ParseUploadReport(text, &pid)) {
+    int64_t pid2 = 0;
+    auto again = sealtrace::ParseUploadReport(sealtrace::EncodeUploadReport(*r, pid), &pid2);
+    if (!again || pid2 != pid || again->uploaded != r->uploaded ||
+        again->last_error != r->last_error || again->spool_bytes != r->spool_bytes) {
+      __builtin_trap();
+    }
+  }
   sealtrace::Env* env = sealtrace::Env::Default();
   if (!sealtrace::WriteFileAtomic(env, path, std::string_view(reinterpret_cast<const char*>(data), size)).ok()) {
     return 0;

@@ -13,7 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "agent/upload_service.h"
+#include "agent/uploader.h"
 #include "spdlog/spdlog.h"
 
 extern char** environ;
@@ -106,7 +106,7 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Create(Env* env, AgentConfig confi
     if (a->opt_.uploader_path.empty()) {
       char self[4096];
       const ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-      if (n > 0) a->opt_.uploader_path = UploadService::BinaryBeside(std::string(self, n));
+      if (n > 0) a->opt_.uploader_path = UploaderBinaryBeside(std::string(self, n));
     }
     if (a->opt_.uploader_path.empty() || access(a->opt_.uploader_path.c_str(), X_OK) != 0) {
       return absl::FailedPreconditionError(
@@ -131,60 +131,31 @@ Agent::~Agent() {
 }
 
 UploadReport Agent::ReadCurrentUploaderFile() {
-  UploadReport r;
-  if (!opt_.upload || uploader_pid_ <= 0) return r;
-  auto text = env_->ReadFile(UploadService::StatusPath(cfg_));
-  if (!text.ok()) return r;
-  auto j = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object()) return r;  // being replaced, or damaged: treated as absent
-  auto u64 = [&](const char* k) {
-    auto it = j.find(k);
-    return it != j.end() && it->is_number_unsigned() ? it->get<uint64_t>() : uint64_t{0};
-  };
+  if (!opt_.upload || uploader_pid_ <= 0) return {};
+  auto text = env_->ReadFile(UploaderStatusPath(cfg_));
+  if (!text.ok()) return {};
+  int64_t pid = 0;
+  std::optional<UploadReport> r = ParseUploadReport(*text, &pid);
   // Only the uploader this agent started now counts (not a previous run's file).
-  if (u64("pid") != static_cast<uint64_t>(uploader_pid_)) return r;
-  r.present = true;
-  r.uploaded = u64("uploaded");
-  r.duplicates = u64("upload_duplicates");
-  r.rejected = u64("upload_rejected");
-  r.failures = u64("upload_failures");
-  r.last_acked_sequence = u64("last_acked_sequence");
-  r.last_upload_wall_us = static_cast<int64_t>(u64("last_upload_wall_us"));
-  r.spool_segments = u64("spool_segments");
-  r.spool_bytes = u64("spool_bytes");
-  if (auto it = j.find("last_error"); it != j.end() && it->is_string()) r.last_error = *it;
-  return r;
+  if (!r || pid != uploader_pid_) return {};
+  r->present = true;
+  return *r;
 }
 
 void Agent::FoldUploaderReport() {
   // Called when the current uploader has exited: its final counters join the
   // totals of this run, so a restart does not reset them.
-  UploadReport last = ReadCurrentUploaderFile();
-  upload_totals_.uploaded += last.uploaded;
-  upload_totals_.duplicates += last.duplicates;
-  upload_totals_.rejected += last.rejected;
-  upload_totals_.failures += last.failures;
-  upload_totals_.last_acked_sequence =
-      std::max(upload_totals_.last_acked_sequence, last.last_acked_sequence);
-  upload_totals_.last_upload_wall_us =
-      std::max(upload_totals_.last_upload_wall_us, last.last_upload_wall_us);
-  if (!last.last_error.empty()) upload_totals_.last_error = last.last_error;
+  AccumulateUploadReport(&upload_totals_, ReadCurrentUploaderFile());
 }
 
 UploadReport Agent::ReadUploadReport() {
-  UploadReport cur = ReadCurrentUploaderFile();
+  const UploadReport cur = ReadCurrentUploaderFile();
   UploadReport r = upload_totals_;
+  AccumulateUploadReport(&r, cur);
   r.present = cur.present;
-  r.uploaded += cur.uploaded;
-  r.duplicates += cur.duplicates;
-  r.rejected += cur.rejected;
-  r.failures += cur.failures;
-  r.last_acked_sequence = std::max(r.last_acked_sequence, cur.last_acked_sequence);
-  r.last_upload_wall_us = std::max(r.last_upload_wall_us, cur.last_upload_wall_us);
   if (cur.present) {
     r.spool_segments = cur.spool_segments;
     r.spool_bytes = cur.spool_bytes;
-    if (!cur.last_error.empty()) r.last_error = cur.last_error;
   }
   return r;
 }
@@ -282,26 +253,21 @@ void Agent::ReadControl() {
 
 void Agent::ReadVaultState() {
   if (!opt_.upload) return;
-  auto text = env_->ReadFile(UploadService::VaultStatePath(cfg_));
+  auto text = env_->ReadFile(VaultStatePath(cfg_));
   if (!text.ok()) return;
-  auto j = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object()) return;  // damaged: keep the last state
-  auto ps = j.find("programme_state");
-  auto allowed = j.find("recording_allowed");
-  auto cp = j.find("contributor_paused");
-  if (ps == j.end() || !ps->is_string() || allowed == j.end() || !allowed->is_boolean()) return;
-  const bool contributor_paused = cp != j.end() && cp->is_boolean() && cp->get<bool>();
-  programme_state_ = ps->get<std::string>();
-  vault_pause_ = !allowed->get<bool>();
+  std::optional<DeviceState> st = ParseVaultState(*text);
+  if (!st) return;  // damaged: keep the last state
+  programme_state_ = st->programme_state;
+  vault_pause_ = !st->recording_allowed;
   vault_pause_reason_ =
-      contributor_paused ? "contributor_dashboard" : "programme_" + programme_state_;
+      st->contributor_paused ? "contributor_dashboard" : "programme_" + programme_state_;
 }
 
 void Agent::StartUploader() {
   // The uploader accepts 10 ms .. 1 h.
   const std::string poll_ms =
       std::to_string(std::clamp<int64_t>(opt_.state_poll_us / 1000, 10, 3'600'000));
-  env_->RemoveFile(UploadService::StatusPath(cfg_)).IgnoreError();  // a previous run's
+  env_->RemoveFile(UploaderStatusPath(cfg_)).IgnoreError();  // a previous run's
   const std::string ppid = std::to_string(getpid());
   std::vector<std::string> args = {opt_.uploader_path, "--config",       cfg_.path,
                                    "--parent-pid",     ppid,             "--state-poll-ms",

@@ -31,6 +31,7 @@
 
 #include "agent/config.h"
 #include "agent/recorder.h"
+#include "agent/state_files.h"
 #include "capture/source.h"
 #include "common/waiter.h"
 #include "spool/spool.h"
@@ -71,16 +72,6 @@ struct CaptureCounts {
   uint64_t total() const {
     return key_down + key_up + button_down + button_up + scroll + move + focus + other;
   }
-};
-
-// What the uploader process last reported (uploader.json; zero if none).
-struct UploadReport {
-  bool present = false;
-  uint64_t uploaded = 0, duplicates = 0, rejected = 0, failures = 0;
-  uint64_t last_acked_sequence = 0;
-  int64_t last_upload_wall_us = 0;
-  uint64_t spool_segments = 0, spool_bytes = 0;
-  std::string last_error;
 };
 
 class Agent {

@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <nlohmann/json.hpp>
 
 #include "spdlog/spdlog.h"
 
@@ -49,35 +48,33 @@ void UploadService::PollState() {
   report.spool_bytes = stats.bytes;
   auto st = client_->GetDeviceState(report);
   if (!st.ok()) return;  // unreachable: the last answer stays in force
-  nlohmann::json j{{"programme_state", st->programme_state},
-                   {"recording_allowed", st->recording_allowed},
-                   {"contributor_paused", st->contributor_paused}};
-  std::string key = j.dump();
-  if (have_state_ && key == last_state_json_) return;
-  j["updated_wall_us"] = env_->NowWallMicros();
-  if (ReplaceFile(env_, VaultStatePath(cfg_), j.dump() + "\n").ok()) {
-    last_state_json_ = std::move(key);
-    have_state_ = true;
+  if (last_state_ && last_state_->programme_state == st->programme_state &&
+      last_state_->recording_allowed == st->recording_allowed &&
+      last_state_->contributor_paused == st->contributor_paused) {
+    return;
+  }
+  if (ReplaceFile(env_, VaultStatePath(cfg_), EncodeVaultState(*st, env_->NowWallMicros())).ok()) {
+    last_state_ = *st;
   }
 }
 
 void UploadService::WriteStatus() {
   const UploaderStats us = uploader_->Stats();
   const SpoolStats ss = spool_->Stats();
-  nlohmann::json j{{"pid", static_cast<int64_t>(getpid())},
-                   {"uploaded", us.uploaded},
-                   {"upload_duplicates", us.duplicates},
-                   {"upload_rejected", us.rejected},
-                   {"upload_failures", us.failures},
-                   {"last_upload_wall_us", us.last_upload_wall_us},
-                   {"last_acked_sequence", us.last_acked_sequence},
-                   {"last_error", us.last_error},
-                   {"spool_segments", ss.segments},
-                   {"spool_bytes", ss.bytes},
-                   {"spool_quarantined", ss.quarantined_total}};
-  std::string text = j.dump() + "\n";
+  UploadReport r;
+  r.uploaded = us.uploaded;
+  r.duplicates = us.duplicates;
+  r.rejected = us.rejected;
+  r.failures = us.failures;
+  r.last_upload_wall_us = us.last_upload_wall_us;
+  r.last_acked_sequence = us.last_acked_sequence;
+  r.last_error = us.last_error;
+  r.spool_segments = ss.segments;
+  r.spool_bytes = ss.bytes;
+  r.spool_quarantined = ss.quarantined_total;
+  std::string text = EncodeUploadReport(r, getpid());
   if (text == last_status_json_) return;
-  if (ReplaceFile(env_, StatusPath(cfg_), text).ok()) last_status_json_ = std::move(text);
+  if (ReplaceFile(env_, UploaderStatusPath(cfg_), text).ok()) last_status_json_ = std::move(text);
 }
 
 absl::Status UploadService::Run() {

@@ -8,14 +8,13 @@
 // recorder only writes it, the uploader only reads, removes and quarantines)
 // and talk through two small files in the state directory:
 //
-//   vault_state.json  written by the uploader when the vault's answer changes:
-//                     {"programme_state":"ACTIVE","recording_allowed":true,
-//                      "contributor_paused":false,"updated_wall_us":N}
-//                     The recorder pauses itself when recording_allowed is
+//   vault_state.json  written by the uploader when the vault's answer changes;
+//                     the recorder pauses itself when recording_allowed is
 //                     false. The last answer persists while the vault is
 //                     unreachable (a programme paused stays paused).
 //   uploader.json     the uploader's counters and the spool backlog it saw,
 //                     merged into the agent's status.json.
+// (Both encoded and parsed by agent/state_files.h.)
 //
 // Run() wakes when a segment is renamed into the spool (inotify via Waiter),
 // when a back-off or state-poll deadline passes, or on Wake(); it never polls
@@ -31,6 +30,7 @@
 
 #include "absl/status/status.h"
 #include "agent/config.h"
+#include "agent/state_files.h"
 #include "agent/uploader.h"
 #include "agent/vault_client.h"
 #include "common/env.h"
@@ -66,17 +66,6 @@ class UploadService {
   }
   UploaderStats Stats() { return uploader_->Stats(); }
 
-  // Inline so the recorder can name these files without linking this module.
-  static std::string VaultStatePath(const AgentConfig& c) {
-    return JoinPath(c.state_dir, "vault_state.json");
-  }
-  static std::string StatusPath(const AgentConfig& c) {
-    return JoinPath(c.state_dir, "uploader.json");
-  }
-  // Where the recorder finds the uploader binary: beside the running binary.
-  static std::string BinaryBeside(const std::string& exe_path) {
-    return JoinPath(DirName(exe_path), "sealtrace-uploader");
-  }
 
  private:
   UploadService(Env* env, AgentConfig c, UploadServiceOptions o)
@@ -93,9 +82,8 @@ class UploadService {
   std::unique_ptr<Waiter> waiter_;
   std::atomic<bool> stop_{false};
   int lock_fd_ = -1;
-  std::string last_state_json_;
+  std::optional<DeviceState> last_state_;
   std::string last_status_json_;
-  bool have_state_ = false;
 };
 
 }  // namespace sealtrace

@@ -88,8 +88,8 @@ TEST(UploadService, UploadsSegmentsAsTheyArriveAndRelaysTheProgrammeState) {
   std::thread runner([&] { EXPECT_TRUE((*service)->Run().ok()); });
 
   // The state file appears with the vault's first answer.
-  ASSERT_TRUE(WaitUntil([&] { return ReadJson(UploadService::VaultStatePath(cfg)).is_object(); }));
-  EXPECT_EQ(ReadJson(UploadService::VaultStatePath(cfg))["recording_allowed"], true);
+  ASSERT_TRUE(WaitUntil([&] { return ReadJson(VaultStatePath(cfg)).is_object(); }));
+  EXPECT_EQ(ReadJson(VaultStatePath(cfg))["recording_allowed"], true);
 
   // Segments written after start are uploaded without any rescan interval.
   for (uint8_t i = 1; i <= 3; ++i) {
@@ -100,7 +100,7 @@ TEST(UploadService, UploadsSegmentsAsTheyArriveAndRelaysTheProgrammeState) {
   ASSERT_TRUE(WaitUntil([&] { return vault->Stored() == 3; }));
   ASSERT_TRUE(WaitUntil([&] { return writer->List()->empty(); }));
   ASSERT_TRUE(WaitUntil([&] {
-    auto j = ReadJson(UploadService::StatusPath(cfg));
+    auto j = ReadJson(UploaderStatusPath(cfg));
     return j.is_object() && j.value("uploaded", 0) == 3 && j.value("spool_segments", 1) == 0;
   }));
 
@@ -110,7 +110,7 @@ TEST(UploadService, UploadsSegmentsAsTheyArriveAndRelaysTheProgrammeState) {
   paused.contributor_paused = true;
   vault->SetState(paused);
   ASSERT_TRUE(WaitUntil([&] {
-    auto j = ReadJson(UploadService::VaultStatePath(cfg));
+    auto j = ReadJson(VaultStatePath(cfg));
     return j.is_object() && j["recording_allowed"] == false && j["contributor_paused"] == true;
   }));
 
