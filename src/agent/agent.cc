@@ -104,9 +104,8 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Create(Env* env, AgentConfig confi
   a->waiter_ = std::move(*waiter);
   if (a->opt_.upload) {
     if (a->opt_.uploader_path.empty()) {
-      char self[4096];
-      const ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-      if (n > 0) a->opt_.uploader_path = UploaderBinaryBeside(std::string(self, n));
+      const std::string self = ExecutablePath();
+      if (!self.empty()) a->opt_.uploader_path = UploaderBinaryBeside(self);
     }
     if (a->opt_.uploader_path.empty() || access(a->opt_.uploader_path.c_str(), X_OK) != 0) {
       return absl::FailedPreconditionError(

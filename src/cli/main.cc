@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "common/env.h"
 #include "crypto/crypto.h"
 
 namespace {
@@ -19,13 +20,9 @@ void MaybeExecRecorder(int argc, char** argv) {
   if (argc < 2 || std::strcmp(argv[1], "agent") != 0) return;
   const char* no = std::getenv("SEALTRACE_NO_REEXEC");
   if (no != nullptr && *no == '1') return;
-  char self[4096];
-  const ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-  if (n <= 0) return;
-  self[n] = '\0';
-  std::string dir(self);
-  dir.resize(dir.rfind('/') + 1);
-  const std::string recorder = dir + "sealtrace-recorder";
+  const std::string self = sealtrace::ExecutablePath();
+  if (self.empty()) return;
+  const std::string recorder = sealtrace::JoinPath(sealtrace::DirName(self), "sealtrace-recorder");
   if (access(recorder.c_str(), X_OK) != 0) return;
   std::vector<char*> args(argv, argv + argc);
   args[0] = const_cast<char*>(recorder.c_str());

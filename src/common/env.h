@@ -71,6 +71,9 @@ absl::Status WriteFileAtomic(Env* env, const std::string& path, std::string_view
 absl::Status ReplaceFile(Env* env, const std::string& path, std::string_view data,
                          int mode = 0600);
 
+// The running binary's path (/proc/self/exe), "" if unknown.
+std::string ExecutablePath();
+
 // Joins two path components with exactly one '/'.
 std::string JoinPath(std::string_view a, std::string_view b);
 // Parent directory of `path` ("." if none).

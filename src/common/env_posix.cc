@@ -202,6 +202,12 @@ absl::Status WriteViaTemp(Env* env, const std::string& path, std::string_view da
 }
 }  // namespace
 
+std::string ExecutablePath() {
+  char self[4096];
+  const ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  return n > 0 ? std::string(self, static_cast<size_t>(n)) : std::string();
+}
+
 absl::Status WriteFileAtomic(Env* env, const std::string& path, std::string_view data, int mode) {
   return WriteViaTemp(env, path, data, mode, /*durable=*/true);
 }
