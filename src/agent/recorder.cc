@@ -38,6 +38,7 @@ void Recorder::StartSegmentLocked(uint64_t t_us) {
   p.wall_anchor_us = env_->NowWallMicros() - (now_mono - static_cast<int64_t>(t_us));
   p.recipient_public_key = opt_.recipient_public_key;
   p.zstd_level = opt_.zstd_level;
+  p.zstd_max_table_log = opt_.zstd_max_table_log;
   builder_ = std::make_unique<SegmentBuilder>(std::move(p));
   seg_start_mono_ = t_us;
   seg_open_at_ = now_mono;
@@ -143,6 +144,7 @@ absl::StatusOr<Id16> Recorder::SealFrame(std::string_view png, uint64_t t_us) {
   p.recipient_public_key = opt_.recipient_public_key;
   p.flags = kFlagFramePayload;
   p.zstd_level = 1;
+  p.zstd_max_table_log = opt_.zstd_max_table_log;
   SegmentBuilder b(std::move(p));
   b.AddRaw(png);
   auto sealed = b.Seal();

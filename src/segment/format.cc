@@ -241,10 +241,18 @@ absl::StatusOr<std::string> SegmentBuilder::Seal() {
   // one per chunk costs more than compressing a second of input).
   thread_local std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> cctx(ZSTD_createCCtx(),
                                                                       ZSTD_freeCCtx);
+  ZSTD_CCtx_reset(cctx.get(), ZSTD_reset_session_and_parameters);
+  size_t set = ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_compressionLevel, p_.zstd_level);
+  if (!ZSTD_isError(set) && p_.zstd_max_table_log > 0) {
+    set = ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_hashLog, p_.zstd_max_table_log);
+    if (!ZSTD_isError(set)) {
+      set = ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_chainLog, p_.zstd_max_table_log);
+    }
+  }
+  if (ZSTD_isError(set)) return absl::InvalidArgumentError(ZSTD_getErrorName(set));
   for (auto& c : chunks_) {
     std::string z(ZSTD_compressBound(c.size()), '\0');
-    size_t zn = ZSTD_compressCCtx(cctx.get(), z.data(), z.size(), c.data(), c.size(),
-                                  p_.zstd_level);
+    size_t zn = ZSTD_compress2(cctx.get(), z.data(), z.size(), c.data(), c.size());
     if (ZSTD_isError(zn)) return absl::InternalError(ZSTD_getErrorName(zn));
     if (zn > kMaxChunkPlainBytes) return absl::InvalidArgumentError("chunk too large");
     z.resize(zn);

@@ -59,6 +59,40 @@ TEST(Segment, RoundTripManyChunks) {
   }
 }
 
+TEST(Segment, CappedCompressorTablesRoundTripAndBadCapsAreRefused) {
+  Fixture f;
+  for (int cap : {6, 12}) {
+    SegmentBuilder::Params p = f.Params(3);
+    p.chunk_target_bytes = 64 << 10;
+    p.zstd_max_table_log = cap;
+    SegmentBuilder b(p);
+    std::vector<v1::Event> sent;
+    for (int i = 0; i < 3000; ++i) {
+      v1::Event e;
+      e.set_t_us(static_cast<uint64_t>(i) * 300);
+      e.mutable_key()->set_keysym(97 + (i * 7) % 26);
+      e.mutable_key()->set_text(std::string(1, static_cast<char>('a' + (i * 7) % 26)));
+      b.Add(e);
+      sent.push_back(e);
+    }
+    auto seg = b.Seal();
+    ASSERT_TRUE(seg.ok()) << seg.status();
+    auto opened = OpenSegment(*seg, f.kp.public_key, f.kp.secret_key);
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    ASSERT_EQ(opened->events.size(), sent.size()) << "cap " << cap;
+    EXPECT_EQ(opened->events.back().SerializeAsString(), sent.back().SerializeAsString());
+  }
+  // zstd refuses table sizes outside its bounds: a clear error, not a crash.
+  SegmentBuilder::Params p = f.Params(4);
+  p.zstd_max_table_log = 40;
+  SegmentBuilder b(p);
+  v1::Event e;
+  e.mutable_key()->set_keysym(97);
+  b.Add(e);
+  auto seg = b.Seal();
+  EXPECT_TRUE(absl::IsInvalidArgument(seg.status())) << seg.status();
+}
+
 TEST(Segment, EmptySegmentRoundTrips) {
   Fixture f;
   std::string seg = f.Make(1, 0);
