@@ -1,5 +1,6 @@
 // In-process tests of the access service: the access matrix, the leak
 // scenario, tokens, clock skew, fail-closed audit, crash ordering, tampering.
+#include "segment/event_json.h"
 #include "access/access_service.h"
 
 #include <sqlite3.h>
@@ -184,7 +185,7 @@ TEST(AccessService, AllowedReadsReturnContentFilteredByChannelAndRange) {
   auto r = f.svc->Read(f.po1, keys_only.id, alice.id, kFrom, kTo, 0);
   ASSERT_TRUE(r.ok()) << r.status();
   ASSERT_EQ(r->segments.size(), 1u);
-  for (const auto& e : r->segments[0].events) EXPECT_TRUE(e.has_key()) << e.ShortDebugString();
+  for (const auto& e : r->segments[0].events) EXPECT_TRUE(e.has_key()) << sealtrace::EventToJson(e);
   EXPECT_EQ(r->segments[0].events.size(), 3u);
   EXPECT_NE(AllText(*r).find(alice.canary), std::string::npos);
   // Asking for a channel outside the grant is refused.
@@ -221,7 +222,7 @@ TEST(AccessLeak, NobodyObtainsOthersContent) {
   auto attempt_seg = [&](absl::StatusOr<OpenedSegment> r) {
     ++attempts;
     if (r.ok()) {
-      for (auto& e : r->events) leaked += e.ShortDebugString();
+      for (auto& e : r->events) leaked += sealtrace::EventToJson(e);
     }
     leaked += std::string(r.status().message());
     return r.status();

@@ -16,6 +16,7 @@
 #include <memory>
 #include <string>
 
+#include "segment/event_json.h"
 #include "access/access_service.h"
 #include "audit/sqlite_store.h"
 #include "common/env_fault.h"
@@ -312,7 +313,7 @@ inline std::vector<std::string> FilesWith(const std::string& root, const std::st
 inline std::string AllText(const ReadResult& r) {
   std::string s;
   for (const auto& seg : r.segments) {
-    for (const auto& e : seg.events) s += e.ShortDebugString();
+    for (const auto& e : seg.events) s += sealtrace::EventToJson(e);
     s += seg.raw;
   }
   return s;

@@ -1,12 +1,11 @@
 #include "access/http_api.h"
 
-#include <google/protobuf/util/json_util.h>
-
 #include <functional>
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/numbers.h"
 #include "audit/entry.h"
+#include "segment/event_json.h"
 
 namespace sealtrace::access {
 namespace {
@@ -135,13 +134,7 @@ json GrantJson(const Grant& g) {
           {"decided_us", g.decided_us}};
 }
 
-json EventJson(const v1::Event& e) {
-  std::string out;
-  google::protobuf::util::JsonPrintOptions o;
-  o.preserve_proto_field_names = true;
-  if (!google::protobuf::util::MessageToJsonString(e, &out, o).ok()) return json();
-  return json::parse(out, nullptr, false);
-}
+json EventJson(const v1::Event& e) { return json::parse(EventToJson(e), nullptr, false); }
 
 json ReadJson(const ReadResult& r) {
   json segs = json::array();

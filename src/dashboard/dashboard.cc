@@ -1,6 +1,5 @@
 #include "dashboard/dashboard.h"
 
-#include <google/protobuf/util/json_util.h>
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
@@ -28,6 +27,7 @@
 #include "dashboard/html.h"
 #include "dashboard/pause.h"
 #include "dashboard/timeline.h"
+#include "segment/event_json.h"
 #include "vault/vault.h"
 
 namespace sealtrace::dashboard {
@@ -234,7 +234,6 @@ Response JsonError(int status, const std::string& code, const std::string& messa
 }
 
 // ---------------------------------------------------------------------------
-
 
 class Dashboard {
  public:
@@ -1137,8 +1136,6 @@ Response Dashboard::Export(const Ctx& c) {
                     ",\"segments\":" + std::to_string(asc.size()) + ",\"audit_entries\":[";
   std::string lines;
   std::vector<uint64_t> audit_ids;
-  google::protobuf::util::JsonPrintOptions opts;
-  opts.preserve_proto_field_names = true;
   for (size_t i = 0; i < asc.size(); i += d_.timeline_max_segments) {
     const int64_t from = i == 0 ? std::numeric_limits<int64_t>::min() + 1 : asc[i].wall_anchor_us;
     const size_t next = i + d_.timeline_max_segments;
@@ -1149,8 +1146,7 @@ Response Dashboard::Export(const Ctx& c) {
     audit_ids.push_back(read->audit_index);
     for (const auto& s : read->segments) {
       for (const auto& e : s.events) {
-        std::string ev;
-        if (!google::protobuf::util::MessageToJsonString(e, &ev, opts).ok()) continue;
+        const std::string ev = EventToJson(e);
         lines += "{\"segment_id\":" + Json(s.segment_id) +
                  ",\"sequence\":" + std::to_string(s.sequence) + ",\"wall_us\":" +
                  std::to_string(s.wall_anchor_us + static_cast<int64_t>(e.t_us())) +

@@ -1,7 +1,5 @@
 #include "export/access_provider.h"
 
-#include <google/protobuf/util/json_util.h>
-
 #include <functional>
 #include <httplib.h>
 
@@ -9,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "crypto/crypto.h"
+#include "segment/event_json.h"
 
 namespace sealtrace::exporter {
 namespace {
@@ -316,18 +315,15 @@ absl::StatusOr<OpenedSegment> HttpAccessProvider::Fetch(const Id16& segment_id,
       return absl::DataLossError("the vault's segment reply has no events array");
     }
     out.events.reserve(evs->size());
-    google::protobuf::util::JsonParseOptions po;
-    po.ignore_unknown_fields = false;
     for (const json& e : *evs) {
       if (!e.is_object()) return absl::DataLossError("an event in the reply is not an object");
-      v1::Event ev;
       const std::string text = e.dump(-1, ' ', false, json::error_handler_t::replace);
-      auto st = google::protobuf::util::JsonStringToMessage(text, &ev, po);
-      if (!st.ok()) {
+      absl::StatusOr<v1::Event> ev = EventFromJson(text);
+      if (!ev.ok()) {
         // The parser's message may quote the offending value (content): keep it out.
         return absl::DataLossError("an event in the vault's reply does not parse as v1.Event");
       }
-      out.events.push_back(std::move(ev));
+      out.events.push_back(*std::move(ev));
     }
     h.event_count = static_cast<uint32_t>(out.events.size());
   }

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "segment/event_json.h"
 #include "capture/replay/replay_source.h"
 #include "capture/replay/synthetic.h"
 #include "harness.h"
@@ -235,7 +236,7 @@ inline std::vector<v1::Event> ThroughGate(const std::vector<v1::Event>& in,
 inline std::string Content(const v1::Event& e) {
   v1::Event c = e;
   c.clear_t_us();
-  return c.ShortDebugString();
+  return sealtrace::EventToJson(c);
 }
 
 }  // namespace sealtrace::testing

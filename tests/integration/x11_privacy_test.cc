@@ -10,6 +10,7 @@
 #include <chrono>
 #include <thread>
 
+#include "segment/event_json.h"
 #include "capture/x11/xvfb_session.h"
 #include "e2e_util.h"
 #include "spool/spool.h"
@@ -124,7 +125,7 @@ TEST(X11Privacy, SecretsAndExcludedWindowsNeverReachDisk) {
       EXPECT_EQ(text.find(secret), std::string::npos) << secret;
       for (const auto& e : *evs) {
         EXPECT_EQ(e.SerializeAsString().find(secret), std::string::npos)
-            << secret << " in " << e.ShortDebugString();
+            << secret << " in " << sealtrace::EventToJson(e);
       }
     }
     // The excluded window leaves only markers: no title, no pointer position.

@@ -1,6 +1,6 @@
 #include "capture/replay/replay_source.h"
 
-#include "google/protobuf/util/json_util.h"
+#include "segment/event_json.h"
 
 namespace sealtrace {
 
@@ -13,27 +13,17 @@ absl::StatusOr<v1::Event> ParseReplayLine(std::string_view line) {
   line.remove_prefix(i);
   if (line.empty() || line.front() == '#') return absl::NotFoundError("blank or comment");
   if (line.size() > (1u << 20)) return absl::InvalidArgumentError("line longer than 1 MiB");
-  v1::Event e;
-  google::protobuf::util::JsonParseOptions opts;
-  opts.ignore_unknown_fields = false;
-  auto st = google::protobuf::util::JsonStringToMessage(
-      google::protobuf::StringPiece(line.data(), line.size()), &e, opts);
-  if (!st.ok()) {
-    return absl::InvalidArgumentError("not a sealtrace event: " + std::string(st.message()));
+  absl::StatusOr<v1::Event> e = EventFromJson(line);
+  if (!e.ok()) {
+    return absl::InvalidArgumentError("not a sealtrace event: " + std::string(e.status().message()));
   }
-  if (e.body_case() == v1::Event::BODY_NOT_SET) {
+  if (e->body_case() == v1::Event::BODY_NOT_SET) {
     return absl::InvalidArgumentError("event has no body (key, pointer, focus, ...)");
   }
   return e;
 }
 
-std::string FormatReplayLine(const v1::Event& e) {
-  std::string out;
-  google::protobuf::util::JsonPrintOptions opts;
-  opts.preserve_proto_field_names = true;
-  (void)google::protobuf::util::MessageToJsonString(e, &out, opts);
-  return out;
-}
+std::string FormatReplayLine(const v1::Event& e) { return EventToJson(e); }
 
 ReplaySource::ReplaySource(Env* env, std::string path, double speed)
     : env_(env), path_(std::move(path)), speed_(speed) {}
