@@ -9,6 +9,14 @@ if(NOT SEALTRACE_SANITIZE AND NOT CMAKE_BUILD_TYPE STREQUAL "Debug")
   add_compile_definitions(_FORTIFY_SOURCE=2)
 endif()
 add_link_options(-Wl,-z,relro,-z,now)
+# Relative relocations packed as a bitmap (DT_RELR, binutils 2.38 + glibc
+# 2.36): a PIE's relocation table shrinks from ~24 bytes to a few bits per
+# pointer, which the loader reads, and keeps resident, at every start.
+include(CheckLinkerFlag)
+check_linker_flag(CXX "-Wl,-z,pack-relative-relocs" SEALTRACE_HAVE_RELR)
+if(SEALTRACE_HAVE_RELR)
+  add_link_options(-Wl,-z,pack-relative-relocs)
+endif()
 if(SEALTRACE_SANITIZE)
   add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
   add_link_options(-fsanitize=address,undefined)

@@ -3,6 +3,7 @@
 #include <sodium.h>
 #include <zstd.h>
 
+#include <atomic>
 #include <cstring>
 #include <memory>
 
@@ -223,6 +224,34 @@ void SegmentBuilder::AddRaw(std::string_view bytes) {
   }
 }
 
+namespace {
+
+// The process's one cached zstd compression context: taken for one Seal()
+// and put back after; if two threads seal at once, the second gets a fresh
+// context, freed when it is done. Keeps one context's memory (about 90-670 KB
+// by level and table cap) however many threads seal.
+std::atomic<ZSTD_CCtx*> g_cached_cctx{nullptr};
+
+class CachedCCtx {
+ public:
+  CachedCCtx() : c_(g_cached_cctx.exchange(nullptr)) {
+    if (c_ == nullptr) c_ = ZSTD_createCCtx();
+  }
+  ~CachedCCtx() {
+    if (c_ == nullptr) return;
+    ZSTD_CCtx* empty = nullptr;
+    if (!g_cached_cctx.compare_exchange_strong(empty, c_)) ZSTD_freeCCtx(c_);
+  }
+  CachedCCtx(const CachedCCtx&) = delete;
+  CachedCCtx& operator=(const CachedCCtx&) = delete;
+  ZSTD_CCtx* get() const { return c_; }
+
+ private:
+  ZSTD_CCtx* c_;
+};
+
+}  // namespace
+
 absl::StatusOr<std::string> SegmentBuilder::Seal() {
   if (sealed_) return absl::FailedPreconditionError("segment already sealed");
   sealed_ = true;
@@ -237,10 +266,11 @@ absl::StatusOr<std::string> SegmentBuilder::Seal() {
   // Compress each chunk independently so a reader needs one chunk in memory.
   std::vector<std::string> compressed;
   compressed.reserve(chunks_.size());
-  // One compression context per thread, reused across segments (creating
-  // one per chunk costs more than compressing a second of input).
-  thread_local std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> cctx(ZSTD_createCCtx(),
-                                                                      ZSTD_freeCCtx);
+  // One compression context for the process, reused across segments
+  // (creating one per chunk costs more than compressing a second of input). A
+  // sealer that finds it taken by another thread uses a context of its own.
+  CachedCCtx cctx;
+  if (cctx.get() == nullptr) return absl::ResourceExhaustedError("cannot allocate a zstd context");
   ZSTD_CCtx_reset(cctx.get(), ZSTD_reset_session_and_parameters);
   size_t set = ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_compressionLevel, p_.zstd_level);
   if (!ZSTD_isError(set) && p_.zstd_max_table_log > 0) {
