@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
+#include "common/env.h"
 #include "crypto/crypto.h"
 #include "privacy/hs_compile.h"
 
@@ -18,9 +19,15 @@ int main(int argc, char** argv) {
   // resident pages and fragmentation (about 170 KB measured) for no gain.
   mallopt(M_ARENA_MAX, 1);
   sealtrace::InitCrypto();
-  // Compile the redaction and exclusion patterns in a child process: this
-  // long-running process then maps only the scanning runtime (hs_compile.h).
+  // Compile the redaction and exclusion patterns in another process: this
+  // long-running one then maps only the scanning runtime (hs_compile.h). The
+  // static build links no compiler at all and runs the helper beside it.
+#ifdef SEALTRACE_HS_COMPILE_HELPER
+  sealtrace::privacy::SetHsCompilerExecutable(
+      sealtrace::JoinPath(sealtrace::DirName(sealtrace::ExecutablePath()), "sealtrace-hs-compile"));
+#else
   sealtrace::privacy::SetHsCompileIsolation(true);
+#endif
   CLI::App app{"sealtrace-recorder: the sealtrace recorder (device-side commands)"};
   app.set_version_flag("--version", "sealtrace 0.1.0");
   app.require_subcommand(1);

@@ -11,13 +11,18 @@
 // Isolation is off by default (tests, fuzzers, the vault); the recorder turns
 // it on at start-up (SetHsCompileIsolation). If the child cannot be started
 // the compile runs in-process, so isolation never changes a result.
+// The statically linked recorder goes one step further: it links Vectorscan's
+// runtime-only library (no compiler code, and none of the compiler's static
+// initialisers run at its start) and compiles through the sealtrace-hs-compile
+// helper executable built beside it (SetHsCompilerExecutable).
 //
 // Failure: INVALID_ARGUMENT for a pattern the compiler refuses (with the index
 // of the expression in `error_expression`, -1 if none), RESOURCE_EXHAUSTED if
-// the database cannot be allocated, INTERNAL if the child dies or sends
-// something malformed.
+// the database cannot be allocated, INTERNAL if the child or helper dies or
+// sends something malformed, FAILED_PRECONDITION if the helper cannot be
+// started or a binary without a compiler has no helper set.
 // Thread-safety: CompileHsBlockDatabase may run concurrently; the isolation
-// switch is atomic.
+// switch is atomic, the helper path is guarded by a mutex.
 #pragma once
 
 #include <hs.h>
@@ -31,6 +36,15 @@ namespace sealtrace::privacy {
 
 void SetHsCompileIsolation(bool on);
 bool HsCompileIsolation();
+
+// Compile in the helper executable at `path` (sealtrace-hs-compile, started
+// once per compile; "" turns it off). Takes precedence over isolation. The
+// statically linked recorder has no in-process compiler (it links Vectorscan's
+// runtime-only library) and sets this at start-up; if the helper cannot be
+// started, compiling fails with FAILED_PRECONDITION naming it.
+void SetHsCompilerExecutable(std::string path);
+// False in binaries linked with the runtime-only library.
+bool HasInProcessHsCompiler();
 
 // hs_compile_multi(..., HS_MODE_BLOCK, ...). The caller owns the database
 // (hs_free_database).

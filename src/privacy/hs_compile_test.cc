@@ -7,6 +7,7 @@
 
 #include <vector>
 
+#include "privacy/hs_compile_internal.h"
 #include "privacy/redactor.h"
 
 namespace sealtrace::privacy {
@@ -27,10 +28,20 @@ int CountMatches(hs_database_t* db, const std::string& text) {
   return n;
 }
 
-class HsCompileTest : public ::testing::TestWithParam<bool> {
+// In this process, in a forked child, or in the sealtrace-hs-compile helper
+// (the static recorder's way).
+enum class Where { kInProcess, kChild, kHelper };
+
+class HsCompileTest : public ::testing::TestWithParam<Where> {
  protected:
-  void SetUp() override { SetHsCompileIsolation(GetParam()); }
-  void TearDown() override { SetHsCompileIsolation(false); }
+  void SetUp() override {
+    SetHsCompileIsolation(GetParam() == Where::kChild);
+    if (GetParam() == Where::kHelper) SetHsCompilerExecutable(SEALTRACE_HS_COMPILE_HELPER_PATH);
+  }
+  void TearDown() override {
+    SetHsCompileIsolation(false);
+    SetHsCompilerExecutable("");
+  }
 };
 
 TEST_P(HsCompileTest, CompilesAndReportsErrors) {
@@ -57,7 +68,36 @@ TEST_P(HsCompileTest, RedactorWorksTheSame) {
   EXPECT_NE(out->find("card "), std::string::npos) << *out;
 }
 
-INSTANTIATE_TEST_SUITE_P(InProcessAndIsolated, HsCompileTest, ::testing::Bool());
+INSTANTIATE_TEST_SUITE_P(InProcessChildAndHelper, HsCompileTest,
+                         ::testing::Values(Where::kInProcess, Where::kChild, Where::kHelper));
+
+TEST(HsCompileHelper, MissingHelperIsAClearErrorNotABadPattern) {
+  SetHsCompilerExecutable("/nonexistent/sealtrace-hs-compile");
+  auto db = CompileHsBlockDatabase({"foo"}, {0}, {0});
+  SetHsCompilerExecutable("");
+  ASSERT_FALSE(db.ok());
+  EXPECT_TRUE(absl::IsFailedPrecondition(db.status())) << db.status();
+  EXPECT_NE(db.status().message().find("/nonexistent/sealtrace-hs-compile"), std::string::npos);
+}
+
+TEST(HsCompileHelper, RequestCodecRoundTripsAndRefusesMalformedInput) {
+  const std::string req = internal::EncodeHsCompileRequest({"a+", "b[0-9]"}, {1, 2}, {7, 8});
+  std::vector<std::string> exprs;
+  std::vector<unsigned> flags, ids;
+  ASSERT_TRUE(internal::DecodeHsCompileRequest(req, &exprs, &flags, &ids));
+  EXPECT_EQ(exprs, (std::vector<std::string>{"a+", "b[0-9]"}));
+  EXPECT_EQ(flags, (std::vector<unsigned>{1, 2}));
+  EXPECT_EQ(ids, (std::vector<unsigned>{7, 8}));
+  // Every truncation, and a trailing byte, is refused.
+  for (size_t n = 0; n < req.size(); ++n) {
+    std::vector<std::string> e;
+    std::vector<unsigned> f, i;
+    EXPECT_FALSE(internal::DecodeHsCompileRequest(req.substr(0, n), &e, &f, &i)) << n;
+  }
+  std::vector<std::string> e;
+  std::vector<unsigned> f, i;
+  EXPECT_FALSE(internal::DecodeHsCompileRequest(req + "x", &e, &f, &i));
+}
 
 }  // namespace
 }  // namespace sealtrace::privacy
