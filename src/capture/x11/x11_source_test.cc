@@ -254,7 +254,12 @@ TEST_F(X11SourceTest, TypedTextWithShiftedKeysIsExact) {
 TEST_F(X11SourceTest, NonAsciiTypedViaRemappedKeycodes) {
   Live live(Opts());
   ASSERT_TRUE(live.Start().ok());
-  Xdo({"type", "--delay", "15", "äö€"});
+  // xdotool binds a scratch keycode to each character only for about --delay
+  // ms (bind, press, delay/2, release, delay/2, unbind); the source reads the
+  // new keymap when it sees the change, so it must do so within that window.
+  // 15 ms was missed once under ASan+UBSan on a loaded 2-core CI ("ö" came out
+  // textless); 60 ms keeps the test about correctness, not the race.
+  Xdo({"type", "--delay", "60", "äö€"});
   Events ev = live.sink.WaitFor([](const Events& e) { return Keys(e, false).size() >= 3; });
   ASSERT_TRUE(live.Finish().ok());
   Events downs = Keys(ev, true);
