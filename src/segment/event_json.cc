@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 
 namespace sealtrace {
 namespace {
@@ -520,17 +521,6 @@ bool ToInt32(const Scalar& s, int32_t* out) {
   }
 }
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
 // DataPiece::ToBool: a JSON bool, or a string protobuf's safe_strtob knows.
 bool ToBool(const Scalar& s, bool* out) {
   if (s.kind == Scalar::kBool) {
@@ -538,14 +528,14 @@ bool ToBool(const Scalar& s, bool* out) {
     return true;
   }
   if (s.kind != Scalar::kString) return false;
-  for (std::string_view t : {"true", "t", "yes", "y", "1"}) {
-    if (EqualsIgnoreCase(s.str, t)) {
+  for (const char* t : {"true", "t", "yes", "y", "1"}) {
+    if (absl::EqualsIgnoreCase(s.str, t)) {
       *out = true;
       return true;
     }
   }
-  for (std::string_view f : {"false", "f", "no", "n", "0"}) {
-    if (EqualsIgnoreCase(s.str, f)) {
+  for (const char* f : {"false", "f", "no", "n", "0"}) {
+    if (absl::EqualsIgnoreCase(s.str, f)) {
       *out = false;
       return true;
     }
