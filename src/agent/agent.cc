@@ -68,6 +68,9 @@ class Agent::CountingSink final : public EventSink {
 CaptureCounts Agent::captured() const { return counter_->Get(); }
 
 std::string Agent::StatusPath(const AgentConfig& c) { return JoinPath(c.state_dir, "status.json"); }
+std::string Agent::StatusRequestPath(const AgentConfig& c) {
+  return JoinPath(c.state_dir, "status_request");
+}
 std::string Agent::ControlPath(const AgentConfig& c) { return JoinPath(c.state_dir, "control"); }
 
 absl::StatusOr<std::unique_ptr<Agent>> Agent::Create(Env* env, AgentConfig config,
@@ -230,7 +233,7 @@ void Agent::WriteStatus(const std::string& state) {
       {"last_error", us.last_error.empty() ? rs.last_error : us.last_error},
       {"source_error", source_error},
   };
-  // Advisory and rewritten every second: atomic but not fsync'd.
+  // Advisory: atomic but not fsync'd.
   ReplaceFile(env_, StatusPath(cfg_), j.dump(2) + "\n").IgnoreError();
 }
 
@@ -327,10 +330,11 @@ void Agent::StopUploader() {
 }
 
 void Agent::Housekeeping() {
-  constexpr int64_t kStatusIntervalUs = 1'000'000;
   const int64_t seal_check_us =
-      std::max<int64_t>(10'000, std::min<int64_t>(kStatusIntervalUs, cfg_.max_segment_age_ms * 1000));
+      std::max<int64_t>(10'000, std::min<int64_t>(1'000'000, cfg_.max_segment_age_ms * 1000));
   int64_t last_status = 0;
+  std::string last_state, last_programme_state;
+  bool status_requested = false;
   bool source_stop_sent = false;
   ReadControl();
   ReadVaultState();
@@ -349,17 +353,24 @@ void Agent::Housekeeping() {
     if (filter_) {
       filter_->SetPaused(local_pause_ || vault_pause_, vault_pause_ ? vault_pause_reason_ : "local");
     }
-    if (now - last_status >= kStatusIntervalUs) {
+    std::string state = "recording";
+    if (source_lost_.load()) state = "source_lost";
+    else if (filter_ && filter_->paused()) state = "paused";
+    else if (filter_ && filter_->excluded()) state = "excluded";
+    // Rewritten (not fsync'd) on a change of state, on request and on the
+    // heartbeat: a file rewritten every second costs an open, a write and a
+    // rename per second for a reader that is almost never there.
+    if (status_requested || state != last_state || programme_state_ != last_programme_state ||
+        now - last_status >= kStatusHeartbeatUs) {
       last_status = now;
-      std::string state = "recording";
-      if (source_lost_.load()) state = "source_lost";
-      else if (filter_ && filter_->paused()) state = "paused";
-      else if (filter_ && filter_->excluded()) state = "excluded";
+      last_state = state;
+      last_programme_state = programme_state_;
+      status_requested = false;
       WriteStatus(state);
     }
     // Sleep until the next deadline: a segment may come of age (Tick), the
     // status is due, a timed pause ends, sealed segments wait for the spool.
-    int64_t timeout = std::min(seal_check_us, last_status + kStatusIntervalUs - now);
+    int64_t timeout = std::min(seal_check_us, last_status + kStatusHeartbeatUs - now);
     if (recorder_->Stats().unspooled > 0) timeout = std::min<int64_t>(timeout, 100'000);
     if (local_pause_ && local_pause_until_wall_ > 0) {
       timeout = std::min(timeout, local_pause_until_wall_ - env_->NowWallMicros());
@@ -372,7 +383,9 @@ void Agent::Housekeeping() {
     for (const auto& n : w.changed) {
       if (n == "control") control = true;
       if (n == "vault_state.json") vault = true;
+      if (n == "status_request") status_requested = true;
     }
+    if (w.all_changed) status_requested = true;
     if (control) ReadControl();
     if (vault) ReadVaultState();
   }
@@ -478,13 +491,18 @@ absl::Status Agent::Run() {
     int64_t last_status = env_->NowMonoMicros();
     while (!stop_.load()) {
       SuperviseUploader();
-      // Our own status writes wake the waiter too: write on a 1 s schedule.
+      // On request and on the heartbeat (our own writes wake the waiter too).
       const int64_t now = env_->NowMonoMicros();
-      if (now - last_status >= 1'000'000) {
+      if (now - last_status >= kStatusHeartbeatUs) {
         last_status = now;
         WriteStatus("source_ended");
       }
-      waiter_->Wait(std::max<int64_t>(0, last_status + 1'000'000 - now));
+      Waiter::Result w =
+          waiter_->Wait(std::max<int64_t>(0, last_status + kStatusHeartbeatUs - now));
+      if (w.all_changed ||
+          std::find(w.changed.begin(), w.changed.end(), "status_request") != w.changed.end()) {
+        last_status = 0;
+      }
     }
   }
   if (!fl.ok()) spdlog::error("agent: final seal failed: {}", std::string(fl.message()));

@@ -111,8 +111,13 @@ class Agent {
   // runs, any thread after.
   UploadReport ReadUploadReport();
 
-  // Paths of the files the CLI uses to talk to a running agent.
+  // Paths of the files the CLI uses to talk to a running agent. status.json
+  // is rewritten when the recording state changes, when a status request file
+  // appears (`sealtrace status` writes one and waits for the answer), and at
+  // least every kStatusHeartbeatUs otherwise.
+  static constexpr int64_t kStatusHeartbeatUs = 10'000'000;
   static std::string StatusPath(const AgentConfig& c);
+  static std::string StatusRequestPath(const AgentConfig& c);
   static std::string ControlPath(const AgentConfig& c);
 
  private:

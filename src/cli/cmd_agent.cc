@@ -265,21 +265,40 @@ void RegisterAgentCommands(CLI::App& app) {
     cmd->callback([=] {
       auto cfg = LoadAgentConfig(Env::Default(), *config);
       if (!cfg.ok()) Fail(std::string(cfg.status().message()));
-      auto text = Env::Default()->ReadFile(Agent::StatusPath(*cfg));
-      if (!text.ok()) {
+      Env* env = Env::Default();
+      if (!env->FileExists(Agent::StatusPath(*cfg))) {
         std::cout << "recording: off (no agent has run with " << *config << ")\n";
         return;
       }
-      auto j = nlohmann::json::parse(*text, nullptr, false);
-      if (!j.is_object()) Fail("status file is damaged: " + Agent::StatusPath(*cfg));
+      // Ask a running agent for a fresh status (it watches its state
+      // directory) and wait up to 2 s for it; without an answer the file is
+      // shown as it is and the agent counts as not running.
+      const int64_t asked = env->NowWallMicros();
+      const bool sent =
+          ReplaceFile(env, Agent::StatusRequestPath(*cfg), std::to_string(asked) + "\n").ok();
+      nlohmann::json j;
+      bool answered = false;
+      for (int waited_ms = 0;; waited_ms += 20) {
+        auto text = env->ReadFile(Agent::StatusPath(*cfg));
+        if (!text.ok())
+          Fail("cannot read " + Agent::StatusPath(*cfg) + ": " +
+               std::string(text.status().message()));
+        j = nlohmann::json::parse(*text, nullptr, false);
+        if (!j.is_object()) Fail("status file is damaged: " + Agent::StatusPath(*cfg));
+        answered = j.value("updated_wall_us", int64_t{0}) >= asked;
+        if (answered || !sent || waited_ms >= 2000) break;
+        env->SleepMicros(20'000);
+      }
       if (*json) {
         std::cout << j.dump(2) << "\n";
         return;
       }
-      int64_t now = Env::Default()->NowWallMicros();
+      int64_t now = env->NowWallMicros();
       int64_t updated = j.value("updated_wall_us", int64_t{0});
       std::string state = j.value("state", "unknown");
-      bool live = now - updated < 5'000'000 && state != "stopped" && state != "source_failed";
+      // Without a request (read-only state dir) only the heartbeat tells.
+      bool fresh = answered || (!sent && now - updated < Agent::kStatusHeartbeatUs + 5'000'000);
+      bool live = fresh && state != "stopped" && state != "source_failed";
       int64_t last_up = j.value("last_upload_wall_us", int64_t{0});
       std::cout << "recording:        " << (live ? state : "off (agent not running; last: " + state + ")")
                 << "\n"

@@ -5,15 +5,48 @@
 // little as possible. `sealtrace agent ...` re-executes this binary when it is
 // installed beside `sealtrace` (same arguments, same behaviour).
 #include <malloc.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <cstring>
+#include <string>
 
 #include "cli/commands.h"
 #include "common/env.h"
 #include "crypto/crypto.h"
 #include "privacy/hs_compile.h"
 
+namespace {
+
+// xcb allocates two blocks for every event it reads and reads events in
+// batches (a typing burst is dozens per read); glibc's per-thread cache keeps
+// only 7 freed blocks of a size, so most of those go through the slower arena
+// path. The cache size can only be set when the process starts
+// (GLIBC_TUNABLES), so the recorder executes itself once more with it, adding
+// to whatever tunables the user set. If that fails it carries on as it is.
+constexpr char kTcacheTunable[] = "glibc.malloc.tcache_count=256";
+
+void MaybeReexecWithMallocTunables(char** argv) {
+  const char* env = std::getenv("GLIBC_TUNABLES");
+  const bool had = env != nullptr;
+  const std::string before = had ? env : "";
+  if (before.find("glibc.malloc.tcache_count=") != std::string::npos) return;
+  const std::string value = (before.empty() ? "" : before + ":") + kTcacheTunable;
+  if (setenv("GLIBC_TUNABLES", value.c_str(), 1) != 0) return;
+  execv("/proc/self/exe", argv);
+  // exec failed: restore the environment and run without the tunable.
+  if (had) {
+    setenv("GLIBC_TUNABLES", before.c_str(), 1);
+  } else {
+    unsetenv("GLIBC_TUNABLES");
+  }
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
+  MaybeReexecWithMallocTunables(argv);
   // One malloc arena for the process: the recorder has two threads that
   // allocate a few kilobytes a second, and a second arena costs its own
   // resident pages and fragmentation (about 170 KB measured) for no gain.

@@ -493,7 +493,7 @@ void PrivacyGate::Decide(bool final) {
     std::deque<Held> rebuilt(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(i));
     uint32_t count = 0;
     uint64_t t0 = 0, seq0 = 0;
-    std::map<uint32_t, int> downs;
+    KeyCounts downs;
     size_t j = i;
     std::vector<Held> kept_between;
     for (; j < queue_.size() && queue_[j].seq <= r.s1; ++j) {

@@ -46,9 +46,9 @@
 // cannot be redacted are dropped.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -92,6 +92,37 @@ constexpr bool IsModifier(uint32_t ks) {
   return (ks >= kShiftL && ks <= kHyperR) || ks == kIsoLevel3Shift || ks == 0xfe11;
 }
 }  // namespace keysym
+
+// Counts per key id for the few keys held at once: a flat vector with the
+// map operations the gate uses (no allocation per key press once warm).
+// erase() moves the last entry into the hole: iterators after it are invalid.
+class KeyCounts {
+ public:
+  using Entry = std::pair<uint32_t, int>;
+  using iterator = std::vector<Entry>::iterator;
+  iterator begin() { return v_.begin(); }
+  iterator end() { return v_.end(); }
+  iterator find(uint32_t id) {
+    return std::find_if(v_.begin(), v_.end(), [id](const Entry& e) { return e.first == id; });
+  }
+  int& operator[](uint32_t id) {
+    auto it = find(id);
+    if (it != v_.end()) return it->second;
+    return v_.emplace_back(id, 0).second;
+  }
+  void erase(iterator it) {
+    *it = v_.back();
+    v_.pop_back();
+  }
+  void erase(uint32_t id) {
+    auto it = find(id);
+    if (it != v_.end()) erase(it);
+  }
+  void clear() { v_.clear(); }
+
+ private:
+  std::vector<Entry> v_;
+};
 
 class PrivacyGate : public EventSink {
  public:
@@ -201,9 +232,9 @@ class PrivacyGate : public EventSink {
   std::string ctx_;  // decided text of the current run (tail, <= kHoldBytes)
   uint64_t next_seq_ = 1;
   std::optional<std::string> continue_kind_;  // a long finding runs on
-  std::map<uint32_t, int> down_keys_;         // keys whose down was enqueued
-  std::map<uint32_t, int> redacted_keys_;     // keys whose down was redacted; drop their up
-  std::map<uint32_t, int> hotkey_keys_;       // hotkey keys: drop their up
+  KeyCounts down_keys_;                       // keys whose down was enqueued
+  KeyCounts redacted_keys_;                   // keys whose down was redacted; drop their up
+  KeyCounts hotkey_keys_;                     // hotkey keys: drop their up
 
   // Pointer thinning.
   bool have_anchor_ = false;

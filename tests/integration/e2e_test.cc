@@ -164,11 +164,21 @@ TEST(EndToEnd, CliPauseTakesEffectWithinOneSecondAndLeavesOnlyAGap) {
   int64_t paused_at = MonoNowUs();
   ASSERT_EQ(RunToExit({SealtraceBinary(), "pause", "--config", cfg}, root + "/pause.log"), 0);
   std::this_thread::sleep_for(std::chrono::milliseconds(3000));
-  // The agent reports it.
+  // The agent reports it: at once in its status file (a change of state), and
+  // to `sealtrace status`, which asks the running agent for a fresh status
+  // (the file is otherwise only rewritten on the 10 s heartbeat).
   EXPECT_NE(ReadAll(status).find("\"state\": \"paused\""), std::string::npos) << ReadAll(status);
+  ASSERT_EQ(RunToExit({SealtraceBinary(), "status", "--config", cfg}, root + "/status1.log"), 0);
+  EXPECT_NE(ReadAll(root + "/status1.log").find("recording:        paused\n"), std::string::npos)
+      << ReadAll(root + "/status1.log");
   int64_t resumed_at = MonoNowUs();
   ASSERT_EQ(RunToExit({SealtraceBinary(), "resume", "--config", cfg}, root + "/resume.log"), 0);
   ASSERT_EQ(agent.Wait(120000), 0) << ReadAll(root + "/agent.log");
+  // No agent answers any more: the last state is shown as not running.
+  ASSERT_EQ(RunToExit({SealtraceBinary(), "status", "--config", cfg}, root + "/status2.log"), 0);
+  EXPECT_NE(ReadAll(root + "/status2.log").find("recording:        off (agent not running"),
+            std::string::npos)
+      << ReadAll(root + "/status2.log");
   v.Stop();
   auto got = ReadVault(v, ContributorOf(cfg));
   EXPECT_EQ(got.failed_to_open, 0);

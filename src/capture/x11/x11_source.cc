@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <bitset>
 #include <cmath>
 #include <cstdlib>
@@ -151,9 +152,31 @@ double Fp3232ToDouble(const xcb_input_fp3232_t& v) {
 // ---------------------------------------------------------------------------
 // X11Source::Impl
 
+// X11Source::Stats counted from the source thread, read from any thread.
+struct AtomicStats {
+  std::atomic<uint64_t> key_events{0}, pointer_events{0}, focus_events{0}, raw_motion_events{0},
+      keymap_reloads{0}, frames_taken{0}, frames_over_budget{0}, frames_excluded{0},
+      dropped_own_window{0}, duplicate_releases{0}, batch_waits{0}, batch_waits_cut{0};
+  X11Source::Stats Snapshot() const {
+    X11Source::Stats s;
+    s.key_events = key_events.load(std::memory_order_relaxed);
+    s.pointer_events = pointer_events.load(std::memory_order_relaxed);
+    s.focus_events = focus_events.load(std::memory_order_relaxed);
+    s.raw_motion_events = raw_motion_events.load(std::memory_order_relaxed);
+    s.keymap_reloads = keymap_reloads.load(std::memory_order_relaxed);
+    s.frames_taken = frames_taken.load(std::memory_order_relaxed);
+    s.frames_over_budget = frames_over_budget.load(std::memory_order_relaxed);
+    s.frames_excluded = frames_excluded.load(std::memory_order_relaxed);
+    s.dropped_own_window = dropped_own_window.load(std::memory_order_relaxed);
+    s.duplicate_releases = duplicate_releases.load(std::memory_order_relaxed);
+    s.batch_waits = batch_waits.load(std::memory_order_relaxed);
+    s.batch_waits_cut = batch_waits_cut.load(std::memory_order_relaxed);
+    return s;
+  }
+};
+
 struct X11Source::Impl {
   explicit Impl(Options o) : opt(std::move(o)) {
-    if (!opt.clock) opt.clock = [] { return Env::Default()->NowMonoMicros(); };
     period_us = opt.pointer_hz > 0 ? 1'000'000 / opt.pointer_hz : 0;
     stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);  // checked in Start()
   }
@@ -197,7 +220,7 @@ struct X11Source::Impl {
   SourceInfo info;
   uint32_t own_pid = 0;
   std::set<uint64_t> own_windows;
-  Stats stats;
+  AtomicStats stats;  // counted without `mu`
 
   // Run state.
   EventSink* sink = nullptr;
@@ -239,11 +262,18 @@ struct X11Source::Impl {
   uint8_t* shm_addr = nullptr;
   size_t shm_size = 0;
 
+  // The local clock, read once per wakeup: every event handled in one turn
+  // of Run() was read at the same moment (their own times come from the
+  // server). ClockStale() after anything that may have blocked.
   int64_t Now() {
-    int64_t n = opt.clock();
-    last_clock = n;
-    return n;
+    if (!clock_fresh) {
+      last_clock = opt.clock ? opt.clock() : Env::Default()->NowMonoMicros();
+      clock_fresh = true;
+    }
+    return last_clock;
   }
+  void ClockStale() { clock_fresh = false; }
+  bool clock_fresh = false;
 
   absl::Status Start();
   absl::Status Run(EventSink* s);
@@ -261,7 +291,10 @@ struct X11Source::Impl {
   void OpenKeymapWatch();
   // Reads and discards what the keymap watch received; true if anything.
   bool DrainKeymapWatch();
-  uint32_t Mods() const;
+  // Effective modifiers, cached until the xkb state changes them.
+  uint32_t Mods();
+  uint32_t mods_cache = 0;
+  bool mods_valid = false;
   std::string TextFor(xkb_keycode_t kc, xkb_keysym_t sym, uint32_t mods);
   void QueryScrollAxes();
 
@@ -501,20 +534,19 @@ bool X11Source::Impl::ReloadKeymap(bool initial) {
   if (keymap) xkb_keymap_unref(keymap);
   keymap = km;
   state = st;
+  mods_valid = false;
   mi_shift = xkb_keymap_mod_get_index(km, XKB_MOD_NAME_SHIFT);
   mi_ctrl = xkb_keymap_mod_get_index(km, XKB_MOD_NAME_CTRL);
   mi_alt = xkb_keymap_mod_get_index(km, XKB_MOD_NAME_ALT);
   mi_super = xkb_keymap_mod_get_index(km, XKB_MOD_NAME_LOGO);
   mi_caps = xkb_keymap_mod_get_index(km, XKB_MOD_NAME_CAPS);
   mi_altgr = xkb_keymap_mod_get_index(km, "Mod5");
-  if (!initial) {
-    std::lock_guard<std::mutex> l(mu);
-    ++stats.keymap_reloads;
-  }
+  if (!initial) ++stats.keymap_reloads;
   return true;
 }
 
-uint32_t X11Source::Impl::Mods() const {
+uint32_t X11Source::Impl::Mods() {
+  if (mods_valid) return mods_cache;
   auto on = [&](xkb_mod_index_t i) {
     return i != XKB_MOD_INVALID &&
            xkb_state_mod_index_is_active(state, i, XKB_STATE_MODS_EFFECTIVE) > 0;
@@ -526,6 +558,8 @@ uint32_t X11Source::Impl::Mods() const {
   if (on(mi_super)) m |= kModSuper;
   if (on(mi_caps)) m |= kModCaps;
   if (on(mi_altgr)) m |= kModAltGr;
+  mods_cache = m;
+  mods_valid = true;
   return m;
 }
 
@@ -534,7 +568,15 @@ std::string X11Source::Impl::TextFor(xkb_keycode_t kc, xkb_keysym_t sym, uint32_
   if (sym == XKB_KEY_Return || sym == XKB_KEY_KP_Enter) return "\n";
   if (sym == XKB_KEY_Tab || sym == XKB_KEY_KP_Tab) return "\t";
   char buf[64];
-  int n = xkb_state_key_get_utf8(state, kc, buf, sizeof(buf));
+  int n;
+  if (sym != XKB_KEY_NoSymbol) {
+    // One keysym (Caps Lock already applied by xkb_state_key_get_one_sym):
+    // what xkb_state_key_get_utf8 would give without Ctrl, which types no
+    // text here anyway. Its count includes the terminating NUL.
+    n = xkb_keysym_to_utf8(sym, buf, sizeof(buf)) - 1;
+  } else {
+    n = xkb_state_key_get_utf8(state, kc, buf, sizeof(buf));  // several keysyms
+  }
   if (n <= 0 || static_cast<size_t>(n) >= sizeof(buf)) return "";
   for (int i = 0; i < n; ++i) {
     unsigned char c = static_cast<unsigned char>(buf[i]);
@@ -606,10 +648,7 @@ void X11Source::Impl::EmitPointer(int64_t t, v1::PointerEvent::Kind kind, uint32
   if (dx) p->set_scroll_dx(dx);
   if (dy) p->set_scroll_dy(dy);
   p->set_modifiers(Mods());
-  {
-    std::lock_guard<std::mutex> l(mu);
-    ++stats.pointer_events;
-  }
+  ++stats.pointer_events;
   Emit(std::move(e));
 }
 
@@ -623,7 +662,6 @@ void X11Source::Impl::OnKey(const xcb_input_raw_key_press_event_t* ev, bool down
   if (!down && !keys_down[kc] && keys_seen_up[kc]) {
     // A second release of a key that is already up (xdotool does this for
     // modifiers, e.g. `key ctrl+c`): tolerated, reported once only.
-    std::lock_guard<std::mutex> l(mu);
     ++stats.duplicate_releases;
     return;
   }
@@ -635,11 +673,12 @@ void X11Source::Impl::OnKey(const xcb_input_raw_key_press_event_t* ev, bool down
   if (!down && keys_down[kc]) sym = down_sym[kc];
   if (down) down_sym[kc] = sym;
   std::string text = down ? TextFor(kc, sym, mods) : std::string();
-  if (!repeat) xkb_state_update_key(state, kc, down ? XKB_KEY_DOWN : XKB_KEY_UP);
+  if (!repeat && xkb_state_update_key(state, kc, down ? XKB_KEY_DOWN : XKB_KEY_UP) != 0) {
+    mods_valid = false;
+  }
   keys_down[kc] = down;
   if (!down) keys_seen_up[kc] = true;
   if (active_is_own) {
-    std::lock_guard<std::mutex> l(mu);
     ++stats.dropped_own_window;
     return;
   }
@@ -652,10 +691,7 @@ void X11Source::Impl::OnKey(const xcb_input_raw_key_press_event_t* ev, bool down
   if (!text.empty()) k->set_text(std::move(text));
   k->set_modifiers(mods);
   if (repeat) k->set_repeat(true);
-  {
-    std::lock_guard<std::mutex> l(mu);
-    ++stats.key_events;
-  }
+  ++stats.key_events;
   Emit(std::move(e));
 }
 
@@ -675,7 +711,6 @@ void X11Source::Impl::OnButton(const xcb_input_raw_button_press_event_t* ev, boo
     return;
   }
   if (active_is_own) {
-    std::lock_guard<std::mutex> l(mu);
     ++stats.dropped_own_window;
     return;
   }
@@ -685,10 +720,7 @@ void X11Source::Impl::OnButton(const xcb_input_raw_button_press_event_t* ev, boo
 }
 
 void X11Source::Impl::OnMotion(const xcb_input_raw_motion_event_t* ev) {
-  {
-    std::lock_guard<std::mutex> l(mu);
-    ++stats.raw_motion_events;
-  }
+  ++stats.raw_motion_events;
   batch_pointer = true;
   if (!known_sources.count(ev->sourceid)) {
     known_sources.insert(ev->sourceid);  // query once per new device
@@ -845,10 +877,7 @@ void X11Source::Impl::EmitFocus(int64_t t, bool title_change) {
   e.set_t_us(static_cast<uint64_t>(t));
   *e.mutable_focus() = focus;
   e.mutable_focus()->set_title_change(title_change);
-  {
-    std::lock_guard<std::mutex> l(mu);
-    ++stats.focus_events;
-  }
+  ++stats.focus_events;
   Emit(std::move(e));
 }
 
@@ -959,12 +988,10 @@ void X11Source::Impl::MaybeCaptureFrame(int64_t t, const char* trigger) {
     f.set_screen_height(screen->height_in_pixels);
   }
   if (opt.is_excluded && opt.is_excluded(f)) {
-    std::lock_guard<std::mutex> l(mu);
     ++stats.frames_excluded;
     return;
   }
   if (static_cast<int>(frame_times.size()) >= opt.frame_budget_per_hour) {
-    std::lock_guard<std::mutex> l(mu);
     ++stats.frames_over_budget;
     return;
   }
@@ -982,10 +1009,7 @@ void X11Source::Impl::MaybeCaptureFrame(int64_t t, const char* trigger) {
   absl::StatusOr<std::string> png = EncodePngRgb(rgb.data(), w, h);
   if (!png.ok()) return;
   frame_times.push_back(t);
-  {
-    std::lock_guard<std::mutex> l(mu);
-    ++stats.frames_taken;
-  }
+  ++stats.frames_taken;
   FrameCapture fc;
   fc.png = std::move(*png);
   fc.x = x0;
@@ -1098,6 +1122,7 @@ absl::Status X11Source::Impl::Run(EventSink* s) {
   if (!started)
     return absl::FailedPreconditionError("X11Source: Run() before a successful Start()");
   sink = s;
+  ClockStale();
   RefreshActive(tm.Local(Now()), true);
   {
     int32_t x, y;
@@ -1114,6 +1139,7 @@ absl::Status X11Source::Impl::Run(EventSink* s) {
     // One read of the socket when poll() said so, then whatever xcb queued:
     // no EAGAIN read per wakeup.
     batch_keys = batch_pointer = false;
+    ClockStale();
     if (readable) {
       if (xcb_generic_event_t* ev = xcb_poll_for_event(conn)) {
         Handle(ev);
@@ -1164,11 +1190,8 @@ absl::Status X11Source::Impl::Run(EventSink* s) {
       if (n > 0 && (wfd[0].revents & POLLIN)) break;
       const bool cut = n > 0 && wfd[1].revents != 0;
       if (cut) DrainKeymapWatch();
-      {
-        std::lock_guard<std::mutex> l(mu);
-        ++stats.batch_waits;
-        if (cut) ++stats.batch_waits_cut;
-      }
+      ++stats.batch_waits;
+      if (cut) ++stats.batch_waits_cut;
       // Read straight away: after a burst the socket almost always has data,
       // and an empty read just leads to the blocking poll below next turn.
       readable = true;
@@ -1218,9 +1241,6 @@ void X11Source::AddOwnWindow(uint64_t window_id) {
   impl_->own_windows.insert(window_id);
 }
 
-X11Source::Stats X11Source::stats() const {
-  std::lock_guard<std::mutex> l(impl_->mu);
-  return impl_->stats;
-}
+X11Source::Stats X11Source::stats() const { return impl_->stats.Snapshot(); }
 
 }  // namespace sealtrace
