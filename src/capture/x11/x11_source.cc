@@ -230,6 +230,8 @@ struct X11Source::Impl {
   int32_t last_x = 0, last_y = 0;
   bool motion_pending = false;
   int64_t motion_deadline = 0;
+  int64_t motion_t = 0;     // time of the latest raw motion folded into the pending MOVE
+  int64_t last_emit_t = 0;  // latest time handed to the sink
   int64_t last_move_local = INT64_MIN / 2;
 
   // Smooth scrolling: (sourceid, valuator) -> (vertical?, increment).
@@ -608,7 +610,10 @@ void X11Source::Impl::QueryScrollAxes() {
   scroll_axes = std::move(axes);
 }
 
-void X11Source::Impl::Emit(v1::Event&& e) { sink->OnEvent(std::move(e)); }
+void X11Source::Impl::Emit(v1::Event&& e) {
+  last_emit_t = std::max(last_emit_t, static_cast<int64_t>(e.t_us()));
+  sink->OnEvent(std::move(e));
+}
 
 bool X11Source::Impl::QueryPointer(int32_t* x, int32_t* y) {
   XPtr<xcb_query_pointer_reply_t> r(
@@ -633,7 +638,10 @@ void X11Source::Impl::EmitMoveIfChanged(int64_t t) {
 
 void X11Source::Impl::FlushMotion() {
   motion_pending = false;
-  EmitMoveIfChanged(tm.Local(Now()));
+  // The position read now is the one the latest raw motion left (nothing
+  // moved since): stamp it with that motion's time, never before what was
+  // already delivered.
+  EmitMoveIfChanged(std::max(motion_t, last_emit_t));
 }
 
 void X11Source::Impl::EmitPointer(int64_t t, v1::PointerEvent::Kind kind, uint32_t button,
@@ -761,10 +769,11 @@ void X11Source::Impl::OnMotion(const xcb_input_raw_motion_event_t* ev) {
     EmitMoveIfChanged(t);
     EmitPointer(t, v1::PointerEvent::SCROLL, 0, sdx, sdy);
   }
-  if (!moved || motion_pending) return;
-  int64_t now = Now();
+  if (!moved) return;
+  motion_t = tm.Map(ev->time, Now());
+  if (motion_pending) return;
   motion_pending = true;
-  motion_deadline = std::max(now, last_move_local + period_us);
+  motion_deadline = std::max(Now(), last_move_local + period_us);
 }
 
 // --- window context --------------------------------------------------------
@@ -1159,11 +1168,14 @@ absl::Status X11Source::Impl::Run(EventSink* s) {
       if (timeout_ms < 0 || ms < timeout_ms) timeout_ms = ms;
     };
     if (motion_pending) {
+      // Due MOVEs are flushed whenever anything wakes us after the deadline:
+      // while the pointer keeps moving that is its next raw motion, so only
+      // a pointer that came to rest needs the timer (half a period later).
       int64_t now = Now();
       if (now >= motion_deadline) {
         FlushMotion();
       } else {
-        wait_until(motion_deadline, now);
+        wait_until(motion_deadline + period_us / 2, now);
       }
     }
     if (none_deadline != 0) {

@@ -8,9 +8,12 @@
 // keyboard, modifier state tracked locally with xkb_state_update_key, keymap
 // reloaded on XkbNewKeyboardNotify / XkbMapNotify / MappingNotify before the
 // next key is translated). Raw motion carries deltas only, so absolute root
-// positions come from QueryPointer, coalesced to Options::pointer_hz; every
-// button and scroll event is exact and preceded by a MOVE to its exact
-// position when the pointer moved since the last MOVE.
+// positions come from QueryPointer, coalesced to Options::pointer_hz (at most
+// one MOVE per period, stamped with the time of the latest raw motion it
+// folds in; while the pointer moves, a due MOVE goes out at the next raw
+// motion, and a pointer that came to rest gets its last MOVE within 1.5
+// periods); every button and scroll event is exact and preceded by a MOVE to
+// its exact position when the pointer moved since the last MOVE.
 //
 // KeyEvent.text is the printable UTF-8 a key press produces ("\n" for Return,
 // "\t" for Tab); it is empty for releases, for non-printing keys (BackSpace,
