@@ -627,6 +627,8 @@ bool X11Source::Impl::QueryPointer(int32_t* x, int32_t* y) {
 void X11Source::Impl::EmitMoveIfChanged(int64_t t) {
   int32_t x, y;
   if (!QueryPointer(&x, &y)) return;
+  // The position read now folds in every raw motion handled so far.
+  motion_pending = false;
   last_move_local = last_clock;
   if (have_pos && x == last_x && y == last_y) return;
   have_pos = true;
@@ -637,7 +639,7 @@ void X11Source::Impl::EmitMoveIfChanged(int64_t t) {
 }
 
 void X11Source::Impl::FlushMotion() {
-  motion_pending = false;
+  motion_pending = false;  // also if the query fails: no retry loop
   // The position read now is the one the latest raw motion left (nothing
   // moved since): stamp it with that motion's time, never before what was
   // already delivered.
@@ -766,8 +768,9 @@ void X11Source::Impl::OnMotion(const xcb_input_raw_motion_event_t* ev) {
   }
   if ((sdx || sdy) && !active_is_own) {
     int64_t t = tm.Map(ev->time, Now());
-    EmitMoveIfChanged(t);
+    EmitMoveIfChanged(t);  // also takes in this event's own movement
     EmitPointer(t, v1::PointerEvent::SCROLL, 0, sdx, sdy);
+    return;
   }
   if (!moved) return;
   motion_t = tm.Map(ev->time, Now());
