@@ -17,6 +17,10 @@
 #
 # Knobs: BENCH_CHARS (2400) BENCH_MOVES (600) BENCH_CLICKS (60)
 #        BENCH_SCROLLS (60) BENCH_TYPE_DELAY_MS (4) BENCH_READY_WAIT (3)
+#        BENCH_RUNS (1): rounds of (pynput, sealtrace) on the same display; with
+#        more than one, each round is reported and then the median and the
+#        worst of the per-round ratios (a shared machine's noise moves both
+#        recorders of a round together, and single rounds vary by +-20 %).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -28,6 +32,7 @@ CLICKS=${BENCH_CLICKS:-60}
 SCROLLS=${BENCH_SCROLLS:-60}
 TYPE_DELAY_MS=${BENCH_TYPE_DELAY_MS:-4}
 READY_WAIT=${BENCH_READY_WAIT:-3}
+RUNS=${BENCH_RUNS:-1}
 SYS_PY=/usr/bin/python3   # python3-pynput lives only here
 
 for tool in Xvfb openbox xterm xdotool xprop; do
@@ -123,17 +128,18 @@ peak_rss_kb() {
 }
 
 # measure NAME CMD... : starts CMD in its own session, runs the workload,
-# writes NAME.cpu_ns / NAME.rss_kb / NAME.wall_s and the recorder's stdout.
+# writes NAME.cpu_ns / NAME.rss_kb / NAME.wall_s and the recorder's stdout
+# into $OUT (the current round's directory).
 measure() {
   local name=$1; shift
-  local ready="$WORK/$name.ready"
+  local ready="$OUT/$name.ready"
   rm -f "$ready"
   local cmd=("${@//\{READY\}/$ready}")
-  setsid "${cmd[@]}" >"$WORK/$name.stdout" 2>"$WORK/$name.stderr" &
+  setsid "${cmd[@]}" >"$OUT/$name.stdout" 2>"$OUT/$name.stderr" &
   local pid=$!
   if printf '%s\n' "$@" | grep -q '{READY}'; then
     for _ in $(seq 200); do [[ -e "$ready" ]] && break; kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    [[ -e "$ready" ]] || { echo "run.sh: $name did not start:"; cat "$WORK/$name.stderr"; exit 1; } >&2
+    [[ -e "$ready" ]] || { echo "run.sh: $name did not start:"; cat "$OUT/$name.stderr"; exit 1; } >&2
   else
     sleep "$READY_WAIT"
   fi
@@ -143,9 +149,9 @@ measure() {
   workload
   sleep 1  # let the recorder drain
   c1=$(cpu_ns "$pid"); t1=$(date +%s.%N)
-  peak_rss_kb "$pid" > "$WORK/$name.rss_kb"
-  echo $((c1 - c0)) > "$WORK/$name.cpu_ns"
-  echo "$t1 - $t0" | bc > "$WORK/$name.wall_s"
+  peak_rss_kb "$pid" > "$OUT/$name.rss_kb"
+  echo $((c1 - c0)) > "$OUT/$name.cpu_ns"
+  echo "$t1 - $t0" | bc > "$OUT/$name.wall_s"
   kill -TERM "$pid" 2>/dev/null || true
   for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   kill -KILL "$pid" 2>/dev/null || true
@@ -153,54 +159,84 @@ measure() {
 }
 
 echo "display $DISPLAY; workload: $CHARS typed chars ($SHIFTED shifted), $MOVES relative moves, $CLICKS clicks, $SCROLLS scrolls"
-measure pynput "$SYS_PY" "$HERE/pynput_recorder.py" "$WORK/pynput.jsonl" "{READY}"
-# shellcheck disable=SC2086
-measure sealtrace $RECORDER_CMD
+ROUNDS=()
+for ((round = 1; round <= RUNS; round++)); do
+  OUT="$WORK/round$round"
+  mkdir -p "$OUT"
+  ROUNDS+=("$OUT")
+  measure pynput "$SYS_PY" "$HERE/pynput_recorder.py" "$OUT/pynput.jsonl" "{READY}"
+  # shellcheck disable=SC2086
+  measure sealtrace $RECORDER_CMD
+done
 
-"$SYS_PY" - "$WORK" "$CHARS" "$SHIFTED" "$MOVES" "$CLICKS" "$SCROLLS" "$RECORDER_NAME" <<'PY'
-import json, sys
-work, chars, shifted, moves, clicks, scrolls, name = sys.argv[1:8]
+"$SYS_PY" - "$CHARS" "$SHIFTED" "$MOVES" "$CLICKS" "$SCROLLS" "$RECORDER_NAME" "${ROUNDS[@]}" <<'PY'
+import json, statistics, sys
+chars, shifted, moves, clicks, scrolls, name = sys.argv[1:7]
+rounds = sys.argv[7:]
 chars, shifted, moves, clicks, scrolls = map(int, (chars, shifted, moves, clicks, scrolls))
 exp = {"key_down": chars + shifted, "key_up": chars + shifted, "button_down": clicks,
        "button_up": clicks, "scroll": scrolls}
 inputs = 2 * (chars + shifted) + 2 * clicks + scrolls + moves  # what xdotool generated
-def rd(n, f): return open(f"{work}/{n}.{f}").read().strip()
-res = {}
-# pynput: count the lines it appended.
-c = dict(key_down=0, key_up=0, button_down=0, button_up=0, scroll=0, move=0)
-for line in open(f"{work}/pynput.jsonl"):
-    e = json.loads(line); a = e["action"]
-    if a == "press": c["key_down"] += 1
-    elif a == "release": c["key_up"] += 1
-    elif a == "click": c["button_down" if e["pressed"] else "button_up"] += 1
-    elif a == "scroll": c["scroll"] += 1
-    elif a == "move": c["move"] += 1
-c["events"] = sum(c.values())
-res["pynput"] = c
-s = None
-for line in rd("sealtrace", "stdout").splitlines():
-    line = line.strip()
-    if line.startswith("{") and '"events"' in line:
-        s = json.loads(line)
-res["sealtrace"] = s
-print(f"\n{'recorder':44s} {'CPU s':>7s} {'CPU s/1k ev':>11s} {'CPU s/1k inputs':>15s} {'peak RSS MB':>11s} {'events':>7s} {'missed':>6s}")
-cpu, rss = {}, {}
-for key, label in (("pynput", "pynput recorder (JSON lines to a file)"), ("sealtrace", name)):
-    cpu[key] = int(rd(key, "cpu_ns")) / 1e9
-    rss[key] = int(rd(key, "rss_kb")) / 1024
-    r = res[key]
-    ev = r["events"] if r else None
-    missed = sum(max(0, exp[k] - r.get(k, 0)) for k in exp) if r else None
-    per_ev = f"{cpu[key] / ev * 1000:.4f}" if ev else "n/a"
-    print(f"{label[:44]:44s} {cpu[key]:7.3f} {per_ev:>11s} {cpu[key] / inputs * 1000:15.4f} {rss[key]:11.1f} {ev if ev is not None else 'n/a':>7} {missed if missed is not None else 'n/a':>6}")
-print(f"\nxdotool generated {inputs} input events: expected {exp}, {moves} raw moves")
-for key in ("pynput", "sealtrace"):
-    if res[key]:
-        print(f"{key:9s} captured: " + ", ".join(f"{k}={res[key].get(k, 0)}" for k in ("key_down", "key_up", "button_down", "button_up", "scroll", "move", "events")))
-if res["sealtrace"] and "typed_chars" in res["sealtrace"]:
-    print(f"sealtrace typed_chars={res['sealtrace']['typed_chars']} (workload typed {chars})")
-if cpu["sealtrace"] > 0:
-    print(f"\nratio CPU per input event, pynput / sealtrace: {cpu['pynput'] / cpu['sealtrace']:.1f}x (goal >= 10x)")
-if rss["sealtrace"] > 0:
-    print(f"ratio peak RSS, sealtrace / pynput: {rss['sealtrace'] / rss['pynput']:.2f} (goal < 0.5)")
+cpu_ratios, rss_ratios, missed_seal = [], [], []
+
+
+def report(work, title):
+    def rd(n, f): return open(f"{work}/{n}.{f}").read().strip()
+    res = {}
+    # pynput: count the lines it appended.
+    c = dict(key_down=0, key_up=0, button_down=0, button_up=0, scroll=0, move=0)
+    for line in open(f"{work}/pynput.jsonl"):
+        e = json.loads(line); a = e["action"]
+        if a == "press": c["key_down"] += 1
+        elif a == "release": c["key_up"] += 1
+        elif a == "click": c["button_down" if e["pressed"] else "button_up"] += 1
+        elif a == "scroll": c["scroll"] += 1
+        elif a == "move": c["move"] += 1
+    c["events"] = sum(c.values())
+    res["pynput"] = c
+    s = None
+    for line in rd("sealtrace", "stdout").splitlines():
+        line = line.strip()
+        if line.startswith("{") and '"events"' in line:
+            s = json.loads(line)
+    res["sealtrace"] = s
+    if title:
+        print(f"\n== {title}")
+    print(f"\n{'recorder':44s} {'CPU s':>7s} {'CPU s/1k ev':>11s} {'CPU s/1k inputs':>15s} {'peak RSS MB':>11s} {'events':>7s} {'missed':>6s}")
+    cpu, rss, missed_by = {}, {}, {}
+    for key, label in (("pynput", "pynput recorder (JSON lines to a file)"), ("sealtrace", name)):
+        cpu[key] = int(rd(key, "cpu_ns")) / 1e9
+        rss[key] = int(rd(key, "rss_kb")) / 1024
+        r = res[key]
+        ev = r["events"] if r else None
+        missed = sum(max(0, exp[k] - r.get(k, 0)) for k in exp) if r else None
+        missed_by[key] = missed
+        per_ev = f"{cpu[key] / ev * 1000:.4f}" if ev else "n/a"
+        print(f"{label[:44]:44s} {cpu[key]:7.3f} {per_ev:>11s} {cpu[key] / inputs * 1000:15.4f} {rss[key]:11.1f} {ev if ev is not None else 'n/a':>7} {missed if missed is not None else 'n/a':>6}")
+    print(f"\nxdotool generated {inputs} input events: expected {exp}, {moves} raw moves")
+    for key in ("pynput", "sealtrace"):
+        if res[key]:
+            print(f"{key:9s} captured: " + ", ".join(f"{k}={res[key].get(k, 0)}" for k in ("key_down", "key_up", "button_down", "button_up", "scroll", "move", "events")))
+    if res["sealtrace"] and "typed_chars" in res["sealtrace"]:
+        print(f"sealtrace typed_chars={res['sealtrace']['typed_chars']} (workload typed {chars})")
+    if cpu["sealtrace"] > 0:
+        cpu_ratios.append(cpu["pynput"] / cpu["sealtrace"])
+        print(f"\nratio CPU per input event, pynput / sealtrace: {cpu_ratios[-1]:.1f}x (goal >= 10x)")
+    if rss["sealtrace"] > 0 and rss["pynput"] > 0:
+        rss_ratios.append(rss["sealtrace"] / rss["pynput"])
+        print(f"ratio peak RSS, sealtrace / pynput: {rss_ratios[-1]:.2f} (goal < 0.5)")
+    missed_seal.append(missed_by["sealtrace"])
+
+
+for i, work in enumerate(rounds):
+    report(work, f"round {i + 1} of {len(rounds)}" if len(rounds) > 1 else "")
+if len(rounds) > 1:
+    print(f"\n== {len(rounds)} rounds")
+    if cpu_ratios:
+        print(f"ratio CPU per input event, pynput / sealtrace: median {statistics.median(cpu_ratios):.1f}x, "
+              f"worst {min(cpu_ratios):.1f}x, rounds " + ", ".join(f"{r:.1f}x" for r in cpu_ratios) + " (goal >= 10x)")
+    if rss_ratios:
+        print(f"ratio peak RSS, sealtrace / pynput: median {statistics.median(rss_ratios):.2f}, "
+              f"worst {max(rss_ratios):.2f} (goal < 0.5)")
+    print("sealtrace missed events per round: " + ", ".join(str(m) for m in missed_seal))
 PY
