@@ -4,7 +4,10 @@
 # sealing -> fsync'd spool), against the pynput recorder, on one Xvfb and the
 # same xdotool workload (run.sh).
 #
-#   [BENCH_KEY_BATCH_MS=8] bench/x11_vs_pynput/full_path.sh [BUILD_DIR]
+#   [BENCH_KEY_BATCH_MS=8] [BENCH_RUNS=3] bench/x11_vs_pynput/full_path.sh [BUILD_DIR]
+#
+# Three rounds by default (about 2.5 minutes): one round's ratio moves by
+# +-15 % on a shared machine; the summary gives the median and the worst.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -30,4 +33,5 @@ fi
 # seal, spool. (Uploading adds one HTTP request per second.)
 export SEALTRACE_RECORDER_CMD="$BIN agent --config $WORK/agent/agent.toml --source x11 --no-upload --summary-json"
 export BENCH_READY_WAIT=${BENCH_READY_WAIT:-3}
+export BENCH_RUNS=${BENCH_RUNS:-3}
 bash "$HERE/run.sh" "$BUILD"
