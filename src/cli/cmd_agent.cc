@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -272,21 +273,32 @@ void RegisterAgentCommands(CLI::App& app) {
       }
       // Ask a running agent for a fresh status (it watches its state
       // directory) and wait up to 2 s for it; without an answer the file is
-      // shown as it is and the agent counts as not running.
-      const int64_t asked = env->NowWallMicros();
-      const bool sent =
-          ReplaceFile(env, Agent::StatusRequestPath(*cfg), std::to_string(asked) + "\n").ok();
-      nlohmann::json j;
-      bool answered = false;
-      for (int waited_ms = 0;; waited_ms += 20) {
+      // shown as it is and the agent counts as not running. An agent that
+      // wrote its final state, or whose process is gone, is not asked.
+      auto read_status = [&]() {
         auto text = env->ReadFile(Agent::StatusPath(*cfg));
-        if (!text.ok())
+        if (!text.ok()) {
           Fail("cannot read " + Agent::StatusPath(*cfg) + ": " +
                std::string(text.status().message()));
-        j = nlohmann::json::parse(*text, nullptr, false);
-        if (!j.is_object()) Fail("status file is damaged: " + Agent::StatusPath(*cfg));
+        }
+        nlohmann::json parsed = nlohmann::json::parse(*text, nullptr, false);
+        if (!parsed.is_object()) Fail("status file is damaged: " + Agent::StatusPath(*cfg));
+        return parsed;
+      };
+      nlohmann::json j = read_status();
+      const std::string first_state = j.value("state", "unknown");
+      const int64_t pid = j.value("pid", int64_t{0});
+      const bool may_run = first_state != "stopped" && first_state != "source_failed" && pid > 0 &&
+                           !(kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH);
+      const int64_t asked = env->NowWallMicros();
+      const bool sent =
+          may_run &&
+          ReplaceFile(env, Agent::StatusRequestPath(*cfg), std::to_string(asked) + "\n").ok();
+      bool answered = false;
+      for (int waited_ms = 0; sent; waited_ms += 20) {
+        j = read_status();
         answered = j.value("updated_wall_us", int64_t{0}) >= asked;
-        if (answered || !sent || waited_ms >= 2000) break;
+        if (answered || waited_ms >= 2000) break;
         env->SleepMicros(20'000);
       }
       if (*json) {
@@ -297,7 +309,8 @@ void RegisterAgentCommands(CLI::App& app) {
       int64_t updated = j.value("updated_wall_us", int64_t{0});
       std::string state = j.value("state", "unknown");
       // Without a request (read-only state dir) only the heartbeat tells.
-      bool fresh = answered || (!sent && now - updated < Agent::kStatusHeartbeatUs + 5'000'000);
+      bool fresh =
+          answered || (may_run && !sent && now - updated < Agent::kStatusHeartbeatUs + 5'000'000);
       bool live = fresh && state != "stopped" && state != "source_failed";
       int64_t last_up = j.value("last_upload_wall_us", int64_t{0});
       std::cout << "recording:        " << (live ? state : "off (agent not running; last: " + state + ")")
