@@ -20,7 +20,7 @@
 #        BENCH_RUNS (1): rounds of (pynput, sealtrace) on the same display; with
 #        more than one, each round is reported and then the median and the
 #        worst of the per-round ratios (a shared machine's noise moves both
-#        recorders of a round together, and single rounds vary by +-20 %).
+#        recorders of a round together, and single rounds vary by +-15 %).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -33,6 +33,7 @@ SCROLLS=${BENCH_SCROLLS:-60}
 TYPE_DELAY_MS=${BENCH_TYPE_DELAY_MS:-4}
 READY_WAIT=${BENCH_READY_WAIT:-3}
 RUNS=${BENCH_RUNS:-1}
+[[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: BENCH_RUNS must be a whole number >= 1" >&2; exit 2; }
 SYS_PY=/usr/bin/python3   # python3-pynput lives only here
 
 for tool in Xvfb openbox xterm xdotool xprop; do

@@ -73,6 +73,15 @@ std::string Agent::StatusRequestPath(const AgentConfig& c) {
 }
 std::string Agent::ControlPath(const AgentConfig& c) { return JoinPath(c.state_dir, "control"); }
 
+bool Agent::NewStatusRequest() {
+  // Without inotify every wait reports everything changed: only a request
+  // not seen before (its content is the time it was made) counts.
+  auto r = env_->ReadFile(StatusRequestPath(cfg_));
+  if (!r.ok() || *r == last_status_request_) return false;
+  last_status_request_ = std::move(*r);
+  return true;
+}
+
 absl::StatusOr<std::unique_ptr<Agent>> Agent::Create(Env* env, AgentConfig config,
                                                      std::unique_ptr<Source> source,
                                                      AgentOptions options,
@@ -385,7 +394,7 @@ void Agent::Housekeeping() {
       if (n == "vault_state.json") vault = true;
       if (n == "status_request") status_requested = true;
     }
-    if (w.all_changed) status_requested = true;
+    if (w.all_changed && NewStatusRequest()) status_requested = true;
     if (control) ReadControl();
     if (vault) ReadVaultState();
   }
@@ -499,7 +508,7 @@ absl::Status Agent::Run() {
       }
       Waiter::Result w =
           waiter_->Wait(std::max<int64_t>(0, last_status + kStatusHeartbeatUs - now));
-      if (w.all_changed ||
+      if ((w.all_changed && NewStatusRequest()) ||
           std::find(w.changed.begin(), w.changed.end(), "status_request") != w.changed.end()) {
         last_status = 0;
       }

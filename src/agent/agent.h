@@ -125,6 +125,8 @@ class Agent {
   class CountingSink;
   void Housekeeping();
   void WriteStatus(const std::string& state);
+  // True if the status request file holds a request not seen before.
+  bool NewStatusRequest();
   void ReadControl();
   void ReadVaultState();
   void StartUploader();
@@ -163,6 +165,7 @@ class Agent {
   };
   std::deque<RateSample> rate_samples_;  // housekeeping thread only
   std::string programme_state_ = "ACTIVE";
+  std::string last_status_request_;   // housekeeping thread / Run only
   bool vault_pause_ = false;          // programme not ACTIVE, or the contributor paused
   std::string vault_pause_reason_;
   bool local_pause_ = false;          // `sealtrace pause` (control file)

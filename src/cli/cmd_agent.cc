@@ -308,9 +308,9 @@ void RegisterAgentCommands(CLI::App& app) {
       int64_t now = env->NowWallMicros();
       int64_t updated = j.value("updated_wall_us", int64_t{0});
       std::string state = j.value("state", "unknown");
-      // Without a request (read-only state dir) only the heartbeat tells.
-      bool fresh =
-          answered || (may_run && !sent && now - updated < Agent::kStatusHeartbeatUs + 5'000'000);
+      // Unanswered (read-only state directory, a stalled agent): a file its
+      // live process wrote within a heartbeat still counts.
+      bool fresh = answered || (may_run && now - updated < Agent::kStatusHeartbeatUs + 5'000'000);
       bool live = fresh && state != "stopped" && state != "source_failed";
       int64_t last_up = j.value("last_upload_wall_us", int64_t{0});
       std::cout << "recording:        " << (live ? state : "off (agent not running; last: " + state + ")")

@@ -5,6 +5,7 @@
 // little as possible. `sealtrace agent ...` re-executes this binary when it is
 // installed beside `sealtrace` (same arguments, same behaviour).
 #include <malloc.h>
+#include <sys/auxv.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -24,18 +25,33 @@ namespace {
 // only 7 freed blocks of a size, so most of those go through the slower arena
 // path. The cache size can only be set when the process starts
 // (GLIBC_TUNABLES), so the recorder executes itself once more with it, adding
-// to whatever tunables the user set. If that fails it carries on as it is.
+// to whatever tunables the user set. The second start puts the environment
+// back as it was, so the processes it starts (uploader, pattern compiler) get
+// the user's. If the exec fails it carries on as it is.
 constexpr char kTcacheTunable[] = "glibc.malloc.tcache_count=256";
+constexpr char kReexecMark[] = "SEALTRACE_RECORDER_REEXEC";  // "1:<original>" or "0:"
 
 void MaybeReexecWithMallocTunables(char** argv) {
+  if (const char* mark = std::getenv(kReexecMark)) {
+    const std::string m = mark;
+    unsetenv(kReexecMark);
+    if (m.size() >= 2 && m[0] == '1') {
+      setenv("GLIBC_TUNABLES", m.c_str() + 2, 1);
+    } else {
+      unsetenv("GLIBC_TUNABLES");
+    }
+    return;  // executed once already, whatever glibc made of the tunable
+  }
+  if (getauxval(AT_SECURE) != 0) return;  // glibc drops tunables for such a process
   const char* env = std::getenv("GLIBC_TUNABLES");
   const bool had = env != nullptr;
   const std::string before = had ? env : "";
-  if (before.find("glibc.malloc.tcache_count=") != std::string::npos) return;
+  if (before.find("glibc.malloc.tcache_count=") != std::string::npos) return;  // the user's
   const std::string value = (before.empty() ? "" : before + ":") + kTcacheTunable;
-  if (setenv("GLIBC_TUNABLES", value.c_str(), 1) != 0) return;
-  execv("/proc/self/exe", argv);
+  if (setenv(kReexecMark, ((had ? "1:" : "0:") + before).c_str(), 1) != 0) return;
+  if (setenv("GLIBC_TUNABLES", value.c_str(), 1) == 0) execv("/proc/self/exe", argv);
   // exec failed: restore the environment and run without the tunable.
+  unsetenv(kReexecMark);
   if (had) {
     setenv("GLIBC_TUNABLES", before.c_str(), 1);
   } else {

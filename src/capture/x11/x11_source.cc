@@ -276,6 +276,12 @@ struct X11Source::Impl {
   }
   void ClockStale() { clock_fresh = false; }
   bool clock_fresh = false;
+  // In a function that waits for the X server: xcb may queue newer events
+  // meanwhile, which must not be timed with a clock read before the wait.
+  struct ClockStaleOnExit {
+    Impl* impl;
+    ~ClockStaleOnExit() { impl->ClockStale(); }
+  };
 
   absl::Status Start();
   absl::Status Run(EventSink* s);
@@ -502,6 +508,7 @@ void X11Source::Impl::SelectXkbEvents(xcb_connection_t* c) {
 }
 
 bool X11Source::Impl::ReloadKeymap(bool initial) {
+  ClockStaleOnExit stale{this};  // round trips to the server
   keymap_dirty = false;
   xkb_keymap* km =
       xkb_x11_keymap_new_from_device(ctx, conn, kbd_device, XKB_KEYMAP_COMPILE_NO_FLAGS);
@@ -588,6 +595,7 @@ std::string X11Source::Impl::TextFor(xkb_keycode_t kc, xkb_keysym_t sym, uint32_
 }
 
 void X11Source::Impl::QueryScrollAxes() {
+  ClockStaleOnExit stale{this};  // round trips to the server
   XPtr<xcb_input_xi_query_device_reply_t> r(xcb_input_xi_query_device_reply(
       conn, xcb_input_xi_query_device(conn, XCB_INPUT_DEVICE_ALL), nullptr));
   if (!r) return;
@@ -616,6 +624,7 @@ void X11Source::Impl::Emit(v1::Event&& e) {
 }
 
 bool X11Source::Impl::QueryPointer(int32_t* x, int32_t* y) {
+  ClockStaleOnExit stale{this};  // round trips to the server
   XPtr<xcb_query_pointer_reply_t> r(
       xcb_query_pointer_reply(conn, xcb_query_pointer(conn, root), nullptr));
   if (!r) return false;
@@ -894,6 +903,7 @@ void X11Source::Impl::EmitFocus(int64_t t, bool title_change) {
 }
 
 void X11Source::Impl::RefreshActive(int64_t t, bool force, bool allow_none) {
+  ClockStaleOnExit stale{this};  // round trips to the server
   xcb_window_t w = CurrentActive();
   if (w == XCB_NONE && has_wm && !force && !allow_none && active != XCB_NONE) {
     // Window managers clear _NET_ACTIVE_WINDOW for a moment while switching
@@ -990,6 +1000,7 @@ bool X11Source::Impl::GrabRgb(int32_t x, int32_t y, uint32_t w, uint32_t h,
 }
 
 void X11Source::Impl::MaybeCaptureFrame(int64_t t, const char* trigger) {
+  ClockStaleOnExit stale{this};  // round trips to the server
   if (!opt.frames || !opt.frame_sink || active_is_own) return;
   while (!frame_times.empty() && frame_times.front() <= t - 3'600'000'000LL)
     frame_times.pop_front();

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -151,13 +152,23 @@ absl::Status XvfbSession::Start(bool with_window_manager, int width, int height)
   if (!with_window_manager) return absl::OkStatus();
   absl::StatusOr<pid_t> wm = Spawn({"openbox", "--sm-disable"});
   if (!wm.ok()) return wm.status();
-  int64_t deadline = NowMs() + 15000;
+  // Generous: on a loaded 2-core machine (sanitizer builds, parallel tests)
+  // openbox has been seen to need more than 15 s.
+  int64_t deadline = NowMs() + 45000;
   while (NowMs() < deadline) {
     absl::StatusOr<std::string> out = Run({"xprop", "-root", "_NET_SUPPORTING_WM_CHECK"});
     if (out.ok() && out->find("window id") != std::string::npos) return absl::OkStatus();
-    SleepMs(50);
+    int status = 0;
+    if (waitpid(*wm, &status, WNOHANG) == *wm) {
+      children_.erase(std::remove(children_.begin(), children_.end(), *wm), children_.end());
+      return absl::UnavailableError(
+          absl::StrCat("openbox exited before managing the display (",
+                       WIFEXITED(status) ? "exit status " : "signal ",
+                       WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), ")"));
+    }
+    SleepMs(100);
   }
-  return absl::DeadlineExceededError("openbox did not come up");
+  return absl::DeadlineExceededError("openbox did not come up within 45 s");
 }
 
 absl::StatusOr<pid_t> XvfbSession::Spawn(const std::vector<std::string>& argv) {
