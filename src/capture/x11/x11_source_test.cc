@@ -286,41 +286,50 @@ TEST_F(X11SourceTest, NonAsciiTypedViaRemappedKeycodes) {
 // keysym is gone (an X11 race every X recorder has). It is never a wrong
 // character.
 TEST_F(X11SourceTest, MixedAsciiAndRemappedCharactersInOneBurst) {
-  Live live(Opts());
-  ASSERT_TRUE(live.Start().ok());
   const std::vector<std::string> chars = {"a", "b", "c", " ", "\xC3\xA4", "\xC3\xB6",
                                           "\xC3\xBC", " ", "i", "j", " ", "\xE2\x82\xAC",
                                           " ", "m", "n", "o", "p"};
   std::string text;
   for (const auto& c : chars) text += c;
-  Xdo({"type", "--delay", "12", text});
-  Events ev = live.sink.WaitFor(
-      [&](const Events& e) { return Keys(e, false).size() >= chars.size(); });
-  ASSERT_TRUE(live.Finish().ok());
-  Events downs = Keys(ev, true);
-  ASSERT_EQ(downs.size(), chars.size());
-  EXPECT_EQ(Keys(ev, false).size(), chars.size());
-  int lost = 0;
-  for (size_t i = 0; i < chars.size(); ++i) {
-    const std::string& got = downs[i].key().text();
-    if (static_cast<unsigned char>(chars[i][0]) < 0x80) {
-      EXPECT_EQ(got, chars[i]) << "key " << i;
-    } else if (got.empty()) {
-      ++lost;
-    } else {
-      EXPECT_EQ(got, chars[i]) << "key " << i;
+  // The burst begins with keymap characters, so key batching (on by default)
+  // is waiting when xdotool binds the first scratch keycode, and the keymap
+  // watch must end that wait. On a loaded machine xdotool can be late enough
+  // that the wait has already timed out when the binding comes (after one
+  // keymap change the source stops batching for a while): up to three
+  // bursts, each with a new source, must show one such cut. Every burst must
+  // be exact.
+  X11Source::Stats st;
+  for (int attempt = 1; attempt <= 3; ++attempt) {
+    Live live(Opts());
+    ASSERT_TRUE(live.Start().ok());
+    Xdo({"type", "--delay", "12", text});
+    Events ev =
+        live.sink.WaitFor([&](const Events& e) { return Keys(e, false).size() >= chars.size(); });
+    ASSERT_TRUE(live.Finish().ok());
+    Events downs = Keys(ev, true);
+    ASSERT_EQ(downs.size(), chars.size());
+    EXPECT_EQ(Keys(ev, false).size(), chars.size());
+    int lost = 0;
+    for (size_t i = 0; i < chars.size(); ++i) {
+      const std::string& got = downs[i].key().text();
+      if (static_cast<unsigned char>(chars[i][0]) < 0x80) {
+        EXPECT_EQ(got, chars[i]) << "key " << i;
+      } else if (got.empty()) {
+        ++lost;
+      } else {
+        EXPECT_EQ(got, chars[i]) << "key " << i;
+      }
     }
+    st = live.src.stats();
+    std::printf(
+        "burst %d: remapped characters whose keysym was already restored: %d of 4; batch waits "
+        "%llu, ended by a keymap change %llu\n",
+        attempt, lost, static_cast<unsigned long long>(st.batch_waits),
+        static_cast<unsigned long long>(st.batch_waits_cut));
+    if (st.batch_waits_cut >= 1) break;
   }
-  std::printf("remapped characters whose keysym was already restored: %d of 4\n", lost);
-  // The burst began with keymap characters, so key batching (on by default)
-  // was waiting when xdotool bound the first scratch keycode: the keymap watch
-  // must have ended that wait.
-  const X11Source::Stats st = live.src.stats();
   EXPECT_GT(st.batch_waits, 0u);
   EXPECT_GE(st.batch_waits_cut, 1u);
-  std::printf("batch waits %llu, ended by a keymap change %llu\n",
-              static_cast<unsigned long long>(st.batch_waits),
-              static_cast<unsigned long long>(st.batch_waits_cut));
 }
 
 TEST_F(X11SourceTest, BackspacesAndHotkeys) {
