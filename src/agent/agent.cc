@@ -73,9 +73,13 @@ std::string Agent::StatusRequestPath(const AgentConfig& c) {
 }
 std::string Agent::ControlPath(const AgentConfig& c) { return JoinPath(c.state_dir, "control"); }
 
-bool Agent::NewStatusRequest() {
+bool Agent::StatusRequested(const Waiter::Result& w) {
   // Without inotify every wait reports everything changed: only a request
   // not seen before (its content is the time it was made) counts.
+  if (!w.all_changed &&
+      std::find(w.changed.begin(), w.changed.end(), "status_request") == w.changed.end()) {
+    return false;
+  }
   auto r = env_->ReadFile(StatusRequestPath(cfg_));
   if (!r.ok() || *r == last_status_request_) return false;
   last_status_request_ = std::move(*r);
@@ -392,9 +396,8 @@ void Agent::Housekeeping() {
     for (const auto& n : w.changed) {
       if (n == "control") control = true;
       if (n == "vault_state.json") vault = true;
-      if (n == "status_request") status_requested = true;
     }
-    if (w.all_changed && NewStatusRequest()) status_requested = true;
+    if (StatusRequested(w)) status_requested = true;
     if (control) ReadControl();
     if (vault) ReadVaultState();
   }
@@ -508,10 +511,7 @@ absl::Status Agent::Run() {
       }
       Waiter::Result w =
           waiter_->Wait(std::max<int64_t>(0, last_status + kStatusHeartbeatUs - now));
-      if ((w.all_changed && NewStatusRequest()) ||
-          std::find(w.changed.begin(), w.changed.end(), "status_request") != w.changed.end()) {
-        last_status = 0;
-      }
+      if (StatusRequested(w)) last_status = 0;
     }
   }
   if (!fl.ok()) spdlog::error("agent: final seal failed: {}", std::string(fl.message()));

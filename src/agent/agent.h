@@ -125,8 +125,9 @@ class Agent {
   class CountingSink;
   void Housekeeping();
   void WriteStatus(const std::string& state);
-  // True if the status request file holds a request not seen before.
-  bool NewStatusRequest();
+  // True if `w` saw the status request file change to a request not seen
+  // before.
+  bool StatusRequested(const Waiter::Result& w);
   void ReadControl();
   void ReadVaultState();
   void StartUploader();

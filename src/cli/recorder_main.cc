@@ -10,7 +10,6 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdlib>
-#include <cstring>
 #include <string>
 
 #include "cli/commands.h"
