@@ -11,7 +11,7 @@ PKGS=(
   libprotobuf-dev protobuf-compiler libabsl-dev
   libcpp-httplib-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev libtomlplusplus-dev
-  libvectorscan-dev libpng-dev libnats-dev
+  libvectorscan-dev libpng-dev libnats-dev libcbor-dev ccache
   # X11 capture
   libxcb1-dev libxcb-xinput-dev libxcb-xkb-dev libxcb-ewmh-dev libxcb-icccm4-dev
   libxcb-shm0-dev libxcb-res0-dev libxkbcommon-dev libxkbcommon-x11-dev

@@ -27,7 +27,18 @@ class HttpFixture : public AccessFixture {
     auto tls = MakeLocalTls(dir_.Sub("tls"));
     EXPECT_TRUE(tls.ok()) << tls.status();
     tls_ = *tls;
-    api_ = std::make_unique<AccessApi>(svc.get());
+    signin_ = std::make_unique<SignInService>(svc.get(), store.get(), SignInOptions{});
+    api_ = std::make_unique<AccessApi>(svc.get(), signin_.get());
+    SignInService* si = signin_.get();
+    vault_->enroll()->SetDeviceCodeCheck([si](std::string_view c) { return si->UseDeviceCode(c); });
+    AccessService* as = svc.get();
+    vault_->enroll()->SetNameTakenAudit([as](const std::string& cid) {
+      auto e = as->NewAuditEntry(audit::AuditKind::kRefused, nullptr);
+      e.decision = audit::Decision::kRefuse;
+      e.rule = "enrol.name_taken";
+      e.subject_contributor = cid;
+      (void)as->AppendAudit(e);
+    });
     vault::ServerOptions so;
     so.tls_cert_file = tls_.server_cert;
     so.tls_key_file = tls_.server_key;
@@ -68,13 +79,14 @@ class HttpFixture : public AccessFixture {
   }
 
   TlsPaths tls_;
+  std::unique_ptr<SignInService> signin_;
   std::unique_ptr<AccessApi> api_;
   std::unique_ptr<vault::VaultServer> server_;
   std::thread thread_;
   int port_ = 0;
 };
 
-TEST(AccessHttp, EnrolGivesContributorTokenAndOwnReadsWork) {
+TEST(AccessHttp, EnrolGivesASignInCodeAndTheDeviceTokenReadsNothing) {
   HttpFixture f;
   auto secret = Env::Default()->ReadFile(f.vault_->enroll_secret_path());
   ASSERT_TRUE(secret.ok());
@@ -84,27 +96,44 @@ TEST(AccessHttp, EnrolGivesContributorTokenAndOwnReadsWork) {
   ASSERT_TRUE(r);
   ASSERT_EQ(r->status, 200) << r->body;
   json j = json::parse(r->body);
-  ASSERT_TRUE(j.contains("contributor_token"));
-  const std::string token = j["contributor_token"];
-  EXPECT_EQ(token.rfind("stp_", 0), 0u);
+  EXPECT_FALSE(j.contains("contributor_token")) << r->body;
+  ASSERT_TRUE(j.contains("signin_code")) << r->body;
+  EXPECT_EQ(j["signin_code"].get<std::string>().size(), 23u);
+  EXPECT_EQ(j["signin_path"], "/dashboard/register");
+  const std::string device = j["device_token"];
+  // The device token is refused on every reading, deleting or minting route.
   int st = 0;
-  json who = f.Get("/v1/whoami", token, &st);
-  EXPECT_EQ(st, 200);
-  EXPECT_EQ(who["role"], "contributor");
-  EXPECT_EQ(who["contributor_id"], j["contributor_id"]);
-  // The device token mints a fresh contributor token.
-  json t2 = f.Post("/v1/me/token", j["device_token"], json::object(), &st);
-  EXPECT_EQ(st, 200) << t2.dump();
-  EXPECT_NE(t2["token"], token);
-  // The enrolment is in the contributor's own audit view.
-  json entries = f.Get("/v1/audit/entries", token, &st);
-  ASSERT_EQ(st, 200) << entries.dump();
-  bool enrol = false;
-  for (auto& e : entries["entries"]) {
-    enrol |= e["kind"] == "enrol";
-    EXPECT_EQ(e["subject_contributor"], j["contributor_id"]);
+  for (const char* path : {"/v1/whoami", "/v1/me/segments", "/v1/grants", "/v1/audit/entries"}) {
+    json out = f.Get(path, device, &st);
+    EXPECT_EQ(st, 403) << path << " " << out.dump();
+    EXPECT_EQ(out["rule"], "device.not_a_reader") << path;
   }
-  EXPECT_TRUE(enrol);
+  json read = f.Get("/v1/me/read?from=0&to=9999999999999999", device, &st);
+  EXPECT_EQ(st, 403) << read.dump();
+  for (const char* path : {"/v1/me/token", "/v1/me/delete", "/v1/tokens"}) {
+    json out = f.Post(path, device, json{{"all", true}}, &st);
+    EXPECT_EQ(st, 403) << path << " " << out.dump();
+    EXPECT_EQ(out["rule"], "device.not_a_reader") << path;
+  }
+  // A second enrolment under the same name is refused, with what to do instead.
+  auto again =
+      f.Client()->Post("/v1/enroll", f.Bearer(*secret), R"({"name":"dora"})", "application/json");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 409) << again->body;
+  EXPECT_NE(again->body.find("--device-code"), std::string::npos);
+  // The first sign-in is by the code, in the browser (signin_test, browser
+  // tests); each refused attempt above is in dora's own audit view.
+  auto code = f.signin_->BeginRegistration(j["signin_code"].get<std::string>());
+  EXPECT_TRUE(code.ok()) << code.status();
+  const std::string cid = j["contributor_id"];
+  int refused = 0, enrol = 0;
+  for (const auto& e : f.EntriesSince(0)) {
+    if (e.subject_contributor != cid) continue;
+    refused += e.kind == audit::AuditKind::kRefused;
+    enrol += e.kind == audit::AuditKind::kEnrol;
+  }
+  EXPECT_EQ(enrol, 1);
+  EXPECT_GE(refused, 8);  // 7 device-token routes + the taken name
 }
 
 TEST(AccessHttp, GrantFlowReadAndRefusalsOverHttps) {

@@ -1,4 +1,5 @@
 #include "access/access_service.h"
+#include "access/signin.h"
 
 #include "export/ledger_sqlite.h"
 
@@ -110,6 +111,11 @@ AuditEntry AccessService::Entry(AuditKind kind, const Principal* p) {
   e.kind = kind;
   e.actor_id = p ? p->id : "anonymous";
   e.actor_role = p ? std::string(RoleName(p->role)) : "none";
+  if (p != nullptr && !p->token_id.empty()) {
+    e.extra["credential"] = p->token_id;
+    e.extra["auth_method"] = p->auth_method;
+    if (!p->client.empty()) e.extra["client"] = p->client;
+  }
   return e;
 }
 
@@ -166,6 +172,28 @@ absl::StatusOr<Principal> AccessService::Authenticate(std::string_view authoriza
   };
   auto tok = vault::ParseBearer(authorization);
   if (!tok) return refuse(nullptr, "token.missing", "no bearer token", true);
+  if (tok->substr(0, 4) == vault::kDeviceTokenPrefix) {
+    // Tell the contributor that one of their devices' credentials was tried here.
+    auto dev = vault::AuthenticateDevice(vault_->store(), authorization);
+    if (dev.ok()) {
+      AuditEntry e = Entry(AuditKind::kRefused, nullptr);
+      e.actor_id = "device:" + dev->id.Hex();
+      e.actor_role = "device";
+      e.decision = audit::Decision::kRefuse;
+      e.rule = "device.not_a_reader";
+      e.subject_contributor = dev->contributor_id.Hex();
+      e.object_id = std::string(route);
+      e.extra["explanation"] = "a device token was used to read, delete or sign in";
+      if (!Append(e).ok()) spdlog::error("audit: cannot record a refusal (device.not_a_reader)");
+      return absl::PermissionDeniedError(
+          "device.not_a_reader: a device token only uploads segments and polls programme "
+          "state; it never reads, deletes or signs in (sign in with your passkey)");
+    }
+    return refuse(nullptr, "device.not_a_reader",
+                  "a device token only uploads segments and polls programme state; it never "
+                  "reads, deletes or signs in (sign in with your passkey)",
+                  false);
+  }
   if (tok->substr(0, 4) != kApiTokenPrefix) {
     return refuse(nullptr, "token.malformed", "not a sealtrace API token (stp_...)", true);
   }
@@ -180,7 +208,10 @@ absl::StatusOr<Principal> AccessService::Authenticate(std::string_view authoriza
   auto p = store_->GetPrincipal(t.principal_id);
   if (!p.ok()) return p.status();
   if (!p->has_value()) return refuse(nullptr, "token.unknown", "token of no principal", true);
-  const Principal& pr = **p;
+  Principal& pr = **p;
+  pr.token_id = t.id;
+  pr.auth_method = t.method;
+  pr.client = t.client;
   if (t.revoked_us != 0) {
     return refuse(&pr, "token.revoked", "token " + t.id + " was revoked", true);
   }
@@ -206,7 +237,9 @@ absl::StatusOr<Principal> AccessService::Authenticate(std::string_view authoriza
 
 absl::StatusOr<IssuedToken> AccessService::MintToken(const std::string& principal_id, Role role,
                                                      std::vector<std::string> scopes,
-                                                     int64_t ttl_us, const Principal* actor) {
+                                                     int64_t ttl_us, const Principal* actor,
+                                                     std::string_view method,
+                                                     std::string_view client) {
   if (scopes.empty()) scopes = DefaultScopes(role);
   for (const auto& s : scopes) {
     if (!ScopeAllowedForRole(role, s)) {
@@ -227,7 +260,8 @@ absl::StatusOr<IssuedToken> AccessService::MintToken(const std::string& principa
   out.scopes = scopes;
   const int64_t now = env_->NowWallMicros();
   out.expires_us = now + ttl_us;
-  TokenRecord rec{out.token_id, principal_id, Sha256(out.token), scopes, now, out.expires_us, 0};
+  TokenRecord rec{out.token_id, principal_id, Sha256(out.token), scopes, now, out.expires_us, 0,
+                  std::string(method), std::string(client)};
   AuditEntry e = Entry(AuditKind::kTokenIssue, actor);
   if (!actor) e.actor_id = "system";
   e.decision = audit::Decision::kAllow;
@@ -237,6 +271,11 @@ absl::StatusOr<IssuedToken> AccessService::MintToken(const std::string& principa
   e.extra["role"] = std::string(RoleName(role));
   e.extra["scopes"] = absl::StrJoin(scopes, ",");
   e.extra["expires_us"] = std::to_string(out.expires_us);
+  e.extra["method"] = std::string(method);
+  if (actor != nullptr && actor->role == Role::kContributor && actor->id == principal_id) {
+    e.subject_contributor = actor->contributor_id;
+  }
+  if (!client.empty()) e.extra["issued_to"] = std::string(client);
   if (auto r = Append(e); !r.ok()) return r.status();
   if (auto s = store_->PutToken(rec); !s.ok()) return s;
   return out;
@@ -352,68 +391,64 @@ absl::StatusOr<std::vector<Principal>> AccessService::ListPrincipals(const Princ
   return store_->ListPrincipals();
 }
 
-absl::StatusOr<IssuedToken> AccessService::OnEnrolled(const std::string& contributor_id,
-                                                      const std::string& device_id,
-                                                      const std::string& name,
-                                                      bool new_contributor) {
+absl::StatusOr<Principal> AccessService::OnEnrolled(const std::string& contributor_id,
+                                                    const std::string& device_id,
+                                                    const std::string& name,
+                                                    bool new_contributor) {
   const int64_t now = env_->NowWallMicros();
   AuditEntry e = Entry(AuditKind::kEnrol, nullptr);
   e.actor_id = "device:" + device_id;
   e.actor_role = "device";
   e.decision = audit::Decision::kAllow;
-  e.rule = "enrol.secret";
+  e.rule = new_contributor ? "enrol.secret" : "enrol.device_code";
   e.subject_contributor = contributor_id;
   e.object_id = device_id;
-  e.extra["name_hash"] = Hash(name);
+  if (new_contributor) e.extra["name_hash"] = Hash(name);
   e.extra["new_contributor"] = new_contributor ? "true" : "false";
   if (auto r = Append(e); !r.ok()) return r.status();
   if (auto s = store_->RecordDevice({device_id, contributor_id, now}); !s.ok()) return s;
   auto p = store_->FindContributorPrincipal(contributor_id);
   if (!p.ok()) return p.status();
-  std::string pid;
-  if (p->has_value()) {
-    pid = (*p)->id;
-  } else {
-    Principal np;
-    np.id = NewId(env_, "p_");
-    np.role = Role::kContributor;
-    np.name = name;
-    np.contributor_id = contributor_id;
-    np.created_us = now;
-    absl::Status s = store_->CreatePrincipal(np);
-    if (absl::IsAlreadyExists(s)) {  // a concurrent enrolment of the same contributor
-      auto again = store_->FindContributorPrincipal(contributor_id);
-      if (!again.ok()) return again.status();
-      if (!again->has_value()) return s;
-      pid = (*again)->id;
-    } else if (!s.ok()) {
-      return s;
-    } else {
-      pid = np.id;
-    }
+  if (p->has_value()) return **p;
+  Principal np;
+  np.id = NewId(env_, "p_");
+  np.role = Role::kContributor;
+  np.name = name;
+  np.contributor_id = contributor_id;
+  np.created_us = now;
+  absl::Status s = store_->CreatePrincipal(np);
+  if (absl::IsAlreadyExists(s)) {  // a concurrent enrolment of the same contributor
+    auto again = store_->FindContributorPrincipal(contributor_id);
+    if (!again.ok()) return again.status();
+    if (!again->has_value()) return s;
+    return **again;
   }
-  return MintToken(pid, Role::kContributor, {kScopeMe}, 0, nullptr);
+  if (!s.ok()) return s;
+  return np;
 }
 
-absl::StatusOr<IssuedToken> AccessService::ContributorTokenForDevice(
-    std::string_view device_authorization) {
-  auto dev = vault::AuthenticateDevice(vault_->store(), device_authorization);
-  if (!dev.ok()) {
-    if (absl::IsUnauthenticated(dev.status())) {
-      AuditRefusal(nullptr, "device.unauthenticated", "/v1/me/token", "bad device token");
-      return absl::UnauthenticatedError("device.unauthenticated: unknown device token");
-    }
-    return dev.status();
+absl::StatusOr<IssuedToken> AccessService::MintSignInToken(const Principal& p,
+                                                           std::string_view method,
+                                                           std::string_view client,
+                                                           int64_t ttl_us) {
+  if (p.role != Role::kContributor) {
+    return absl::PermissionDeniedError("signin.contributors_only: passkey sign-in is for contributors");
   }
-  const std::string cid = dev->contributor_id.Hex();
-  auto p = store_->FindContributorPrincipal(cid);
-  if (!p.ok()) return p.status();
-  if (!p->has_value()) {
-    auto c = vault_->store()->GetContributor(dev->contributor_id);
-    if (!c.ok()) return c.status();
-    return OnEnrolled(cid, dev->id.Hex(), c->has_value() ? (*c)->name : "contributor", false);
+  if (p.disabled) return absl::PermissionDeniedError("principal.disabled: principal is disabled");
+  return MintToken(p.id, p.role, {kScopeMe}, ttl_us, &p, method, client);
+}
+
+absl::StatusOr<std::vector<DeviceEntry>> AccessService::ListOwnDevices(const Principal& actor) {
+  if (actor.role != Role::kContributor || actor.contributor_id.empty()) {
+    return absl::PermissionDeniedError("devices.own_only: only contributors list their own devices");
   }
-  return MintToken((*p)->id, Role::kContributor, {kScopeMe}, 0, *p ? &**p : nullptr);
+  auto all = store_->ListDevices();
+  if (!all.ok()) return all.status();
+  std::vector<DeviceEntry> out;
+  for (auto& d : *all) {
+    if (d.contributor_id == actor.contributor_id) out.push_back(std::move(d));
+  }
+  return out;
 }
 
 // --- grants ---
@@ -1492,6 +1527,27 @@ absl::StatusOr<std::unique_ptr<AccessStack>> OpenAccessStack(vault::Vault* vault
   }
   stack->service = std::make_unique<AccessService>(vault, stack->store.get(), stack->log.get(),
                                                    stack->signer.get(), options);
+  SignInOptions so;
+  so.rp_id = options.webauthn_rp_id;
+  stack->signin =
+      std::make_shared<SignInService>(stack->service.get(), stack->store.get(), std::move(so));
+  // A second device joins a contributor only with a device code they created.
+  std::weak_ptr<SignInService> weak = stack->signin;
+  vault->enroll()->SetDeviceCodeCheck([weak](std::string_view code) -> absl::StatusOr<std::string> {
+    auto s = weak.lock();
+    if (s == nullptr) return absl::UnavailableError("the access layer is shutting down");
+    return s->UseDeviceCode(code);
+  });
+  AccessService* svc = stack->service.get();
+  vault->enroll()->SetNameTakenAudit([svc](const std::string& contributor_hex) {
+    audit::AuditEntry e = svc->NewAuditEntry(AuditKind::kRefused, nullptr);
+    e.decision = audit::Decision::kRefuse;
+    e.rule = "enrol.name_taken";
+    e.subject_contributor = contributor_hex;
+    e.object_id = "/v1/enroll";
+    e.extra["explanation"] = "someone tried to enrol a device under your name; it was refused";
+    if (!svc->AppendAudit(e).ok()) spdlog::error("audit: cannot record a refusal (enrol.name_taken)");
+  });
   return stack;
 }
 

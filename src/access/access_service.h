@@ -43,6 +43,8 @@
 
 namespace sealtrace::access {
 
+class SignInService;
+
 inline constexpr char kApiTokenPrefix[] = "stp_";
 // Setting keys in the AccessStore.
 inline constexpr char kSettingRetentionDays[] = "retention_days";
@@ -72,6 +74,9 @@ struct AccessOptions {
   std::function<absl::StatusOr<std::unique_ptr<exporter::BudgetLedger>>(exporter::Rational)>
       open_budget_ledger;
   std::string dp_default_budget = "4";
+  // OpenAccessStack only: the WebAuthn relying-party id of the passkey
+  // sign-in (the host name contributors reach the dashboard by).
+  std::string webauthn_rp_id = "localhost";
 };
 
 struct BudgetCharge {
@@ -179,13 +184,29 @@ class AccessService {
   // a privacy officer activates them (so an operator can never mint itself an
   // officer's credential).
   absl::Status ActivatePrincipal(const Principal& actor, const std::string& principal_id);
-  // After a successful enrolment: records the device, audits kEnrol, creates the
-  // contributor principal if needed and mints a contributor login token.
-  absl::StatusOr<IssuedToken> OnEnrolled(const std::string& contributor_id_hex,
-                                         const std::string& device_id_hex, const std::string& name,
-                                         bool new_contributor);
-  // A fresh contributor token for the holder of a device token.
-  absl::StatusOr<IssuedToken> ContributorTokenForDevice(std::string_view device_authorization);
+  // After a successful enrolment: audits kEnrol, records the device, and
+  // creates the contributor principal for a new contributor. Returns the
+  // contributor's principal. Mints no token: a device never holds a reader
+  // credential (the new contributor's first sign-in is by SignInService's
+  // single-use code).
+  absl::StatusOr<Principal> OnEnrolled(const std::string& contributor_id_hex,
+                                       const std::string& device_id_hex, const std::string& name,
+                                       bool new_contributor);
+  // A contributor `me` token after a completed sign-in (SignInService only):
+  // `method` is "passkey" or "device_flow", `client` names where it is used.
+  // Audited as kTokenIssue (fail closed).
+  absl::StatusOr<IssuedToken> MintSignInToken(const Principal& p, std::string_view method,
+                                              std::string_view client, int64_t ttl_us);
+  // The audit entry for `kind` by `p` (null = anonymous), stamped with the
+  // credential p authenticated with; and its durable append (time set here).
+  audit::AuditEntry NewAuditEntry(audit::AuditKind kind, const Principal* p) { return Entry(kind, p); }
+  absl::StatusOr<uint64_t> AppendAudit(audit::AuditEntry e) { return Append(std::move(e)); }
+  absl::StatusOr<std::optional<Principal>> GetPrincipal(const std::string& id) {
+    return store_->GetPrincipal(id);
+  }
+  absl::StatusOr<std::optional<Principal>> FindContributorPrincipal(const std::string& cid) {
+    return store_->FindContributorPrincipal(cid);
+  }
 
   // --- grants ---
   absl::StatusOr<Grant> RequestGrant(const Principal& actor, const GrantRequest& req);
@@ -249,6 +270,9 @@ class AccessService {
   // Pending, unexpired proposals, oldest first (privacy officers).
   absl::StatusOr<std::vector<StateProposal>> ListPendingProposals(const Principal& actor);
 
+  // The contributor's own devices (contributors only; no audit entry: ids only).
+  absl::StatusOr<std::vector<DeviceEntry>> ListOwnDevices(const Principal& actor);
+
   // --- fleet ---
   absl::StatusOr<std::vector<DeviceHealth>> ListDevices(const Principal& actor);
 
@@ -295,7 +319,8 @@ class AccessService {
   audit::AuditEntry Entry(audit::AuditKind kind, const Principal* p);
   absl::StatusOr<IssuedToken> MintToken(const std::string& principal_id, Role role,
                                         std::vector<std::string> scopes, int64_t ttl_us,
-                                        const Principal* actor);
+                                        const Principal* actor, std::string_view method = "token",
+                                        std::string_view client = "");
   std::string SealGrant(const Grant& g) const;
   absl::StatusOr<std::vector<Grant>> LoadGrantChecked(const std::string& grant_id);
   absl::StatusOr<std::vector<vault::SegmentRecord>> SegmentsOf(const std::string& contributor);
@@ -332,6 +357,7 @@ struct AccessStack {
   std::unique_ptr<audit::AuditSigner> signer;
   std::unique_ptr<audit::AuditLog> log;
   std::unique_ptr<AccessService> service;
+  std::shared_ptr<SignInService> signin;  // borrows service and store; destroyed first
 };
 absl::StatusOr<std::unique_ptr<AccessStack>> OpenAccessStack(vault::Vault* vault,
                                                              AccessOptions options = {});

@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -33,6 +34,37 @@ struct TokenRecord {
   int64_t created_us = 0;
   int64_t expires_us = 0;
   int64_t revoked_us = 0;  // 0 = live
+  // How the holder proved who they are when the token was issued: "token"
+  // (minted by an administrator or at bootstrap), "passkey" (a dashboard
+  // sign-in), "device_flow" (a terminal approved from a passkey session).
+  std::string method = "token";
+  std::string client;  // e.g. "dashboard", "cli:<name>"; "" if unknown
+};
+
+// A contributor's registered WebAuthn credential (passkey).
+struct PasskeyRecord {
+  std::string credential_id;  // raw bytes from the authenticator
+  std::string principal_id;
+  int alg = 0;             // COSE algorithm: -7 ES256, -8 EdDSA
+  std::string public_key;  // webauthn::PublicKey::key
+  uint32_t sign_count = 0;
+  std::string label;       // e.g. "passkey 2026-12-06" (never content)
+  int64_t created_us = 0;
+  int64_t last_used_us = 0;
+  int64_t revoked_us = 0;  // 0 = live
+};
+
+// A single-use code (a first-passkey sign-in code, a recovery code, or a code
+// that lets a new device join a contributor). Only SHA-256 of the code is kept.
+struct OneTimeCode {
+  std::string code_sha256;  // 32 raw bytes; the key
+  std::string kind;         // kCodeSignIn or kCodeDevice (access_service.h)
+  std::string principal_id;    // whose code
+  std::string contributor_id;  // hex, contributors only
+  std::string issuer_id;       // who created it ("enrolment", an officer, the contributor)
+  int64_t created_us = 0;
+  int64_t expires_us = 0;
+  int64_t used_us = 0;  // 0 = not used
 };
 
 enum class ProposalStatus { kPending, kConfirmed, kExpired };
@@ -92,6 +124,28 @@ class AccessStore {
   // Device directory (filled at enrolment). Idempotent.
   virtual absl::Status RecordDevice(const DeviceEntry& d) = 0;
   virtual absl::StatusOr<std::vector<DeviceEntry>> ListDevices() = 0;
+
+  // Passkeys. PutPasskey: ALREADY_EXISTS if the credential id is registered.
+  virtual absl::Status PutPasskey(const PasskeyRecord& k) = 0;
+  virtual absl::StatusOr<std::optional<PasskeyRecord>> GetPasskey(
+      const std::string& credential_id) = 0;
+  virtual absl::StatusOr<std::vector<PasskeyRecord>> ListPasskeys(
+      const std::string& principal_id) = 0;
+  // Records a use: sets sign_count and last_used_us only if the stored
+  // sign_count is still `expected` (FAILED_PRECONDITION otherwise: a
+  // concurrent sign-in with a cloned authenticator raced this one).
+  virtual absl::Status UpdatePasskeyUse(const std::string& credential_id, uint32_t expected,
+                                        uint32_t sign_count, int64_t now_us) = 0;
+
+  // Single-use codes. PutCode: ALREADY_EXISTS on a hash collision.
+  virtual absl::Status PutCode(const OneTimeCode& c) = 0;
+  // The code with this hash, or nullopt.
+  virtual absl::StatusOr<std::optional<OneTimeCode>> GetCode(const std::string& code_sha256) = 0;
+  // Marks the code used at `now_us` if it is of `kind`, unused and unexpired
+  // at `now_us`, atomically (two concurrent uses: one wins). Returns whether
+  // this call used it.
+  virtual absl::StatusOr<bool> UseCode(const std::string& code_sha256, std::string_view kind,
+                                       int64_t now_us) = 0;
 
   virtual absl::StatusOr<std::optional<std::string>> GetSetting(const std::string& key) = 0;
   virtual absl::Status PutSetting(const std::string& key, const std::string& value) = 0;

@@ -201,7 +201,11 @@ class AccessFixture {
     EXPECT_EQ(r.outcome, vault::EnrollOutcome::kEnrolled) << r.message;
     c.id = r.contributor_id;
     c.device_token = r.device_token;
-    auto t = svc->OnEnrolled(r.contributor_id, r.device_id, name, r.new_contributor);
+    auto pr = svc->OnEnrolled(r.contributor_id, r.device_id, name, r.new_contributor);
+    EXPECT_TRUE(pr.ok()) << pr.status();
+    // Stands in for a completed passkey sign-in (the ceremony itself is
+    // tested in signin_test): the token a dashboard session would hold.
+    auto t = svc->MintSignInToken(*pr, "passkey", "test", 0);
     EXPECT_TRUE(t.ok()) << t.status();
     c.token = t->token;
     c.p = Auth(c.token);

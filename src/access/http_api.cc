@@ -219,10 +219,55 @@ absl::StatusOr<uint32_t> ChannelsFrom(const json& j) {
 absl::StatusOr<std::vector<std::pair<std::string, std::string>>> AccessApi::OnEnrolled(
     const std::string& contributor_id_hex, const std::string& device_id_hex,
     const std::string& name, bool new_contributor) {
-  auto t = service_->OnEnrolled(contributor_id_hex, device_id_hex, name, new_contributor);
-  if (!t.ok()) return t.status();
-  return std::vector<std::pair<std::string, std::string>>{{"contributor_token", t->token},
-                                                          {"contributor_token_id", t->token_id}};
+  auto p = service_->OnEnrolled(contributor_id_hex, device_id_hex, name, new_contributor);
+  if (!p.ok()) return p.status();
+  std::vector<std::pair<std::string, std::string>> extra;
+  if (new_contributor && signin_ != nullptr) {
+    auto code = signin_->IssueEnrolmentCode(*p);
+    if (!code.ok()) return code.status();
+    extra.emplace_back("signin_code", code->code);
+    extra.emplace_back("signin_code_expires_us", std::to_string(code->expires_us));
+    extra.emplace_back("signin_path", "/dashboard/register");
+  }
+  return extra;
+}
+
+vault::ApiResponse AccessApi::HandleSignIn(const vault::ApiRequest& req) {
+  const std::string& path = req.path;
+  if (signin_ == nullptr) return Error(501, "not_implemented", "sign-in is not served here");
+  if (req.method != "POST") return Error(405, "method_not_allowed", "POST only");
+  auto body = ParseBody(req);
+  if (!body.ok()) return FromStatus(body.status());
+  if (path == "/v1/signin/terminal/start") {
+    auto client = Field<std::string>(*body, "client", false, "terminal");
+    if (!client.ok()) return FromStatus(client.status());
+    auto f = signin_->StartTerminalFlow(*client);
+    if (!f.ok()) return FromStatus(f.status());
+    return Json(200, {{"device_code", f->device_code},
+                      {"user_code", f->user_code},
+                      {"verification_path", "/dashboard/terminal"},
+                      {"expires_us", f->expires_us},
+                      {"interval", f->interval_s}});
+  }
+  if (path == "/v1/signin/terminal/poll") {
+    auto code = Field<std::string>(*body, "device_code", true);
+    if (!code.ok()) return FromStatus(code.status());
+    auto t = signin_->PollTerminalFlow(*code);
+    if (!t.ok()) return FromStatus(t.status());
+    return Json(200, TokenJson(*t));
+  }
+  if (path == "/v1/signin/recovery-code") {
+    auto p = service_->Authenticate(req.authorization, kScopeGrants, path);
+    if (!p.ok()) return FromStatus(p.status());
+    auto cid = Field<std::string>(*body, "contributor_id", true);
+    if (!cid.ok()) return FromStatus(cid.status());
+    auto code = signin_->IssueRecoveryCode(*p, *cid);
+    if (!code.ok()) return FromStatus(code.status());
+    return Json(200, {{"signin_code", code->code},
+                      {"expires_us", code->expires_us},
+                      {"signin_path", "/dashboard/register"}});
+  }
+  return Error(404, "not_found", "no such route: " + req.method + " " + path);
 }
 
 vault::ApiResponse AccessApi::Handle(const vault::ApiRequest& req) {
@@ -255,9 +300,18 @@ vault::ApiResponse AccessApi::Handle(const vault::ApiRequest& req) {
   if (path == "/v1/audit/keys" && get) {
     return Json(200, {{"origin", audit::kDefaultOrigin}, {"verifier_keys", svc->VerifierKeys()}});
   }
+  if (path.rfind("/v1/signin/", 0) == 0) return HandleSignIn(req);
   if (path == "/v1/me/token" && post) {
-    ST_TRY(t, svc->ContributorTokenForDevice(req.authorization));
-    return Json(200, TokenJson(*t));
+    // Removed: a device token never leads to a reader credential. Device
+    // tokens are refused (and audited) by Authenticate; anything else is told
+    // where contributor tokens come from now.
+    return with("", [&](const Principal& p) {
+      svc->AuditRefusal(&p, "token.contributor_signin", path, "contributor tokens need a passkey");
+      return Error(410, "gone",
+                   "contributor tokens come only from a passkey sign-in (the dashboard, or "
+                   "`sealtrace login` approved from it)",
+                   "token.contributor_signin");
+    });
   }
   if (path == "/v1/whoami" && get) {
     return with("", [&](const Principal& p) { return Json(200, PrincipalJson(p)); });

@@ -8,6 +8,7 @@
 #pragma once
 
 #include "access/access_service.h"
+#include "access/signin.h"
 #include "vault/server.h"
 
 namespace sealtrace::access {
@@ -16,7 +17,9 @@ inline constexpr size_t kMaxApiBodyBytes = 64 << 10;
 
 class AccessApi final : public vault::ApiHandler {
  public:
-  explicit AccessApi(AccessService* service) : service_(service) {}
+  // `signin` may be null (then the sign-in routes answer 501 and enrolment
+  // issues no sign-in code).
+  AccessApi(AccessService* service, SignInService* signin) : service_(service), signin_(signin) {}
   size_t MaxBodyBytes() const override { return kMaxApiBodyBytes; }
   vault::ApiResponse Handle(const vault::ApiRequest& req) override;
   absl::StatusOr<std::vector<std::pair<std::string, std::string>>> OnEnrolled(
@@ -24,7 +27,9 @@ class AccessApi final : public vault::ApiHandler {
       const std::string& name, bool new_contributor) override;
 
  private:
+  vault::ApiResponse HandleSignIn(const vault::ApiRequest& req);
   AccessService* service_;
+  SignInService* signin_;
 };
 
 }  // namespace sealtrace::access

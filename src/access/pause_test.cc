@@ -52,7 +52,7 @@ TEST(PauseE2E, RecorderStopsWithinBoundAndResumes) {
   // Real clock here: the agent is a separate process.
   testing::AccessFixture f;
   f.env_.SetWallMicros(WallNow());
-  AccessApi api(f.svc.get());
+  AccessApi api(f.svc.get(), nullptr);
   vault::ServerOptions so;
   so.api = &api;
   vault::VaultServer server(f.vault_.get(), so);

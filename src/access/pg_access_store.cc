@@ -52,11 +52,31 @@ CREATE TABLE access_settings(
   v TEXT NOT NULL
 );
 )sql",
+    // 2: passkeys, single-use codes, and how each token was obtained.
+    R"sql(
+ALTER TABLE access_tokens ADD COLUMN method TEXT NOT NULL DEFAULT 'token';
+ALTER TABLE access_tokens ADD COLUMN client TEXT NOT NULL DEFAULT '';
+CREATE TABLE access_passkeys(
+  seq BIGSERIAL,
+  id BYTEA PRIMARY KEY,
+  principal_id TEXT NOT NULL,
+  sign_count BIGINT NOT NULL,
+  data TEXT NOT NULL
+);
+CREATE INDEX access_passkeys_principal ON access_passkeys(principal_id);
+CREATE TABLE access_codes(
+  code_sha256 BYTEA PRIMARY KEY,
+  kind TEXT NOT NULL,
+  expires_us BIGINT NOT NULL,
+  used_us BIGINT NOT NULL DEFAULT 0,
+  data TEXT NOT NULL
+);
+)sql",
 };
 
 constexpr char kPrincipalCols[] = "id, role, name, contributor_id, created_us, disabled";
 constexpr char kTokenCols[] =
-    "id, principal_id, token_sha256, scopes, created_us, expires_us, revoked_us";
+    "id, principal_id, token_sha256, scopes, created_us, expires_us, revoked_us, method, client";
 
 Principal RowPrincipal(const PgResult& r, int i) {
   Principal p;
@@ -78,6 +98,8 @@ TokenRecord RowToken(const PgResult& r, int i) {
   t.created_us = r.Int(i, 4);
   t.expires_us = r.Int(i, 5);
   t.revoked_us = r.Int(i, 6);
+  t.method = r.Text(i, 7);
+  t.client = r.Text(i, 8);
   return t;
 }
 
@@ -124,10 +146,11 @@ class PgAccessStore final : public AccessStore {
   absl::Status PutToken(const TokenRecord& t) override {
     return Run("acc_put_token",
                "INSERT INTO access_tokens(id, principal_id, token_sha256, scopes, created_us, "
-               "expires_us, revoked_us) VALUES($1,$2,$3,$4,$5,$6,$7)",
+               "expires_us, revoked_us, method, client) VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9)",
                {PgParam::Text(t.id), PgParam::Text(t.principal_id), PgParam::Bytes(t.token_sha256),
                 PgParam::Text(JoinScopes(t.scopes)), PgParam::Int(t.created_us),
-                PgParam::Int(t.expires_us), PgParam::Int(t.revoked_us)})
+                PgParam::Int(t.expires_us), PgParam::Int(t.revoked_us), PgParam::Text(t.method),
+                PgParam::Text(t.client)})
         .status();
   }
   absl::StatusOr<std::optional<TokenRecord>> FindTokenByHash(const std::string& h) override {
@@ -264,6 +287,83 @@ class PgAccessStore final : public AccessStore {
         .status();
   }
 
+  absl::Status PutPasskey(const PasskeyRecord& k) override {
+    return Run("acc_put_passkey",
+               "INSERT INTO access_passkeys(id, principal_id, sign_count, data) VALUES($1,$2,$3,$4)",
+               {PgParam::Bytes(k.credential_id), PgParam::Text(k.principal_id),
+                PgParam::Int(k.sign_count), PgParam::Text(EncodePasskeyRow(k))})
+        .status();
+  }
+  absl::StatusOr<std::optional<PasskeyRecord>> GetPasskey(const std::string& id) override {
+    auto r = Run("acc_get_passkey", "SELECT data FROM access_passkeys WHERE id = $1",
+                 {PgParam::Bytes(id)});
+    if (!r.ok()) return r.status();
+    if (r->rows() == 0) return std::optional<PasskeyRecord>();
+    auto k = DecodePasskeyRow(r->Text(0, 0));
+    if (!k.ok()) return k.status();
+    return std::optional<PasskeyRecord>(*std::move(k));
+  }
+  absl::StatusOr<std::vector<PasskeyRecord>> ListPasskeys(const std::string& principal) override {
+    auto r = Run("acc_list_passkeys",
+                 "SELECT data FROM access_passkeys WHERE principal_id = $1 ORDER BY seq",
+                 {PgParam::Text(principal)});
+    if (!r.ok()) return r.status();
+    std::vector<PasskeyRecord> out;
+    for (int i = 0; i < r->rows(); ++i) {
+      auto k = DecodePasskeyRow(r->Text(i, 0));
+      if (!k.ok()) return k.status();
+      out.push_back(*std::move(k));
+    }
+    return out;
+  }
+  absl::Status UpdatePasskeyUse(const std::string& id, uint32_t expected, uint32_t count,
+                                int64_t now) override {
+    auto k = GetPasskey(id);
+    if (!k.ok()) return k.status();
+    if (!k->has_value()) return absl::NotFoundError("no such passkey");
+    PasskeyRecord rec = **k;
+    rec.sign_count = count;
+    rec.last_used_us = now;
+    auto r = Run("acc_use_passkey",
+                 "UPDATE access_passkeys SET sign_count = $1, data = $2 WHERE id = $3 AND "
+                 "sign_count = $4",
+                 {PgParam::Int(count), PgParam::Text(EncodePasskeyRow(rec)), PgParam::Bytes(id),
+                  PgParam::Int(expected)});
+    if (!r.ok()) return r.status();
+    if (r->affected() == 0) {
+      return absl::FailedPreconditionError("passkey counter changed concurrently");
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status PutCode(const OneTimeCode& c) override {
+    return Run("acc_put_code",
+               "INSERT INTO access_codes(code_sha256, kind, expires_us, used_us, data) "
+               "VALUES($1,$2,$3,$4,$5)",
+               {PgParam::Bytes(c.code_sha256), PgParam::Text(c.kind), PgParam::Int(c.expires_us),
+                PgParam::Int(c.used_us), PgParam::Text(EncodeCodeRow(c))})
+        .status();
+  }
+  absl::StatusOr<std::optional<OneTimeCode>> GetCode(const std::string& h) override {
+    auto r = Run("acc_get_code", "SELECT data, used_us FROM access_codes WHERE code_sha256 = $1",
+                 {PgParam::Bytes(h)});
+    if (!r.ok()) return r.status();
+    if (r->rows() == 0) return std::optional<OneTimeCode>();
+    auto c = DecodeCodeRow(r->Text(0, 0));
+    if (!c.ok()) return c.status();
+    c->code_sha256 = h;
+    c->used_us = r->Int(0, 1);
+    return std::optional<OneTimeCode>(*std::move(c));
+  }
+  absl::StatusOr<bool> UseCode(const std::string& h, std::string_view kind, int64_t now) override {
+    auto r = Run("acc_use_code",
+                 "UPDATE access_codes SET used_us = $1 WHERE code_sha256 = $2 AND kind = $3 AND "
+                 "used_us = 0 AND expires_us > $1",
+                 {PgParam::Int(now), PgParam::Bytes(h), PgParam::Text(std::string(kind))});
+    if (!r.ok()) return r.status();
+    return r->affected() == 1;
+  }
+
  private:
   absl::StatusOr<PgResult> Run(const std::string& name, const char* sql,
                                const std::vector<PgParam>& params) {
@@ -298,7 +398,7 @@ class PgAccessStore final : public AccessStore {
 
 absl::StatusOr<std::unique_ptr<AccessStore>> OpenPgAccessStore(const std::string& conninfo,
                                                                int max_connections) {
-  static_assert(kPgAccessSchemaVersion == 1);
+  static_assert(kPgAccessSchemaVersion == 2);
   auto pool = PgPool::Open(conninfo, max_connections);
   if (!pool.ok()) return pool.status();
   if (auto s = (*pool)->Migrate("access", kMigrations); !s.ok()) return s;

@@ -22,7 +22,7 @@
 
 namespace sealtrace::access {
 
-inline constexpr int kPgAccessSchemaVersion = 1;
+inline constexpr int kPgAccessSchemaVersion = 2;
 
 absl::StatusOr<std::unique_ptr<AccessStore>> OpenPgAccessStore(const std::string& conninfo,
                                                                int max_connections = 4);

@@ -288,6 +288,11 @@ Decision Evaluate(const Principal& p, Action a, const Target& t, const std::vect
   }
 
   if (a == Action::kIssueToken) {
+    if (p.role == Role::kContributor) {
+      return Refuse("token.contributor_signin",
+                    "contributors get tokens only by signing in with their passkey (dashboard, or "
+                    "a terminal approved from it), never by minting one from another token");
+    }
     if (!t.principal_id.empty() && t.principal_id == p.id) {
       return Allow("token.self", "a principal may mint a new token for itself");
     }

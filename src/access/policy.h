@@ -79,6 +79,13 @@ struct Principal {
   std::string contributor_id;  // hex; contributors only
   int64_t created_us = 0;
   bool disabled = false;
+  // Set by AccessService::Authenticate from the credential used (never stored
+  // with the principal): the token id, how it was obtained ("token",
+  // "passkey", "device_flow") and the client it was issued to. Audit entries
+  // name them.
+  std::string token_id;
+  std::string auth_method;
+  std::string client;
 };
 
 struct GrantScope {

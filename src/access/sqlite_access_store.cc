@@ -63,8 +63,25 @@ class SqliteAccessStoreImpl final : public AccessStore {
         " data TEXT NOT NULL);"
         "CREATE TABLE IF NOT EXISTS devices(device_id TEXT PRIMARY KEY, contributor_id TEXT NOT "
         "NULL, enrolled_us INTEGER NOT NULL);"
-        "CREATE TABLE IF NOT EXISTS settings(k TEXT PRIMARY KEY, v TEXT NOT NULL);";
-    return Exec(sql);
+        "CREATE TABLE IF NOT EXISTS settings(k TEXT PRIMARY KEY, v TEXT NOT NULL);"
+        "CREATE TABLE IF NOT EXISTS passkeys(id BLOB PRIMARY KEY, principal_id TEXT NOT NULL,"
+        " sign_count INTEGER NOT NULL, data TEXT NOT NULL);"
+        "CREATE INDEX IF NOT EXISTS passkeys_principal ON passkeys(principal_id);"
+        "CREATE TABLE IF NOT EXISTS codes(code_sha256 BLOB PRIMARY KEY, kind TEXT NOT NULL,"
+        " expires_us INTEGER NOT NULL, used_us INTEGER NOT NULL DEFAULT 0, data TEXT NOT NULL);";
+    if (auto s = Exec(sql); !s.ok()) return s;
+    // Columns added after the first release: add them to older files.
+    bool has_method = false;
+    {
+      Stmt q(db_, "SELECT 1 FROM pragma_table_info('tokens') WHERE name = 'method'");
+      has_method = q.Step() == SQLITE_ROW;
+    }
+    if (!has_method) {
+      return Exec(
+          "ALTER TABLE tokens ADD COLUMN method TEXT NOT NULL DEFAULT 'token';"
+          "ALTER TABLE tokens ADD COLUMN client TEXT NOT NULL DEFAULT '';");
+    }
+    return absl::OkStatus();
   }
 
   absl::Status CreatePrincipal(const Principal& p) override {
@@ -113,14 +130,16 @@ class SqliteAccessStoreImpl final : public AccessStore {
     std::lock_guard<std::mutex> l(mu_);
     Stmt s(db_,
            "INSERT INTO tokens(id, principal_id, token_sha256, scopes, created_us, expires_us, "
-           "revoked_us) VALUES(?,?,?,?,?,?,?)");
+           "revoked_us, method, client) VALUES(?,?,?,?,?,?,?,?,?)");
     s.Text(1, t.id)
         .Text(2, t.principal_id)
         .Blob(3, t.token_sha256)
         .Text(4, JoinScopes(t.scopes))
         .Int(5, t.created_us)
         .Int(6, t.expires_us)
-        .Int(7, t.revoked_us);
+        .Int(7, t.revoked_us)
+        .Text(8, t.method)
+        .Text(9, t.client);
     return Done(s.Step(), "put token");
   }
   absl::StatusOr<std::optional<TokenRecord>> FindTokenByHash(const std::string& h) override {
@@ -251,6 +270,86 @@ class SqliteAccessStoreImpl final : public AccessStore {
     return out;
   }
 
+  absl::Status PutPasskey(const PasskeyRecord& k) override {
+    std::lock_guard<std::mutex> l(mu_);
+    Stmt s(db_, "INSERT INTO passkeys(id, principal_id, sign_count, data) VALUES(?,?,?,?)");
+    s.Blob(1, k.credential_id).Text(2, k.principal_id).Int(3, k.sign_count);
+    s.Text(4, EncodePasskeyRow(k));
+    return Done(s.Step(), "put passkey");
+  }
+  absl::StatusOr<std::optional<PasskeyRecord>> GetPasskey(const std::string& id) override {
+    std::lock_guard<std::mutex> l(mu_);
+    Stmt s(db_, "SELECT data FROM passkeys WHERE id = ?");
+    s.Blob(1, id);
+    int rc = s.Step();
+    if (rc == SQLITE_DONE) return std::optional<PasskeyRecord>();
+    if (rc != SQLITE_ROW) return Err(rc, "get passkey");
+    auto k = DecodePasskeyRow(s.Col(0));
+    if (!k.ok()) return k.status();
+    return std::optional<PasskeyRecord>(*std::move(k));
+  }
+  absl::StatusOr<std::vector<PasskeyRecord>> ListPasskeys(const std::string& principal) override {
+    std::lock_guard<std::mutex> l(mu_);
+    Stmt s(db_, "SELECT data FROM passkeys WHERE principal_id = ? ORDER BY rowid");
+    s.Text(1, principal);
+    std::vector<PasskeyRecord> out;
+    int rc;
+    while ((rc = s.Step()) == SQLITE_ROW) {
+      auto k = DecodePasskeyRow(s.Col(0));
+      if (!k.ok()) return k.status();
+      out.push_back(*std::move(k));
+    }
+    if (rc != SQLITE_DONE) return Err(rc, "list passkeys");
+    return out;
+  }
+  absl::Status UpdatePasskeyUse(const std::string& id, uint32_t expected, uint32_t count,
+                                int64_t now) override {
+    auto k = GetPasskey(id);
+    if (!k.ok()) return k.status();
+    if (!k->has_value()) return absl::NotFoundError("no such passkey");
+    PasskeyRecord rec = **k;
+    rec.sign_count = count;
+    rec.last_used_us = now;
+    std::lock_guard<std::mutex> l(mu_);
+    Stmt s(db_, "UPDATE passkeys SET sign_count = ?, data = ? WHERE id = ? AND sign_count = ?");
+    s.Int(1, count).Text(2, EncodePasskeyRow(rec)).Blob(3, id).Int(4, expected);
+    if (auto st = Done(s.Step(), "update passkey"); !st.ok()) return st;
+    if (sqlite3_changes(db_) == 0) {
+      return absl::FailedPreconditionError("passkey counter changed concurrently");
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status PutCode(const OneTimeCode& c) override {
+    std::lock_guard<std::mutex> l(mu_);
+    Stmt s(db_, "INSERT INTO codes(code_sha256, kind, expires_us, used_us, data) VALUES(?,?,?,?,?)");
+    s.Blob(1, c.code_sha256).Text(2, c.kind).Int(3, c.expires_us).Int(4, c.used_us);
+    s.Text(5, EncodeCodeRow(c));
+    return Done(s.Step(), "put code");
+  }
+  absl::StatusOr<std::optional<OneTimeCode>> GetCode(const std::string& h) override {
+    std::lock_guard<std::mutex> l(mu_);
+    Stmt s(db_, "SELECT data, used_us FROM codes WHERE code_sha256 = ?");
+    s.Blob(1, h);
+    int rc = s.Step();
+    if (rc == SQLITE_DONE) return std::optional<OneTimeCode>();
+    if (rc != SQLITE_ROW) return Err(rc, "get code");
+    auto c = DecodeCodeRow(s.Col(0));
+    if (!c.ok()) return c.status();
+    c->code_sha256 = h;
+    c->used_us = s.ColInt(1);
+    return std::optional<OneTimeCode>(*std::move(c));
+  }
+  absl::StatusOr<bool> UseCode(const std::string& h, std::string_view kind, int64_t now) override {
+    std::lock_guard<std::mutex> l(mu_);
+    Stmt s(db_,
+           "UPDATE codes SET used_us = ? WHERE code_sha256 = ? AND kind = ? AND used_us = 0 "
+           "AND expires_us > ?");
+    s.Int(1, now).Blob(2, h).Text(3, std::string(kind)).Int(4, now);
+    if (auto st = Done(s.Step(), "use code"); !st.ok()) return st;
+    return sqlite3_changes(db_) == 1;
+  }
+
   absl::StatusOr<std::optional<std::string>> GetSetting(const std::string& key) override {
     std::lock_guard<std::mutex> l(mu_);
     Stmt s(db_, "SELECT v FROM settings WHERE k = ?");
@@ -313,7 +412,7 @@ class SqliteAccessStoreImpl final : public AccessStore {
     std::lock_guard<std::mutex> l(mu_);
     std::string sql = std::string(
                           "SELECT id, principal_id, token_sha256, scopes, created_us, "
-                          "expires_us, revoked_us FROM tokens ") +
+                          "expires_us, revoked_us, method, client FROM tokens ") +
                       where;
     Stmt s(db_, sql.c_str());
     if (blob) {
@@ -332,6 +431,8 @@ class SqliteAccessStoreImpl final : public AccessStore {
     t.created_us = s.ColInt(4);
     t.expires_us = s.ColInt(5);
     t.revoked_us = s.ColInt(6);
+    t.method = s.Col(7);
+    t.client = s.Col(8);
     return std::optional<TokenRecord>(std::move(t));
   }
 

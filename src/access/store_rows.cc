@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "crypto/crypto.h"
 
 namespace sealtrace::access {
 namespace {
@@ -95,6 +96,67 @@ absl::StatusOr<StateProposal> DecodeProposalRow(std::string_view text) {
     return p;
   } catch (const std::exception& e) {
     return absl::DataLossError(std::string("malformed proposal row: ") + e.what());
+  }
+}
+
+std::string EncodePasskeyRow(const PasskeyRecord& k) {
+  return json{{"credential_id", Base64Url(k.credential_id)},
+              {"principal_id", k.principal_id},
+              {"alg", k.alg},
+              {"public_key", Base64Url(k.public_key)},
+              {"sign_count", k.sign_count},
+              {"label", k.label},
+              {"created_us", k.created_us},
+              {"last_used_us", k.last_used_us},
+              {"revoked_us", k.revoked_us}}
+      .dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+absl::StatusOr<PasskeyRecord> DecodePasskeyRow(std::string_view text) {
+  try {
+    json j = json::parse(text);
+    PasskeyRecord k;
+    auto id = FromBase64Url(j.at("credential_id").get<std::string>());
+    auto pk = FromBase64Url(j.at("public_key").get<std::string>());
+    if (!id.ok() || !pk.ok()) return absl::DataLossError("malformed passkey row: base64");
+    k.credential_id = *id;
+    k.public_key = *pk;
+    k.principal_id = j.at("principal_id").get<std::string>();
+    k.alg = j.at("alg").get<int>();
+    k.sign_count = j.at("sign_count").get<uint32_t>();
+    k.label = j.at("label").get<std::string>();
+    k.created_us = j.at("created_us").get<int64_t>();
+    k.last_used_us = j.at("last_used_us").get<int64_t>();
+    k.revoked_us = j.at("revoked_us").get<int64_t>();
+    return k;
+  } catch (const std::exception& e) {
+    return absl::DataLossError(std::string("malformed passkey row: ") + e.what());
+  }
+}
+
+std::string EncodeCodeRow(const OneTimeCode& c) {
+  return json{{"kind", c.kind},
+              {"principal_id", c.principal_id},
+              {"contributor_id", c.contributor_id},
+              {"issuer_id", c.issuer_id},
+              {"created_us", c.created_us},
+              {"expires_us", c.expires_us}}
+      .dump();
+}
+
+absl::StatusOr<OneTimeCode> DecodeCodeRow(std::string_view text) {
+  try {
+    json j = json::parse(text);
+    OneTimeCode c;
+    c.kind = j.at("kind").get<std::string>();
+    c.principal_id = j.at("principal_id").get<std::string>();
+    c.contributor_id = j.at("contributor_id").get<std::string>();
+    c.issuer_id = j.at("issuer_id").get<std::string>();
+    c.created_us = j.at("created_us").get<int64_t>();
+    c.expires_us = j.at("expires_us").get<int64_t>();
+    return c;
+  } catch (const std::exception& e) {
+    return absl::DataLossError(std::string("malformed code row: ") + e.what());
   }
 }
 

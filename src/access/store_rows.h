@@ -23,6 +23,12 @@ absl::StatusOr<Grant> DecodeGrantRow(std::string_view text);
 std::string EncodeProposalRow(const StateProposal& p);
 absl::StatusOr<StateProposal> DecodeProposalRow(std::string_view text);
 
+// Passkeys and single-use codes keep their fields in one JSON document too.
+std::string EncodePasskeyRow(const PasskeyRecord& k);
+absl::StatusOr<PasskeyRecord> DecodePasskeyRow(std::string_view text);
+std::string EncodeCodeRow(const OneTimeCode& c);
+absl::StatusOr<OneTimeCode> DecodeCodeRow(std::string_view text);
+
 std::string JoinScopes(const std::vector<std::string>& scopes);
 std::vector<std::string> SplitScopes(std::string_view joined);
 

@@ -89,10 +89,14 @@ std::unique_ptr<VaultClient> NewHttpVaultClient(const std::string& server_url,
 absl::StatusOr<EnrolResponse> EnrolOverHttp(const std::string& server_url,
                                             const std::string& enrol_secret,
                                             const std::string& name,
-                                            const std::string& ca_file) {
+                                            const std::string& ca_file,
+                                            const std::string& device_code) {
   auto cli = MakeClient(server_url, ca_file);
   nlohmann::json body{{"name", name}};
-  auto res = cli->Post("/v1/enroll", {{"Authorization", "Bearer " + enrol_secret}}, body.dump(),
+  if (!device_code.empty()) body = {{"device_code", device_code}};
+  httplib::Headers headers;
+  if (!enrol_secret.empty()) headers.emplace("Authorization", "Bearer " + enrol_secret);
+  auto res = cli->Post("/v1/enroll", headers, body.dump(),
                        "application/json");
   if (!res) {
     return absl::UnavailableError("cannot reach the vault at " + server_url + ": " +
@@ -110,7 +114,13 @@ absl::StatusOr<EnrolResponse> EnrolOverHttp(const std::string& server_url,
   auto did = Id16::FromHex(j.value("device_id", ""));
   auto pk = FromBase64(j.value("contributor_public_key", ""));
   out.device_token = j.value("device_token", "");
-  out.contributor_token = j.value("contributor_token", "");
+  out.signin_code = j.value("signin_code", "");
+  out.signin_path = j.value("signin_path", "");
+  try {
+    out.signin_code_expires_us = std::stoll(j.value("signin_code_expires_us", "0"));
+  } catch (const std::exception&) {
+    out.signin_code_expires_us = 0;
+  }
   if (!cid || !did || !pk.ok() || pk->size() != kPublicKeyBytes || out.device_token.empty()) {
     return absl::DataLossError("enrolment: incomplete answer from the vault");
   }

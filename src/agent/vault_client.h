@@ -35,7 +35,12 @@ struct EnrolResponse {
   Id16 device_id;
   std::string device_token;
   std::string contributor_public_key;  // raw 32 bytes
-  std::string contributor_token;       // the contributor's own API/dashboard credential (may be empty)
+  // A new contributor's single-use code for registering their first passkey
+  // in the dashboard (show it once; never write it to disk). Empty when the
+  // device joined an existing contributor with a device code.
+  std::string signin_code;
+  int64_t signin_code_expires_us = 0;
+  std::string signin_path;  // e.g. "/dashboard/register"
 };
 
 // What a device tells the vault about itself with each state poll (fleet
@@ -60,10 +65,13 @@ std::unique_ptr<VaultClient> NewHttpVaultClient(const std::string& server_url,
                                                 const std::string& device_token,
                                                 const std::string& ca_file = "");
 
-// POST /v1/enroll with the enrolment secret.
+// POST /v1/enroll: a new contributor with the enrolment secret, or, with
+// `device_code` (the secret may then be empty), this device joins the
+// contributor who created the code. The vault refuses a taken name (409).
 absl::StatusOr<EnrolResponse> EnrolOverHttp(const std::string& server_url,
                                             const std::string& enrol_secret,
                                             const std::string& name,
-                                            const std::string& ca_file = "");
+                                            const std::string& ca_file = "",
+                                            const std::string& device_code = "");
 
 }  // namespace sealtrace

@@ -100,7 +100,11 @@ void RegisterAgentCommands(CLI::App& app) {
     auto accept = std::make_shared<bool>(false);
     auto frames = std::make_shared<bool>(false);
     cmd->add_option("--server", *server, "Vault URL, e.g. http://127.0.0.1:8443")->required();
-    cmd->add_option("--name", *name, "Contributor name (1-64 printable characters)")->required();
+    auto device_code = std::make_shared<std::string>();
+    cmd->add_option("--name", *name, "Contributor name for a new contributor (1-64 printable characters)");
+    cmd->add_option("--device-code", *device_code,
+                    "Add this device to your existing enrolment: the single-use code from the "
+                    "dashboard (Devices & sign-ins > Add a device); no enrolment secret needed");
     cmd->add_option("--config", *config, "Where to write the agent config")->capture_default_str();
     cmd->add_option("--secret-file", *secret_file, "File holding the vault's enrolment secret");
     cmd->add_option("--secret", *secret, "The enrolment secret itself (prefer --secret-file)");
@@ -111,8 +115,13 @@ void RegisterAgentCommands(CLI::App& app) {
     cmd->callback([=] {
       RecordingScope scope = ScopeFor(*privacy, *frames);
       std::string text = ScopeText(scope);
+      if (name->empty() == device_code->empty()) {
+        Fail("give either --name (a new contributor) or --device-code (add this device)");
+      }
       if (!AskConsent(text, *accept)) Fail("no consent given; nothing was enrolled");
-      auto r = EnrolOverHttp(*server, ReadSecret(*secret, *secret_file), *name, *ca);
+      const std::string enrol_secret =
+          device_code->empty() ? ReadSecret(*secret, *secret_file) : std::string();
+      auto r = EnrolOverHttp(*server, enrol_secret, *name, *ca, *device_code);
       if (!r.ok()) Fail(std::string(r.status().message()));
       AgentConfig c;
       c.server_url = *server;
@@ -131,13 +140,12 @@ void RegisterAgentCommands(CLI::App& app) {
       if (auto s = SaveAgentConfig(Env::Default(), c, *config); !s.ok()) {
         Fail("enrolled, but could not write " + *config + ": " + std::string(s.message()));
       }
-      if (!r->contributor_token.empty()) {
-        std::string tok = JoinPath(DirName(*config), "contributor.token");
-        Env::Default()->CreateDirs(DirName(*config)).IgnoreError();
-        if (auto s = WriteFileAtomic(Env::Default(), tok, r->contributor_token + "\n", 0600);
-            s.ok()) {
-          std::cout << "Your own sign-in token (dashboard, your data): " << tok << " (mode 0600)\n";
-        }
+      if (!r->signin_code.empty()) {
+        // Shown once, on the terminal only: never written to disk.
+        std::cout << "Your single-use sign-in code: " << r->signin_code << "\n"
+                  << "Open " << *server << r->signin_path
+                  << " in your browser within 15 minutes and register a passkey with it; from "
+                     "then on you sign in with the passkey. This device can only upload.\n";
       }
       std::cout << "Enrolled '" << *name << "': contributor " << c.contributor_id.Hex()
                 << ", device " << c.device_id.Hex() << "\nAgent config written to " << *config

@@ -53,6 +53,7 @@ struct ServerFlags {
   std::string postgres;  // libpq connection string (or $SEALTRACE_POSTGRES)
   int pg_pool = 8;
   std::string dp_budget = "4";  // default total epsilon per contributor
+  std::string rp_id = "localhost";  // WebAuthn relying party (passkey sign-in)
   std::string role;    // ingest | writer: multi-machine roles
   std::string config;  // scale config for --role
 };
@@ -202,19 +203,21 @@ int RunServer(const ServerFlags& f) {
     return 1;
   }
   access_opts.dp_default_budget = f.dp_budget;
+  access_opts.webauthn_rp_id = f.rp_id;
   auto stack = access::OpenAccessStack(v->get(), access_opts);
   if (!stack.ok()) {
     std::cerr << "sealtrace server: cannot open the access layer / audit log in " << f.data << ": "
               << stack.status().message() << "\n";
     return 1;
   }
-  access::AccessApi api((*stack)->service.get());
+  access::AccessApi api((*stack)->service.get(), (*stack)->signin.get());
   vault::ServerOptions so;
   so.tls_cert_file = cert;
   so.tls_key_file = key;
   so.api = &api;
   dashboard::DashboardDeps dd;
   dd.access = (*stack)->service.get();
+  dd.signin = (*stack)->signin.get();
   dd.audit_log = (*stack)->log.get();
   dd.vault = v->get();
   dd.https = !cert.empty();
@@ -303,6 +306,9 @@ void RegisterServerCommand(CLI::App& app) {
                   "put the password in ~/.pgpass, not here)");
   cmd->add_option("--pg-pool", flags->pg_pool, "PostgreSQL connections per store")
       ->capture_default_str();
+  cmd->add_option("--rp-id", flags->rp_id,
+                  "host name contributors open the dashboard by: their passkeys are bound to it "
+                  "(default localhost)");
   cmd->add_option("--dp-budget", flags->dp_budget,
                   "Total differential-privacy budget (epsilon, a rational such as 4 or 7/2)\n"
                   "of each contributor across all dataset releases; the vault's ledger refuses\n"

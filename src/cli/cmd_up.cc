@@ -77,11 +77,12 @@ struct EmbeddedVault {
     auto st = access::OpenAccessStack(vault.get());
     if (!st.ok()) return st.status();
     stack = std::move(*st);
-    api = std::make_unique<access::AccessApi>(stack->service.get());
+    api = std::make_unique<access::AccessApi>(stack->service.get(), stack->signin.get());
     vault::ServerOptions so;
     so.api = api.get();
     dashboard::DashboardDeps dd;
     dd.access = stack->service.get();
+    dd.signin = stack->signin.get();
     dd.audit_log = stack->log.get();
     dd.vault = vault.get();
     dd.https = tls;
@@ -122,7 +123,7 @@ std::string ReadTrimmed(const std::string& path) {
 // Enrols `name` against the embedded vault if `config_path` does not exist.
 absl::StatusOr<AgentConfig> EnsureEnrolled(const EmbeddedVault& ev, const std::string& config_path,
                                            const std::string& name, bool accept_scope,
-                                           bool frames) {
+                                           bool frames, bool show_signin_code = true) {
   if (Env::Default()->FileExists(config_path)) {
     auto c = LoadAgentConfig(Env::Default(), config_path);
     if (!c.ok()) return c.status();
@@ -148,11 +149,10 @@ absl::StatusOr<AgentConfig> EnsureEnrolled(const EmbeddedVault& ev, const std::s
   }
   auto r = EnrolOverHttp(ev.url, ReadTrimmed(ev.vault->enroll_secret_path()), name, ev.ca_file);
   if (!r.ok()) return r.status();
-  if (!r->contributor_token.empty()) {
-    Env::Default()->CreateDirs(DirName(config_path)).IgnoreError();
-    WriteFileAtomic(Env::Default(), JoinPath(DirName(config_path), "contributor.token"),
-                    r->contributor_token + "\n", 0600)
-        .IgnoreError();
+  if (!r->signin_code.empty() && show_signin_code) {
+    // Shown once, never written to disk: the dashboard turns it into a passkey.
+    std::cout << "Your single-use sign-in code: " << r->signin_code << "\n  open " << ev.url
+              << r->signin_path << " within 15 minutes to register your passkey\n";
   }
   AgentConfig c;
   c.server_url = ev.url;
@@ -241,8 +241,8 @@ void RegisterUpCommands(CLI::App& app) {
       if (auto s = CheckConsent(*cfg); !s.ok()) Fail(std::string(s.message()));
       std::cout << "\nsealtrace is up.\n"
                 << "  vault:      " << ev.url << "  (data in " << *data << "/vault)\n"
-                << "  dashboard:  " << ev.url << "/dashboard  (sign in with "
-                << JoinPath(DirName(*config), "contributor.token") << ")\n"
+                << "  dashboard:  " << ev.url << "/dashboard  (sign in with your passkey; "
+                   "the first one with the code shown at enrolment)\n"
                 << "  officers:   tokens in " << ev.bootstrap_dir << "\n"
                 << "  agent:      " << *config << "  (spool in " << cfg->spool_dir << ")\n"
                 << "  recording:  " << display << " — pause with `sealtrace pause`, stop with Ctrl-C\n"
@@ -283,7 +283,8 @@ void RegisterUpCommands(CLI::App& app) {
       if (auto s = ev.Start(root + "/vault", 0, /*tls=*/true); !s.ok()) {
         Fail(std::string(s.message()));
       }
-      auto cfg = EnsureEnrolled(ev, root + "/agent/agent.toml", "demo-user", true, false);
+      auto cfg = EnsureEnrolled(ev, root + "/agent/agent.toml", "demo-user", true, false,
+                                /*show_signin_code=*/false);
       if (!cfg.ok()) Fail(std::string(cfg.status().message()));
       DemoScript script = MakeDemoScript(*w1, *w2);
       std::cout << "recording a scripted session (" << script.steps.size() << " xdotool steps)...\n";
@@ -300,7 +301,9 @@ void RegisterUpCommands(CLI::App& app) {
       std::cout << "\nWhat the vault holds (read back as the contributor, through the audited "
                    "access path):\n";
       PrintDemoReport(*ev.stack->service,
-                      ReadTrimmed(JoinPath(root + "/agent", "contributor.token")), std::cout);
+                      ReadTrimmed(JoinPath(ev.bootstrap_dir, "privacy_officer_1.token")),
+                      ReadTrimmed(JoinPath(ev.bootstrap_dir, "privacy_officer_2.token")),
+                      cfg->contributor_id.Hex(), std::cout);
       ev.Stop();
       x.Stop();
       std::cout << "\ndemo data kept in " << root << "\n";

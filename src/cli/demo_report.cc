@@ -97,14 +97,31 @@ std::string RenderEvents(const std::vector<v1::Event>& events) {
   return out;
 }
 
-void PrintDemoReport(access::AccessService& access, const std::string& contributor_token,
+void PrintDemoReport(access::AccessService& access, const std::string& officer_a_token,
+                     const std::string& officer_b_token, const std::string& contributor_id,
                      std::ostream& out) {
-  auto me = access.Authenticate("Bearer " + contributor_token, "", "demo.read_own");
-  if (!me.ok()) {
-    out << "  cannot sign in as the demo contributor: " << me.status().message() << "\n";
+  auto a = access.Authenticate("Bearer " + officer_a_token, access::kScopeGrants, "demo.grant");
+  auto b = access.Authenticate("Bearer " + officer_b_token, access::kScopeGrants, "demo.grant");
+  if (!a.ok() || !b.ok()) {
+    out << "  cannot sign in as the demo's privacy officers: "
+        << (a.ok() ? b.status() : a.status()).message() << "\n";
     return;
   }
-  auto read = access.ReadOwn(*me, 0, INT64_MAX);
+  access::GrantRequest req;
+  req.purpose = "demo read-back: show what the recorder captured";
+  req.scope.contributors = {contributor_id};
+  req.scope.from_us = 0;
+  req.scope.to_us = INT64_MAX;
+  req.scope.channels = access::kAllChannels;
+  req.expires_us = access.env()->NowWallMicros() + 3600LL * 1000000;
+  auto g = access.RequestGrant(*a, req);
+  if (g.ok()) g = access.ApproveGrant(*b, g->id);
+  if (!g.ok()) {
+    out << "  grant refused: " << g.status().message() << "\n";
+    return;
+  }
+  out << "  (read by privacy officer A under grant " << g->id << ", approved by officer B)\n";
+  auto read = access.Read(*a, g->id, contributor_id, 0, INT64_MAX, 0);
   if (!read.ok()) {
     out << "  read refused: " << read.status().message() << "\n";
     return;

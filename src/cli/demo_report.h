@@ -25,9 +25,12 @@ DemoScript MakeDemoScript(uint64_t window_a, uint64_t window_b);
 // changes, redaction and control markers.
 std::string RenderEvents(const std::vector<v1::Event>& events);
 
-// Reads the demo contributor's own data back through the audited access path
-// and prints what was captured.
-void PrintDemoReport(access::AccessService& access, const std::string& contributor_token,
+// Reads the demo contributor's data back the way anyone but the contributor
+// must: privacy officer A requests a purpose-bound grant, officer B approves
+// it (two people), and A reads under it through the audited access path. The
+// demo holds no contributor credential (those come only from a passkey).
+void PrintDemoReport(access::AccessService& access, const std::string& officer_a_token,
+                     const std::string& officer_b_token, const std::string& contributor_id,
                      std::ostream& out);
 
 }  // namespace sealtrace::cli

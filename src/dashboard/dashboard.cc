@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "access/access_service.h"
+#include "access/signin.h"
 #include "audit/audit_log.h"
 #include "audit/checkpoint.h"
 #include "audit/entry.h"
@@ -261,6 +262,18 @@ class Dashboard {
   Response LoginPage(const Request& req, int status, const std::string& notice,
                      const std::string& cls);
   Response Login(const Request& req);
+  Response RegisterPage(const Request& req);
+  Response PasskeyCeremony(const Request& req);
+  Response StartSession(const Request& req, const access::SignedIn& in);
+  Response StepUp(const Ctx& c, bool finish);
+  Response StepUpNeeded(const Ctx& c, const std::string& then, const std::string& doing);
+  bool SteppedUp(const Ctx& c) const;
+  Response Devices(const Ctx& c);
+  Response DeviceCode(const Ctx& c);
+  Response TerminalPage(const Ctx& c);
+  Response TerminalDecide(const Ctx& c);
+  std::vector<std::string> Origins(const Request& req) const;
+  std::string PageHead(const std::string& title) const;
   Response Page(const Ctx& c, const std::string& nav, const std::string& title,
                 const std::string& body, int status = 200);
   Response ErrorPage(const Ctx& c, const absl::Status& s, const std::string& doing);
@@ -341,6 +354,7 @@ Response Dashboard::Page(const Ctx& c, const std::string& nav, const std::string
                {"timeline", "Timeline"},
                {"preview", "Recent actions"},
                {"access", "Who read my data"},
+               {"devices", "Devices & sign-ins"},
                {"delete", "Delete"}};
       break;
     case Role::kPrivacyOfficer:
@@ -439,17 +453,23 @@ Response Dashboard::LoginPage(const Request& req, int status, const std::string&
     h += "<div class=\"banner " + cls + "\" role=\"" + (cls == "bad" ? "alert" : "status") +
          "\" id=\"login-notice\">" + Escape(notice) + "</div>";
   }
-  h += "<form class=\"stack\" method=\"post\" action=\"/dashboard/login\">"
+  h += "<section aria-labelledby=\"pk-h\"><h2 id=\"pk-h\">Contributors</h2>"
+       "<p><button class=\"primary\" type=\"button\" id=\"passkey-signin\">Sign in with "
+       "your passkey</button></p><p class=\"hint\" id=\"passkey-status\" role=\"status\"></p>"
+       "<p class=\"hint\">First time here, or a new phone or laptop? <a "
+       "href=\"/dashboard/register\">Register a passkey with your sign-in code</a> (the code "
+       "<code>sealtrace enroll</code> showed, or one your privacy officer gave you).</p></section>"
+       "<section aria-labelledby=\"tok-h\"><h2 id=\"tok-h\">Privacy officers, auditors, "
+       "operators</h2><form class=\"stack\" method=\"post\" action=\"/dashboard/login\">"
        "<div><label for=\"token\">Your sealtrace access token</label>"
        "<input id=\"token\" name=\"token\" type=\"password\" autocomplete=\"off\" required "
        "spellcheck=\"false\" aria-describedby=\"token-hint\">"
-       "<p class=\"hint\" id=\"token-hint\">Contributors: the token <code>sealtrace "
-       "enroll</code> printed (a new one: <code>POST /v1/me/token</code> with your device token). "
-       "Privacy officers, auditors and operators: your own API token. It starts with "
-       "<code>stp_</code>.</p></div>"
-       "<div><button class=\"primary\" type=\"submit\">Sign in</button></div></form>"
+       "<p class=\"hint\" id=\"token-hint\">Your own API token; it starts with "
+       "<code>stp_</code>. Contributors sign in with their passkey, never with a token.</p></div>"
+       "<div><button type=\"submit\">Sign in with a token</button></div></form></section>"
        "<p class=\"hint\">Sessions end after 15 minutes without activity and after 8 hours. "
-       "Nothing here is sent to any other site.</p></main></body></html>";
+       "Nothing here is sent to any other site.</p></main><script "
+       "src=\"/dashboard/static/app.js\"></script></body></html>";
   (void)req;
   Response r;
   r.status = status;
@@ -480,12 +500,19 @@ Response Dashboard::Login(const Request& req) {
                             "service principals have no dashboard");
     return LoginPage(req, 403, "Service tokens cannot sign in to the dashboard.", "bad");
   }
+  if (p->role == Role::kContributor) {
+    d_.access->AuditRefusal(&*p, "dashboard.contributor_passkey", "/dashboard/login",
+                            "contributors sign in with their passkey");
+    return LoginPage(req, 403, "Contributors sign in with their passkey, not with a token.",
+                     "bad");
+  }
   Session s;
   s.principal_id = p->id;
   s.role = p->role;
   s.name = p->name.empty() ? p->id : p->name;
   s.contributor_id = p->contributor_id;
   s.api_token = token;
+  s.auth_method = "token";
   // A fresh id on every sign-in (no fixation); an old cookie's session ends.
   const std::string old = CookieValue(req.cookie, cookie_name_);
   if (!old.empty()) sessions_.Destroy(old);
@@ -493,6 +520,237 @@ Response Dashboard::Login(const Request& req) {
   Response r = Redirect(Landing(p->role));
   r.headers.emplace_back("Set-Cookie", Cookie(sid, false));
   return r;
+}
+
+// ---------------------------------------------------------------------------
+// Passkey sign-in, step-up, devices and terminal approval.
+
+std::vector<std::string> Dashboard::Origins(const Request& req) const {
+  std::vector<std::string> o = d_.extra_origins;
+  o.push_back(ExpectedOrigin(req));
+  return o;
+}
+
+std::string Dashboard::PageHead(const std::string& title) const {
+  return "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>" +
+         Escape(title) +
+         " · sealtrace</title><link rel=\"stylesheet\" href=\"/dashboard/static/app.css\">"
+         "<script src=\"/dashboard/static/app.js\" defer></script></head><body>"
+         "<header class=\"top\"><span class=\"brand\">sealtrace</span></header><main id=\"main\">";
+}
+
+Response Dashboard::RegisterPage(const Request& req) {
+  (void)req;
+  Response r;
+  r.body = PageHead("Register a passkey") +
+           "<h1>Register a passkey</h1><p>Enter the single-use sign-in code that <code>sealtrace "
+           "enroll</code> showed on your terminal (or that a privacy officer gave you). Your "
+           "browser then creates a passkey for this vault; from then on you sign in with it.</p>"
+           "<form class=\"stack\" id=\"register-form\"><div><label for=\"signin-code\">Sign-in "
+           "code</label><input id=\"signin-code\" name=\"code\" autocomplete=\"one-time-code\" "
+           "spellcheck=\"false\" required placeholder=\"XXXXX-XXXXX-XXXXX-XXXXX\"></div>"
+           "<div><button class=\"primary\" type=\"submit\" id=\"register-button\">Create my "
+           "passkey</button></div></form><p class=\"hint\" id=\"passkey-status\" "
+           "role=\"status\"></p><p><a href=\"/dashboard/login\">Back to sign-in</a></p></main>"
+           "</body></html>";
+  return r;
+}
+
+Response Dashboard::StartSession(const Request& req, const access::SignedIn& in) {
+  Session s;
+  s.principal_id = in.principal.id;
+  s.role = in.principal.role;
+  s.name = in.principal.name.empty() ? in.principal.id : in.principal.name;
+  s.contributor_id = in.principal.contributor_id;
+  s.api_token = in.token.token;
+  s.auth_method = "passkey";
+  s.stepped_up_us = env_->NowWallMicros();
+  const std::string old = CookieValue(req.cookie, cookie_name_);
+  if (!old.empty()) sessions_.Destroy(old);
+  const std::string sid = sessions_.Create(std::move(s));
+  Response r;
+  r.content_type = kJson;
+  r.body = "{\"redirect\":\"/dashboard/me\"}";
+  r.headers.emplace_back("Set-Cookie", Cookie(sid, false));
+  return r;
+}
+
+// POST /dashboard/passkey/{register,signin}/{begin,finish}: form-encoded
+// fields in, JSON out. No session yet: the Origin must be this vault's.
+Response Dashboard::PasskeyCeremony(const Request& req) {
+  if (d_.signin == nullptr) return JsonError(501, "not_available", "passkeys are not enabled");
+  if (!SameOriginRequest(req.origin, req.referer, req.sec_fetch_site, ExpectedOrigin(req),
+                         d_.extra_origins) ||
+      !req.form_ok) {
+    d_.access->AuditRefusal(nullptr, "dashboard.csrf_origin", req.path, "cross-origin sign-in");
+    return JsonError(403, "refused", "sign-in requests must come from the dashboard's own pages");
+  }
+  const auto& f = req.form;
+  auto fail = [](const absl::Status& st) {
+    return JsonError(HttpStatusOf(st), access::RuleOf(st).empty() ? "refused" : access::RuleOf(st),
+                     std::string(st.message()));
+  };
+  auto begun = [](const absl::StatusOr<access::Ceremony>& c) {
+    Response r;
+    r.content_type = kJson;
+    r.body = "{\"ceremony\":" + Json(c->id) + ",\"options\":" + c->options_json + "}";
+    return r;
+  };
+  auto b64 = [&](const char* k) { return FromBase64Url(Get(f, k)).value_or(std::string()); };
+  const std::string& path = req.path;
+  if (path == "/dashboard/passkey/register/begin") {
+    auto c = d_.signin->BeginRegistration(Get(f, "code"));
+    return c.ok() ? begun(c) : fail(c.status());
+  }
+  if (path == "/dashboard/passkey/signin/begin") {
+    auto c = d_.signin->BeginSignIn(nullptr);
+    return c.ok() ? begun(c) : fail(c.status());
+  }
+  if (path == "/dashboard/passkey/register/finish") {
+    access::webauthn::Registration reg{b64("client_data"), b64("attestation")};
+    auto in = d_.signin->FinishRegistration(Get(f, "ceremony"), reg, Origins(req), "dashboard");
+    return in.ok() ? StartSession(req, *in) : fail(in.status());
+  }
+  if (path == "/dashboard/passkey/signin/finish") {
+    access::webauthn::Assertion a{b64("client_data"), b64("authenticator_data"), b64("signature")};
+    auto in = d_.signin->FinishSignIn(Get(f, "ceremony"), b64("credential_id"), a, Origins(req),
+                                      "dashboard");
+    return in.ok() ? StartSession(req, *in) : fail(in.status());
+  }
+  return JsonError(404, "not_found", "no such sign-in step");
+}
+
+bool Dashboard::SteppedUp(const Ctx& c) const {
+  return c.s.stepped_up_us != 0 &&
+         env_->NowWallMicros() - c.s.stepped_up_us < d_.step_up_window_us;
+}
+
+Response Dashboard::StepUpNeeded(const Ctx& c, const std::string& then, const std::string& doing) {
+  std::string b =
+      "<div class=\"banner warn\" role=\"alert\" id=\"stepup-needed\">To " + Escape(doing) +
+      ", confirm it is you with your passkey (once every " +
+      std::to_string(d_.step_up_window_us / 60000000) +
+      " minutes). Nothing was changed.</div><p><button class=\"primary\" type=\"button\" "
+      "id=\"stepup-button\" data-csrf=\"" +
+      Escape(c.s.csrf_token) + "\" data-then=\"" + Escape(then) +
+      "\">Confirm with my passkey</button></p><p class=\"hint\" id=\"passkey-status\" "
+      "role=\"status\"></p>";
+  return Page(c, "", "Confirm it is you", b, 403);
+}
+
+Response Dashboard::StepUp(const Ctx& c, bool finish) {
+  if (d_.signin == nullptr) return JsonError(501, "not_available", "passkeys are not enabled");
+  const auto& f = c.req->form;
+  auto fail = [](const absl::Status& st) {
+    return JsonError(HttpStatusOf(st), "refused", std::string(st.message()));
+  };
+  if (!finish) {
+    auto cer = d_.signin->BeginSignIn(&c.p);
+    if (!cer.ok()) return fail(cer.status());
+    Response r;
+    r.content_type = kJson;
+    r.body = "{\"ceremony\":" + Json(cer->id) + ",\"options\":" + cer->options_json + "}";
+    return r;
+  }
+  auto b64 = [&](const char* k) { return FromBase64Url(Get(f, k)).value_or(std::string()); };
+  access::webauthn::Assertion a{b64("client_data"), b64("authenticator_data"), b64("signature")};
+  auto in = d_.signin->FinishSignIn(Get(f, "ceremony"), b64("credential_id"), a, Origins(*c.req),
+                                    "dashboard step-up");
+  if (!in.ok()) return fail(in.status());
+  // The step-up's own token is not needed: the session keeps its sign-in token.
+  d_.access->RevokeToken(in->principal, in->token.token_id).IgnoreError();
+  sessions_.MarkSteppedUp(c.sid, env_->NowWallMicros());
+  Response r;
+  r.content_type = kJson;
+  r.body = "{\"ok\":true}";
+  return r;
+}
+
+Response Dashboard::Devices(const Ctx& c) {
+  auto devices = d_.access->ListOwnDevices(c.p);
+  if (!devices.ok()) return ErrorPage(c, devices.status(), "Listing your devices");
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& d : *devices) {
+    rows.push_back({"<span class=\"mono\">" + ShortId(d.device_id) + "</span>",
+                    Escape(FormatTimeUtc(d.enrolled_us))});
+  }
+  std::string b = "<section aria-labelledby=\"dev-h\"><h2 id=\"dev-h\">Devices that upload for "
+                  "you</h2><p class=\"hint\">A device uploads sealed recordings and never reads "
+                  "them.</p>" +
+                  Table("Your devices", {"Device", "Enrolled"}, rows) +
+                  ButtonForm("/dashboard/me/devices/code", c.s.csrf_token, {},
+                             "Create a code to add a device", "Add a device") +
+                  "</section>";
+  std::vector<std::vector<std::string>> keys;
+  if (d_.signin != nullptr) {
+    auto pk = d_.signin->ListPasskeys(c.p);
+    if (!pk.ok()) return ErrorPage(c, pk.status(), "Listing your passkeys");
+    for (const auto& k : *pk) {
+      keys.push_back({Escape(k.label.empty() ? std::string("passkey") : k.label),
+                      Escape(FormatTimeUtc(k.created_us)), Escape(FormatTimeUtc(k.last_used_us))});
+    }
+  }
+  b += "<section aria-labelledby=\"pk-h\"><h2 id=\"pk-h\">Your passkeys</h2>" +
+       Table("Your passkeys", {"Registered from", "Registered", "Last used"}, keys) + "</section>";
+  auto entries = d_.access->AuditEntries(c.p, "");
+  std::vector<std::vector<std::string>> signins;
+  if (entries.ok()) {
+    for (auto it = entries->rbegin(); it != entries->rend() && signins.size() < 50; ++it) {
+      const audit::AuditEntry& e = it->entry;
+      auto m = e.extra.find("method");
+      const bool enrol = e.kind == audit::AuditKind::kEnrol;
+      if (!enrol && (e.kind != audit::AuditKind::kTokenIssue || m == e.extra.end())) continue;
+      auto to = e.extra.find("issued_to");
+      signins.push_back({Escape(FormatTimeUtc(e.time_us)),
+                         enrol ? "new device " + ShortId(e.object_id) : Escape(m->second),
+                         to == e.extra.end() ? "" : Escape(to->second)});
+    }
+  }
+  b += "<section aria-labelledby=\"si-h\"><h2 id=\"si-h\">Sign-ins and new devices</h2>" +
+       Table("Sign-ins and new devices", {"When", "What", "Where"}, signins) + "</section>";
+  return Page(c, "devices", "Devices & sign-ins", b);
+}
+
+Response Dashboard::DeviceCode(const Ctx& c) {
+  if (d_.signin == nullptr) return ErrorPage(c, absl::UnavailableError("no sign-in"), "Adding");
+  auto code = d_.signin->IssueDeviceCode(c.p);
+  if (!code.ok()) return ErrorPage(c, code.status(), "Creating a device code");
+  std::string b = "<div class=\"banner ok\" role=\"status\">On the new device run:<br><code "
+                  "id=\"device-code-command\">sealtrace enroll --server URL --device-code " +
+                  Escape(code->code) +
+                  "</code><br>The code works once and expires at " +
+                  Escape(FormatTimeUtc(code->expires_us)) +
+                  ". It is shown only now.</div><p><a href=\"/dashboard/me/devices\">Back to "
+                  "devices</a></p>";
+  return Page(c, "devices", "Add a device", b);
+}
+
+Response Dashboard::TerminalPage(const Ctx& c) {
+  std::string b =
+      "<p>A terminal running <code>sealtrace login</code> shows a short code. Enter it to let "
+      "that terminal read your own data for one hour. Only approve a code you see on your own "
+      "screen right now.</p><form class=\"stack\" method=\"post\" action=\"/dashboard/terminal\">" +
+      Hidden("csrf", c.s.csrf_token) +
+      "<div><label for=\"user-code\">Code shown in the terminal</label><input id=\"user-code\" "
+      "name=\"user_code\" required spellcheck=\"false\" placeholder=\"XXXX-XXXX\" value=\"" +
+      Escape(Get(c.req->query, "code")) +
+      "\"></div><div><button class=\"primary\" type=\"submit\" name=\"decision\" value=\"approve\" "
+      "id=\"terminal-approve\">Approve</button> <button type=\"submit\" name=\"decision\" "
+      "value=\"deny\" id=\"terminal-deny\">Deny</button></div></form>";
+  return Page(c, "", "Approve a terminal", b);
+}
+
+Response Dashboard::TerminalDecide(const Ctx& c) {
+  if (d_.signin == nullptr) return ErrorPage(c, absl::UnavailableError("no sign-in"), "Approving");
+  const bool approve = Get(c.req->form, "decision") == "approve";
+  Principal who = c.p;
+  who.auth_method = c.s.auth_method;
+  auto s = d_.signin->DecideTerminalFlow(who, Get(c.req->form, "user_code"), approve);
+  if (!s.ok()) return ErrorPage(c, s, "Deciding on the terminal");
+  return Done(c, "/dashboard/me/devices",
+              approve ? "Approved: the terminal is signed in for one hour."
+                      : "Denied: the terminal gets no access.");
 }
 
 // ---------------------------------------------------------------------------
@@ -521,11 +779,16 @@ Response Dashboard::Handle(const Request& req) {
     return LoginPage(req, 200, notice, cls);
   }
 
+  if (path == "/dashboard/register" && req.method == "GET") return RegisterPage(req);
+  if (StartsWith(path, "/dashboard/passkey/") && req.method == "POST") {
+    return PasskeyCeremony(req);
+  }
+
   // Everything else needs a session.
   Ctx c;
   c.req = &req;
   c.sid = CookieValue(req.cookie, cookie_name_);
-  const bool json = path == "/dashboard/me/proof";
+  const bool json = path == "/dashboard/me/proof" || StartsWith(path, "/dashboard/me/stepup/");
   SessionLookup found = c.sid.empty() ? SessionLookup::kMissing : sessions_.Get(c.sid, &c.s);
   if (found != SessionLookup::kOk) {
     const bool expired =
@@ -612,7 +875,18 @@ Response Dashboard::Handle(const Request& req) {
     if (path == "/dashboard/me/proof" && get) return Proof(c);
     if (path == "/dashboard/me/delete" && get) return DeleteForm(c);
     if (path == "/dashboard/me/delete" && post) return Delete(c);
-    if (path == "/dashboard/me/export.jsonl" && get) return Export(c);
+    if (path == "/dashboard/me/export.jsonl" && get) {
+      if (!SteppedUp(c)) return StepUpNeeded(c, "/dashboard/me/export.jsonl", "download your data");
+      return Export(c);
+    }
+    if (path == "/dashboard/me/stepup/begin" && post) return StepUp(c, false);
+    if (path == "/dashboard/me/stepup/finish" && post) return StepUp(c, true);
+    if (path == "/dashboard/me/devices" && get) return Devices(c);
+    if (path == "/dashboard/me/devices/code" && post) return DeviceCode(c);
+  } else if (path == "/dashboard/terminal") {
+    if (c.p.role != Role::kContributor) return wrong_role();
+    if (get) return TerminalPage(c);
+    if (post) return TerminalDecide(c);
   } else if (StartsWith(path, "/dashboard/officer")) {
     if (c.p.role != Role::kPrivacyOfficer) return wrong_role();
     if ((path == "/dashboard/officer" || path == "/dashboard/officer/") && get) {
@@ -938,6 +1212,11 @@ Response Dashboard::AccessLog(const Ctx& c) {
       who = Escape(e.actor_role.empty() ? std::string("system") : e.actor_role) + " " +
             ShortId(e.actor_id);
     }
+    if (auto am = e.extra.find("auth_method"); am != e.extra.end()) {
+      auto cred = e.extra.find("credential");
+      who += " <span class=\"muted\">via " + Escape(am->second) +
+             (cred == e.extra.end() ? std::string() : " " + ShortId(cred->second)) + "</span>";
+    }
     std::string what = Escape(std::string(audit::AuditKindName(e.kind)));
     if (e.decision == audit::Decision::kRefuse) what += " <strong>(refused)</strong>";
     auto seg = e.extra.find("segments");
@@ -1119,6 +1398,7 @@ Response Dashboard::Delete(const Ctx& c) {
         "</button> <a href=\"/dashboard/me/delete\">Cancel</a></div></form>";
     return Page(c, "delete", "Confirm deletion", b);
   }
+  if (!SteppedUp(c)) return StepUpNeeded(c, "/dashboard/me/delete", "delete your data");
   auto rep = d_.access->DeleteOwn(c.p, all, from, to);
   if (!rep.ok()) return ErrorPage(c, rep.status(), "Deleting your data");
   std::string msg = "Deleted " + std::to_string(rep->segments_deleted) + " segments";

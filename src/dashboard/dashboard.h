@@ -2,14 +2,19 @@
 // served by the vault's own HTTP server under /dashboard (docs/DASHBOARD.md).
 //
 // Server-rendered HTML (every value escaped), one CSS and one JS file embedded
-// in the binary (no runtime file reads, no outside hosts). Sign-in with the
-// principal's own sealtrace API token (stp_...); server-side sessions
+// in the binary (no runtime file reads, no outside hosts). Contributors sign
+// in with a passkey (WebAuthn, access/signin.h; the first one registered with
+// the single-use code enrolment printed) and confirm delete and download with
+// a fresh passkey assertion (step-up); officers, auditors and operators sign
+// in with their own API token (stp_...). Server-side sessions
 // (session.h) with HttpOnly, Secure, SameSite=Strict cookies; every POST
 // needs the session's synchronizer CSRF token and a same-origin Origin.
 // Everything reaches data only through access::AccessService (policy + audit
 // first); the dashboard itself decides nothing about who may read what.
 //
-//   /dashboard/login, /dashboard/logout
+//   /dashboard/login, /dashboard/logout, /dashboard/register (sign-in code)
+//   /dashboard/passkey/...   WebAuthn ceremonies (JSON, called by app.js)
+//   /dashboard/terminal      approve a terminal's sign-in (`sealtrace login`)
 //   /dashboard/me/...        contributors: state + pause, timeline, preview,
 //                            who read my data (+ proofs), delete, download
 //   /dashboard/officer/...   privacy officers: grants, programme state, retention
@@ -37,6 +42,7 @@ class Env;
 }
 namespace sealtrace::access {
 class AccessService;
+class SignInService;
 }
 namespace sealtrace::audit {
 class AuditLog;
@@ -49,6 +55,10 @@ namespace sealtrace::dashboard {
 
 struct DashboardDeps {
   access::AccessService* access = nullptr;  // required
+  // Passkey sign-in for contributors (null: contributors cannot sign in here).
+  access::SignInService* signin = nullptr;
+  // Delete and download need a passkey assertion this recent in the session.
+  int64_t step_up_window_us = 5LL * 60 * 1000000;
   audit::AuditLog* audit_log = nullptr;     // required: checkpoints, leaf bytes, pause entries
   vault::Vault* vault = nullptr;            // required: the per-contributor pause flags (pause.h)
   Env* env = nullptr;                       // sessions' clock and randomness; nullptr = Default

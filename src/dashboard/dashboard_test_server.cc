@@ -25,7 +25,12 @@
 #include <string>
 #include <vector>
 
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <openssl/core_names.h>
+
 #include "access/access_service.h"
+#include "access/signin.h"
 #include "common/bytes.h"
 #include "common/env.h"
 #include "crypto/crypto.h"
@@ -79,10 +84,50 @@ class OffsetClockEnv final : public Env {
   std::exit(1);
 }
 
+struct Passkey {
+  std::string credential_id;  // base64url
+  std::string private_key;    // PKCS#8 DER, standard base64 (for WebAuthn.addCredential)
+  std::string user_handle;    // standard base64
+};
+
 struct Enrolled {
   std::string name, contributor_id, device_id, device_token, public_key, token;
+  std::string principal_id, signin_code;
+  Passkey passkey;
   std::vector<std::string> segments;
 };
+
+// An ES256 passkey registered for `p` whose private key the browser's virtual
+// authenticator is given, so sign-in runs the real WebAuthn ceremony.
+Passkey MakePasskey(access::AccessStack* stack, const access::Principal& p) {
+  EVP_PKEY* key = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
+  if (key == nullptr) Die("passkey", absl::InternalError("EC keygen failed"));
+  unsigned char point[65];
+  size_t n = 0;
+  if (EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_PUB_KEY, point, sizeof(point), &n) != 1 ||
+      n != 65) {
+    Die("passkey", absl::InternalError("cannot export the public point"));
+  }
+  PKCS8_PRIV_KEY_INFO* p8 = EVP_PKEY2PKCS8(key);
+  unsigned char* der = nullptr;
+  const int len = i2d_PKCS8_PRIV_KEY_INFO(p8, &der);
+  Passkey out;
+  out.private_key = Base64(std::string(reinterpret_cast<char*>(der), len));
+  OPENSSL_free(der);
+  PKCS8_PRIV_KEY_INFO_free(p8);
+  EVP_PKEY_free(key);
+  access::PasskeyRecord rec;
+  rec.credential_id = RandomBytes(16);
+  rec.principal_id = p.id;
+  rec.alg = access::webauthn::kAlgES256;
+  rec.public_key = std::string(reinterpret_cast<char*>(point), 65);
+  rec.label = "test authenticator";
+  rec.created_us = Env::Default()->NowWallMicros();
+  if (auto st = stack->store->PutPasskey(rec); !st.ok()) Die("put passkey", st);
+  out.credential_id = Base64Url(rec.credential_id);
+  out.user_handle = Base64(p.id);
+  return out;
+}
 
 v1::Event Ev(uint64_t t) {
   v1::Event e;
@@ -208,9 +253,18 @@ int Main(int argc, char** argv) {
     e.device_id = r.device_id;
     e.device_token = r.device_token;
     e.public_key = r.contributor_public_key;
-    auto tok = svc->OnEnrolled(r.contributor_id, r.device_id, name, r.new_contributor);
+    auto pr = svc->OnEnrolled(r.contributor_id, r.device_id, name, r.new_contributor);
+    if (!pr.ok()) Die("contributor principal", pr.status());
+    auto tok = svc->MintSignInToken(*pr, "passkey", "test", 0);  // for API calls in the tests
     if (!tok.ok()) Die("contributor token", tok.status());
     e.token = tok->token;
+    // A passkey for the browser's virtual authenticator (WebAuthn.addCredential),
+    // so the browser signs in through the real ceremony.
+    e.passkey = MakePasskey(stack->get(), *pr);
+    auto code = (*stack)->signin->IssueEnrolmentCode(*pr);
+    if (!code.ok()) Die("sign-in code", code.status());
+    e.signin_code = code->code;
+    e.principal_id = pr->id;
     return e;
   };
   Enrolled alice = enrol("alice");
@@ -277,6 +331,7 @@ int Main(int argc, char** argv) {
   httplib::Server server;
   DashboardDeps deps;
   deps.access = svc;
+  deps.signin = (*stack)->signin.get();
   deps.audit_log = (*stack)->log.get();
   deps.vault = vault->get();
   deps.env = &clock;
@@ -318,12 +373,21 @@ int Main(int argc, char** argv) {
   auto who = [](const Enrolled& e) {
     return json{{"name", e.name},
                 {"token", e.token},
+                {"principal_id", e.principal_id},
+                {"signin_code", e.signin_code},
+                {"passkey",
+                 {{"credential_id", e.passkey.credential_id},
+                  {"private_key", e.passkey.private_key},
+                  {"user_handle", e.passkey.user_handle}}},
                 {"device_token", e.device_token},
                 {"contributor_id", e.contributor_id},
                 {"device_id", e.device_id},
                 {"segments", e.segments}};
   };
-  json out = {{"url", "http://" + host + ":" + std::to_string(bound)},
+  // Passkeys are bound to the host name "localhost" (an IP address cannot be a
+  // WebAuthn relying party id).
+  const std::string shown = host == "127.0.0.1" ? "localhost" : host;
+  json out = {{"url", "http://" + shown + ":" + std::to_string(bound)},
               {"alice", who(alice)},
               {"bob", who(bob)},
               {"officer_a", {{"token", officer_a->token}, {"principal_id", pa.id}}},

@@ -79,6 +79,12 @@ void SessionStore::SetFlash(std::string_view id, std::string message) {
   if (it != sessions_.end()) it->second.flash = std::move(message);
 }
 
+void SessionStore::MarkSteppedUp(std::string_view id, int64_t now_us) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = sessions_.find(Key(id));
+  if (it != sessions_.end()) it->second.stepped_up_us = now_us;
+}
+
 std::string SessionStore::TakeFlash(std::string_view id) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = sessions_.find(Key(id));

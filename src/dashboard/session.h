@@ -50,6 +50,8 @@ struct Session {
   int64_t created_us = 0;
   int64_t last_seen_us = 0;
   std::string flash;  // a one-time notice for the next page
+  std::string auth_method;    // "passkey" (contributors) or "token" (other roles)
+  int64_t stepped_up_us = 0;  // last fresh passkey assertion in this session (step-up)
 };
 
 enum class SessionLookup { kOk, kMissing, kIdleExpired, kAbsoluteExpired };
@@ -67,6 +69,8 @@ class SessionStore {
   // Sets / takes the one-time notice of a session (no-op if it is gone).
   void SetFlash(std::string_view id, std::string message);
   std::string TakeFlash(std::string_view id);
+  // Records a fresh passkey assertion (step-up) at `now_us`; no-op if gone.
+  void MarkSteppedUp(std::string_view id, int64_t now_us);
   size_t size();
 
   // Constant-time comparison of a submitted token with the session's.

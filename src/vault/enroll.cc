@@ -84,7 +84,7 @@ absl::Status ValidateContributorName(std::string_view name) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::string> ParseEnrollBody(std::string_view body) {
+absl::StatusOr<EnrollBody> ParseEnrollBody(std::string_view body) {
   if (body.size() > kMaxEnrollBodyBytes) {
     return absl::InvalidArgumentError("enrolment request body is too large");
   }
@@ -96,13 +96,26 @@ absl::StatusOr<std::string> ParseEnrollBody(std::string_view body) {
   }
   if (j.is_discarded()) return absl::InvalidArgumentError("enrolment request is not valid JSON");
   if (!j.is_object()) return absl::InvalidArgumentError("enrolment request must be a JSON object");
+  EnrollBody out;
+  auto code = j.find("device_code");
+  if (code != j.end() && !code->is_null()) {
+    if (!code->is_string() || code->get<std::string>().empty() ||
+        code->get<std::string>().size() > 128) {
+      return absl::InvalidArgumentError("\"device_code\" must be a non-empty string");
+    }
+    out.device_code = code->get<std::string>();
+  }
   auto it = j.find("name");
-  if (it == j.end() || !it->is_string()) {
+  if (it == j.end() || it->is_null()) {
+    if (!out.device_code.empty()) return out;
     return absl::InvalidArgumentError("enrolment request needs a string member \"name\"");
   }
-  std::string name = it->get<std::string>();
-  if (auto s = ValidateContributorName(name); !s.ok()) return s;
-  return name;
+  if (!it->is_string()) {
+    return absl::InvalidArgumentError("enrolment request needs a string member \"name\"");
+  }
+  out.name = it->get<std::string>();
+  if (auto s = ValidateContributorName(out.name); !s.ok()) return s;
+  return out;
 }
 
 int EnrollResult::http_status() const {
@@ -113,6 +126,10 @@ int EnrollResult::http_status() const {
       return 401;
     case EnrollOutcome::kInvalid:
       return 400;
+    case EnrollOutcome::kNameTaken:
+      return 409;
+    case EnrollOutcome::kCodeRefused:
+      return 403;
     default:
       return 503;
   }
@@ -152,44 +169,70 @@ EnrollResult EnrollService::Enroll(const EnrollRequest& req) {
   return r;
 }
 
-absl::StatusOr<ContributorRecord> EnrollService::FindOrCreateContributor(const std::string& name,
-                                                                         bool* created) {
-  *created = false;
-  for (int attempt = 0; attempt < 3; ++attempt) {
-    auto found = store_->FindContributorByName(name);
-    if (!found.ok()) return found.status();
-    if (found->has_value()) return **found;
-    ContributorRecord c;
-    env_->RandomBytes(c.id.b.data(), c.id.b.size());
-    auto pk = keys_->CreateContributorKey(c.id);
-    if (!pk.ok()) return pk.status();
-    c.name = name;
-    c.public_key = *pk;
-    c.created_us = env_->NowWallMicros();
-    absl::Status s = store_->CreateContributor(c);
-    if (s.ok()) {
-      *created = true;
-      return c;
-    }
-    // Lost a race for the name (or failed): shred the unused key, then retry the lookup.
-    keys_->DestroyContributorKey(c.id).IgnoreError();
-    if (!absl::IsAlreadyExists(s)) return s;
+absl::StatusOr<ContributorRecord> EnrollService::CreateContributor(const std::string& name,
+                                                                   bool* taken) {
+  *taken = false;
+  auto found = store_->FindContributorByName(name);
+  if (!found.ok()) return found.status();
+  if (found->has_value()) {
+    *taken = true;
+    return **found;
   }
-  return absl::UnavailableError("could not create the contributor (concurrent enrolments)");
+  ContributorRecord c;
+  env_->RandomBytes(c.id.b.data(), c.id.b.size());
+  auto pk = keys_->CreateContributorKey(c.id);
+  if (!pk.ok()) return pk.status();
+  c.name = name;
+  c.public_key = *pk;
+  c.created_us = env_->NowWallMicros();
+  absl::Status s = store_->CreateContributor(c);
+  if (s.ok()) return c;
+  // Lost a race for the name (or failed): shred the unused key.
+  keys_->DestroyContributorKey(c.id).IgnoreError();
+  if (absl::IsAlreadyExists(s)) *taken = true;
+  return s;
+}
+
+absl::StatusOr<ContributorRecord> EnrollService::ContributorForCode(const std::string& code,
+                                                                    EnrollResult* refused) {
+  if (!device_code_check_) {
+    refused->outcome = EnrollOutcome::kCodeRefused;
+    refused->message = "this vault does not accept device codes (no access layer)";
+    return absl::PermissionDeniedError(refused->message);
+  }
+  auto hex = device_code_check_(code);
+  if (!hex.ok()) {
+    const bool denied = absl::IsPermissionDenied(hex.status());
+    refused->outcome = denied ? EnrollOutcome::kCodeRefused : EnrollOutcome::kStorageError;
+    refused->message = std::string(hex.status().message());
+    return hex.status();
+  }
+  auto id = Id16::FromHex(*hex);
+  if (!id) return absl::InternalError("device code names a malformed contributor id");
+  auto c = store_->GetContributor(*id);
+  if (!c.ok()) return c.status();
+  if (!c->has_value()) {
+    refused->outcome = EnrollOutcome::kCodeRefused;
+    refused->message = "the contributor who created this device code no longer exists";
+    return absl::PermissionDeniedError(refused->message);
+  }
+  return **c;
 }
 
 EnrollResult EnrollService::Handle(const EnrollRequest& req) {
   EnrollResult r;
+  auto body = ParseEnrollBody(req.body);
   auto secret = ParseBearer(req.authorization);
-  if (!secret || !ConstantTimeEquals(Sha256(*secret), secret_hash_)) {
+  const bool secret_ok = secret && ConstantTimeEquals(Sha256(*secret), secret_hash_);
+  const bool joining = body.ok() && !body->device_code.empty();
+  if (!secret_ok && !joining) {
     r.outcome = EnrollOutcome::kUnauthenticated;
     r.message = "missing or wrong enrolment secret";
     return r;
   }
-  auto name = ParseEnrollBody(req.body);
-  if (!name.ok()) {
+  if (!body.ok()) {
     r.outcome = EnrollOutcome::kInvalid;
-    r.message = std::string(name.status().message());
+    r.message = std::string(body.status().message());
     return r;
   }
   auto storage_error = [&](const absl::Status& s) {
@@ -197,8 +240,20 @@ EnrollResult EnrollService::Handle(const EnrollRequest& req) {
     r.message = "store unavailable: " + std::string(s.message());
     return r;
   };
-  bool created = false;
-  auto contributor = FindOrCreateContributor(*name, &created);
+  bool taken = false;
+  absl::StatusOr<ContributorRecord> contributor =
+      joining ? ContributorForCode(body->device_code, &r) : CreateContributor(body->name, &taken);
+  if (joining && r.outcome == EnrollOutcome::kCodeRefused) return r;
+  if (taken) {
+    if (contributor.ok() && name_taken_audit_) name_taken_audit_(contributor->id.Hex());
+    r.outcome = EnrollOutcome::kNameTaken;
+    r.message = "the name \"" + body->name +
+                "\" belongs to an existing contributor. Enrolment never adds a device to an "
+                "existing contributor: to add this device, sign in to the dashboard on your "
+                "enrolled account, create a device code (Devices), and run `sealtrace enroll "
+                "--device-code CODE`. Otherwise choose another name.";
+    return r;
+  }
   if (!contributor.ok()) return storage_error(contributor.status());
   auto pk = keys_->PublicKey(contributor->id);
   if (!pk.ok()) return storage_error(pk.status());
@@ -223,7 +278,7 @@ EnrollResult EnrollService::Handle(const EnrollRequest& req) {
   r.device_token = std::move(token);
   r.contributor_public_key = *pk;
   r.key_id = ToHex(KeyIdOf(*pk));
-  r.new_contributor = created;
+  r.new_contributor = !joining;
   return r;
 }
 

@@ -1,10 +1,15 @@
 // EnrollService: creates contributors, their key pairs and devices.
 //
 // Pure logic, no HTTP (the server maps requests/results; the fuzzer calls
-// ParseEnrollBody directly). The caller proves it may enrol with the
-// enrolment secret (32 random bytes, base64url, in <data>/enroll.secret).
-// A new name creates a contributor and its X25519 key pair; a known name
-// reuses that contributor and adds a device. Each enrolment makes a new device
+// ParseEnrollBody directly). Two ways in, and neither reaches an existing
+// contributor with the fleet's secret alone:
+//  - the enrolment secret (32 random bytes, base64url, in <data>/enroll.secret)
+//    creates a NEW contributor and its X25519 key pair; a name that is taken
+//    is refused (kNameTaken, 409) with a message that says how to add a device;
+//  - a single-use device code, created by the contributor from a signed-in
+//    session and checked by the access layer (DeviceCodeCheck), adds a device
+//    to that contributor (no secret needed, the name is ignored).
+// Each enrolment makes a new device
 // with a fresh token ("std_" + base64url(32 random bytes)); the vault stores
 // only SHA-256(token), so the token is shown exactly once, in the result.
 //
@@ -12,10 +17,11 @@
 // row. A crash between them leaves a key row no contributor refers to
 // (harmless: no data is sealed to it, no device knows it).
 //
-// Thread-safety: safe for concurrent use; concurrent enrolments of one new name
-// converge on one contributor.
+// Thread-safety: safe for concurrent use; of concurrent enrolments of one new
+// name exactly one creates the contributor, the others get kNameTaken.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -33,14 +39,24 @@ inline constexpr size_t kMaxNameChars = 64;
 // 1..64 Unicode code points of valid UTF-8, no control characters, no
 // leading or trailing whitespace.
 absl::Status ValidateContributorName(std::string_view name);
-// Parses {"name": "..."} (other members ignored) and validates the name.
-// INVALID_ARGUMENT with a reason on anything else. Never throws.
-absl::StatusOr<std::string> ParseEnrollBody(std::string_view body);
+struct EnrollBody {
+  std::string name;         // validated; may be empty when device_code is set
+  std::string device_code;  // "" = a new contributor
+};
+// Parses {"name": "..."} or {"device_code": "...", "name"?: "..."} (other
+// members ignored) and validates the name. INVALID_ARGUMENT with a reason on
+// anything else. Never throws.
+absl::StatusOr<EnrollBody> ParseEnrollBody(std::string_view body);
 
 struct EnrollRequest {
-  std::string_view authorization;  // "Bearer <enrolment secret>"
+  std::string_view authorization;  // "Bearer <enrolment secret>" (new contributors)
   std::string_view body;           // JSON
 };
+
+// Checks and uses up a device code; returns the hex id of the contributor
+// who created it. PERMISSION_DENIED with a reason for an unknown, used or
+// expired code (the checker audits it); UNAVAILABLE when it cannot answer.
+using DeviceCodeCheck = std::function<absl::StatusOr<std::string>(std::string_view code)>;
 
 struct EnrollResult {
   EnrollOutcome outcome = EnrollOutcome::kInvalid;
@@ -64,16 +80,28 @@ class EnrollService {
   EnrollService(MetadataStore* store, KeyService* keys, Env* env, VaultMetrics* metrics,
                 std::string enrolment_secret);
   EnrollResult Enroll(const EnrollRequest& req);
+  // Set once, before serving (the access layer's check). Without one, device
+  // codes are refused.
+  void SetDeviceCodeCheck(DeviceCodeCheck check) { device_code_check_ = std::move(check); }
+  // Set once, before serving: told of every refused attempt to enrol under an
+  // existing contributor's name (the access layer audits it so the
+  // contributor sees it).
+  using NameTakenAudit = std::function<void(const std::string& contributor_hex)>;
+  void SetNameTakenAudit(NameTakenAudit audit) { name_taken_audit_ = std::move(audit); }
 
  private:
+  absl::StatusOr<ContributorRecord> ContributorForCode(const std::string& code,
+                                                       EnrollResult* refused);
   EnrollResult Handle(const EnrollRequest& req);
-  absl::StatusOr<ContributorRecord> FindOrCreateContributor(const std::string& name, bool* created);
+  absl::StatusOr<ContributorRecord> CreateContributor(const std::string& name, bool* taken);
 
   MetadataStore* store_;
   KeyService* keys_;
   Env* env_;
   VaultMetrics* metrics_;
   std::string secret_hash_;  // SHA-256 of the enrolment secret
+  DeviceCodeCheck device_code_check_;
+  NameTakenAudit name_taken_audit_;
 };
 
 // Reads a secret file (creating it with 32 random bytes, base64url, mode 0600,

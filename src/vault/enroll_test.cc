@@ -36,9 +36,19 @@ TEST(ContributorNameTest, Validation) {
 }
 
 TEST(ParseEnrollBodyTest, Forms) {
-  EXPECT_EQ(ParseEnrollBody(R"({"name":"Ada"})").value_or(""), "Ada");
-  EXPECT_EQ(ParseEnrollBody(R"({"name":"Ada","extra":1})").value_or(""), "Ada");
-  EXPECT_EQ(ParseEnrollBody(R"({"name":"\u00e9"})").value_or(""), "é");
+  auto name = [](std::string_view b) {
+    auto r = ParseEnrollBody(b);
+    return r.ok() ? r->name : std::string("<error>");
+  };
+  EXPECT_EQ(name(R"({"name":"Ada"})"), "Ada");
+  EXPECT_EQ(name(R"({"name":"Ada","extra":1})"), "Ada");
+  EXPECT_EQ(name(R"({"name":"\u00e9"})"), "é");
+  auto join = ParseEnrollBody(R"({"device_code":"ABCDE-FGHJK"})");
+  ASSERT_TRUE(join.ok()) << join.status();
+  EXPECT_EQ(join->device_code, "ABCDE-FGHJK");
+  EXPECT_EQ(join->name, "");
+  EXPECT_FALSE(ParseEnrollBody(R"({"device_code":1})").ok());
+  EXPECT_FALSE(ParseEnrollBody(R"({"device_code":""})").ok());
   for (const char* bad :
        {"", "{", "[]", "\"Ada\"", R"({"name":1})", R"({"nom":"Ada"})", R"({"name":""})",
         R"({"name":"\u0000"})", R"({"name":"a\ud800"})", "{\"name\":\"\xff\"}"}) {
@@ -94,17 +104,53 @@ TEST_F(EnrollTest, NewNameMakesContributorKeyAndDevice) {
   EXPECT_EQ((*d)->token_sha256, Sha256(r.device_token));  // only the hash is stored
   EXPECT_NE(r.ToJson().find("\"device_token\""), std::string::npos);
 
-  // Same name: same contributor and key, new device and token.
+  // Same name: refused. The fleet secret never reaches an existing contributor.
+  int audited = 0;
+  std::string audited_for;
+  vault_->enroll()->SetNameTakenAudit([&](const std::string& c) {
+    ++audited;
+    audited_for = c;
+  });
   EnrollResult r2 = vault_->enroll()->Enroll({auth_, R"({"name":"Ada"})"});
-  ASSERT_EQ(r2.outcome, EnrollOutcome::kEnrolled);
-  EXPECT_FALSE(r2.new_contributor);
-  EXPECT_EQ(r2.contributor_id, r.contributor_id);
-  EXPECT_EQ(r2.contributor_public_key, r.contributor_public_key);
-  EXPECT_NE(r2.device_id, r.device_id);
-  EXPECT_NE(r2.device_token, r.device_token);
+  EXPECT_EQ(r2.outcome, EnrollOutcome::kNameTaken);
+  EXPECT_EQ(r2.http_status(), 409);
+  EXPECT_TRUE(r2.device_token.empty());
+  EXPECT_NE(r2.message.find("--device-code"), std::string::npos) << r2.message;
+  EXPECT_NE(r2.ToJson().find("\"error\":\"name_taken\""), std::string::npos) << r2.ToJson();
+  EXPECT_EQ(audited, 1);
+  EXPECT_EQ(audited_for, r.contributor_id);
+  EXPECT_EQ(vault_->store()->Counts()->contributors, 1);
+  EXPECT_EQ(vault_->store()->Counts()->devices, 1);
+  EXPECT_EQ(vault_->metrics()->enroll(EnrollOutcome::kEnrolled), 1u);
+  EXPECT_EQ(vault_->metrics()->enroll(EnrollOutcome::kNameTaken), 1u);
+}
+
+TEST_F(EnrollTest, DeviceCodeJoinsTheContributorWhoMadeIt) {
+  EnrollResult first = vault_->enroll()->Enroll({auth_, R"({"name":"Ada"})"});
+  ASSERT_EQ(first.outcome, EnrollOutcome::kEnrolled);
+  // Without a checker (no access layer) codes are refused.
+  EnrollResult none = vault_->enroll()->Enroll({"", R"({"device_code":"X"})"});
+  EXPECT_EQ(none.outcome, EnrollOutcome::kCodeRefused);
+  std::vector<std::string> seen;
+  vault_->enroll()->SetDeviceCodeCheck([&](std::string_view code) -> absl::StatusOr<std::string> {
+    seen.emplace_back(code);
+    if (code == "GOOD") return first.contributor_id;
+    return absl::PermissionDeniedError("signin.code_used: this code was already used");
+  });
+  // No enrolment secret needed with a code; the name is ignored.
+  EnrollResult joined = vault_->enroll()->Enroll({"", R"({"device_code":"GOOD","name":"Eve"})"});
+  ASSERT_EQ(joined.outcome, EnrollOutcome::kEnrolled) << joined.message;
+  EXPECT_FALSE(joined.new_contributor);
+  EXPECT_EQ(joined.contributor_id, first.contributor_id);
+  EXPECT_EQ(joined.contributor_public_key, first.contributor_public_key);
+  EXPECT_NE(joined.device_token, first.device_token);
+  EnrollResult reused = vault_->enroll()->Enroll({auth_, R"({"device_code":"BAD"})"});
+  EXPECT_EQ(reused.outcome, EnrollOutcome::kCodeRefused);
+  EXPECT_EQ(reused.http_status(), 403);
+  EXPECT_NE(reused.message.find("already used"), std::string::npos);
+  EXPECT_EQ(seen, (std::vector<std::string>{"GOOD", "BAD"}));
   EXPECT_EQ(vault_->store()->Counts()->contributors, 1);
   EXPECT_EQ(vault_->store()->Counts()->devices, 2);
-  EXPECT_EQ(vault_->metrics()->enroll(EnrollOutcome::kEnrolled), 2u);
 }
 
 TEST_F(EnrollTest, RefusesWrongSecretAndBadBodies) {
@@ -123,20 +169,23 @@ TEST_F(EnrollTest, RefusesWrongSecretAndBadBodies) {
   EXPECT_EQ(vault_->metrics()->enroll(EnrollOutcome::kInvalid), 1u);
 }
 
-TEST_F(EnrollTest, ConcurrentEnrolmentsOfOneNameConverge) {
+TEST_F(EnrollTest, ConcurrentEnrolmentsOfOneNameCreateOneContributor) {
   std::vector<std::thread> ts;
-  std::vector<std::string> ids(6);
+  std::vector<EnrollOutcome> outcomes(6);
   for (int i = 0; i < 6; ++i) {
     ts.emplace_back([&, i] {
-      EnrollResult r = vault_->enroll()->Enroll({auth_, R"({"name":"Grace"})"});
-      EXPECT_EQ(r.outcome, EnrollOutcome::kEnrolled) << r.message;
-      ids[i] = r.contributor_id;
+      outcomes[i] = vault_->enroll()->Enroll({auth_, R"({"name":"Grace"})"}).outcome;
     });
   }
   for (auto& t : ts) t.join();
-  for (const auto& id : ids) EXPECT_EQ(id, ids[0]);
+  int enrolled = 0;
+  for (auto o : outcomes) {
+    EXPECT_TRUE(o == EnrollOutcome::kEnrolled || o == EnrollOutcome::kNameTaken);
+    enrolled += o == EnrollOutcome::kEnrolled;
+  }
+  EXPECT_EQ(enrolled, 1);
   EXPECT_EQ(vault_->store()->Counts()->contributors, 1);
-  EXPECT_EQ(vault_->store()->Counts()->devices, 6);
+  EXPECT_EQ(vault_->store()->Counts()->devices, 1);
 }
 
 TEST_F(EnrollTest, RefusesWorldReadableSecretFile) {

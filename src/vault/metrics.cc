@@ -83,6 +83,10 @@ const char* EnrollOutcomeName(EnrollOutcome o) {
       return "invalid";
     case EnrollOutcome::kStorageError:
       return "storage_error";
+    case EnrollOutcome::kNameTaken:
+      return "name_taken";
+    case EnrollOutcome::kCodeRefused:
+      return "device_code_refused";
     case EnrollOutcome::kNumOutcomes:
       break;
   }

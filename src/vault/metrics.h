@@ -38,6 +38,8 @@ enum class EnrollOutcome : int {
   kUnauthenticated,  // 401 wrong enrolment secret
   kInvalid,          // 400 bad JSON or name
   kStorageError,     // 503
+  kNameTaken,        // 409 the name belongs to an existing contributor
+  kCodeRefused,      // 403 a device code that is unknown, used or expired
   kNumOutcomes,
 };
 const char* EnrollOutcomeName(EnrollOutcome o);

@@ -156,11 +156,13 @@ struct VaultServer::Impl {
     res.set_header("Cache-Control", "no-store");
     std::string out = r.ToJson();
     if (r.outcome == EnrollOutcome::kEnrolled && options.api != nullptr) {
-      // The access layer records the enrolment in the audit log and mints the
-      // contributor's login token; if it cannot, the device token is never shown.
-      auto name = ParseEnrollBody(body);
+      // The access layer records the enrolment in the audit log and, for a new
+      // contributor, issues the single-use sign-in code for their first passkey;
+      // if it cannot, the device token is never shown.
+      auto parsed = ParseEnrollBody(body);
       auto extra = options.api->OnEnrolled(r.contributor_id, r.device_id,
-                                           name.ok() ? *name : std::string(), r.new_contributor);
+                                           parsed.ok() ? parsed->name : std::string(),
+                                           r.new_contributor);
       if (!extra.ok()) {
         res.status = 503;
         res.set_header("Retry-After", "5");

@@ -182,3 +182,109 @@
     }
   });
 })();
+
+// Passkeys (WebAuthn): registration with a sign-in code, sign-in, and the
+// step-up before delete and download. The server (access/signin.h) issues
+// single-use challenges and verifies everything; this only moves bytes.
+(function () {
+  function b64u(buf) {
+    const bytes = new Uint8Array(buf);
+    let s = '';
+    for (let i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i]);
+    return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  }
+  function unb64u(text) {
+    const s = atob(text.replace(/-/g, '+').replace(/_/g, '/'));
+    const out = new Uint8Array(s.length);
+    for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+    return out.buffer;
+  }
+  async function post(url, fields) {
+    const r = await fetch(url, {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: {'Content-Type': 'application/x-www-form-urlencoded'},
+      body: new URLSearchParams(fields),
+    });
+    let j = {};
+    try { j = await r.json(); } catch (e) { /* not JSON */ }
+    if (!r.ok) throw new Error(j.message || ('HTTP ' + r.status));
+    return j;
+  }
+  function status(text, bad) {
+    const el = document.getElementById('passkey-status');
+    if (!el) return;
+    el.textContent = text;
+    el.dataset.result = bad ? 'fail' : 'ok';
+  }
+  function requestOptions(o) {
+    o.challenge = unb64u(o.challenge);
+    (o.allowCredentials || []).forEach((c) => { c.id = unb64u(c.id); });
+    return o;
+  }
+  async function assert(beginUrl, finishUrl, extra) {
+    const b = await post(beginUrl, extra);
+    const cred = await navigator.credentials.get({publicKey: requestOptions(b.options)});
+    if (!cred) throw new Error('no passkey was chosen');
+    return post(finishUrl, Object.assign({}, extra, {
+      ceremony: b.ceremony,
+      credential_id: b64u(cred.rawId),
+      client_data: b64u(cred.response.clientDataJSON),
+      authenticator_data: b64u(cred.response.authenticatorData),
+      signature: b64u(cred.response.signature),
+    }));
+  }
+  async function register(code) {
+    const b = await post('/dashboard/passkey/register/begin', {code});
+    const o = b.options;
+    o.challenge = unb64u(o.challenge);
+    o.user.id = unb64u(o.user.id);
+    (o.excludeCredentials || []).forEach((c) => { c.id = unb64u(c.id); });
+    const cred = await navigator.credentials.create({publicKey: o});
+    if (!cred) throw new Error('no passkey was created');
+    return post('/dashboard/passkey/register/finish', {
+      ceremony: b.ceremony,
+      client_data: b64u(cred.response.clientDataJSON),
+      attestation: b64u(cred.response.attestationObject),
+    });
+  }
+  function run(fn, working) {
+    return async (ev) => {
+      ev.preventDefault();
+      if (!window.PublicKeyCredential) {
+        status('This browser cannot use passkeys here (it needs HTTPS or localhost).', true);
+        return;
+      }
+      status(working, false);
+      try {
+        await fn(ev);
+      } catch (e) {
+        status('Refused: ' + e.message, true);
+      }
+    };
+  }
+  const signin = document.getElementById('passkey-signin');
+  if (signin) {
+    signin.addEventListener('click', run(async () => {
+      const r = await assert('/dashboard/passkey/signin/begin', '/dashboard/passkey/signin/finish', {});
+      location.assign(r.redirect);
+    }, 'Waiting for your passkey\u2026'));
+  }
+  const form = document.getElementById('register-form');
+  if (form) {
+    form.addEventListener('submit', run(async () => {
+      const r = await register(document.getElementById('signin-code').value);
+      location.assign(r.redirect);
+    }, 'Creating your passkey\u2026'));
+  }
+  const stepup = document.getElementById('stepup-button');
+  if (stepup) {
+    stepup.addEventListener('click', run(async () => {
+      await assert('/dashboard/me/stepup/begin', '/dashboard/me/stepup/finish',
+                   {csrf: stepup.dataset.csrf});
+      status('Confirmed.', false);
+      if (stepup.dataset.then === '/dashboard/me/delete') location.assign('/dashboard/me/delete');
+      else location.assign(stepup.dataset.then);
+    }, 'Waiting for your passkey\u2026'));
+  }
+})();
