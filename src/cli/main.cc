@@ -1,3 +1,5 @@
+#include "common/harden.h"
+#include <cstdio>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -35,6 +37,10 @@ void MaybeExecRecorder(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   MaybeExecRecorder(argc, argv);
+  // No core file, not dumpable: keys and plaintext never reach a crash file.
+  if (auto s = sealtrace::DisableCoreDumps(); !s.ok()) {
+    std::fprintf(stderr, "sealtrace: %s\n", std::string(s.message()).c_str());
+  }
   sealtrace::InitCrypto();
   CLI::App app{
       "sealtrace: records computer-use demonstrations with privacy by construction.\n"

@@ -4,6 +4,8 @@
 // process that runs all day on every contributor's desktop maps and touches as
 // little as possible. `sealtrace agent ...` re-executes this binary when it is
 // installed beside `sealtrace` (same arguments, same behaviour).
+#include "common/harden.h"
+#include <cstdio>
 #include <malloc.h>
 #include <sys/auxv.h>
 #include <unistd.h>
@@ -62,6 +64,10 @@ void MaybeReexecWithMallocTunables(char** argv) {
 
 int main(int argc, char** argv) {
   MaybeReexecWithMallocTunables(argv);
+  // No core file, not dumpable: keys and plaintext never reach a crash file.
+  if (auto s = sealtrace::DisableCoreDumps(); !s.ok()) {
+    std::fprintf(stderr, "sealtrace: %s\n", std::string(s.message()).c_str());
+  }
   // One malloc arena for the process: the recorder has two threads that
   // allocate a few kilobytes a second, and a second arena costs its own
   // resident pages and fragmentation (about 170 KB measured) for no gain.

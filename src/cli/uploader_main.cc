@@ -2,6 +2,8 @@
 // It reads only sealed segments from the spool and sends them to the vault,
 // and relays the vault's programme state to the recorder. Started and
 // supervised by `sealtrace agent`; it exits when that process goes away.
+#include "common/harden.h"
+#include <cstdio>
 #include <signal.h>
 #include <unistd.h>
 
@@ -22,6 +24,9 @@ void OnSignal(int) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (auto s = sealtrace::DisableCoreDumps(); !s.ok()) {
+    std::fprintf(stderr, "sealtrace-uploader: %s\n", std::string(s.message()).c_str());
+  }
   sealtrace::InitCrypto();
   CLI::App app{"sealtrace-uploader: moves sealed segments from the agent's spool to the vault"};
   std::string config;

@@ -269,6 +269,7 @@ int Main(int argc, char** argv) {
   };
   Enrolled alice = enrol("alice");
   Enrolled bob = enrol("bob");
+  Enrolled carol = enrol("carol");  // registers her own passkey in the browser test
   const int64_t now = env->NowWallMicros();
   for (Enrolled* who : {&alice, &bob}) {
     // Three segments: 3 h, 2 h and 10 min ago.
@@ -390,6 +391,7 @@ int Main(int argc, char** argv) {
   json out = {{"url", "http://" + shown + ":" + std::to_string(bound)},
               {"alice", who(alice)},
               {"bob", who(bob)},
+              {"carol", who(carol)},
               {"officer_a", {{"token", officer_a->token}, {"principal_id", pa.id}}},
               {"officer_b", {{"token", officer_b->token}, {"principal_id", pb.id}}},
               {"operator", {{"token", op->token}}},

@@ -59,10 +59,46 @@ async function newUser(viewport = { width: 1200, height: 860 }) {
   return { context, page };
 }
 
-async function signIn(page, token) {
+// A CDP virtual authenticator (ctap2, internal, resident keys, user
+// verified) on this page; with `who.passkey`, holding that contributor's
+// registered passkey (dashboard_test_server made it), so sign-in runs the
+// real WebAuthn ceremony against the vault.
+// Each new virtual authenticator is a copy of the same passkey, so it starts
+// its signature counter above every earlier copy's (the vault refuses a
+// counter that does not grow: a cloned authenticator).
+const signCounts = {};
+async function authenticator(page, who) {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('WebAuthn.enable');
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true,
+      hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+  });
+  if (who && who.passkey) {
+    const b64 = (u) => Buffer.from(u, 'base64url').toString('base64');
+    await cdp.send('WebAuthn.addCredential', {
+      authenticatorId,
+      credential: { credentialId: b64(who.passkey.credential_id), isResidentCredential: true,
+        rpId: 'localhost', privateKey: who.passkey.private_key,
+        userHandle: who.passkey.user_handle,
+        signCount: (signCounts[who.name] = (signCounts[who.name] || 0) + 1000) },
+    });
+  }
+  return { cdp, authenticatorId };
+}
+
+// Contributors (objects with a passkey) sign in with it; everyone else with
+// their token.
+async function signIn(page, who) {
   await page.goto(info.url + '/dashboard/login');
-  await page.getByLabel('Your sealtrace access token').fill(token);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  if (typeof who === 'object') {
+    if (!page.__authenticator) page.__authenticator = await authenticator(page, who);
+    await page.click('#passkey-signin');
+    await page.waitForURL(/\/dashboard\/me$/, { timeout: 15000 });
+    return;
+  }
+  await page.getByLabel('Your sealtrace access token').fill(who);
+  await page.getByRole('button', { name: 'Sign in with a token' }).click();
   await page.waitForLoadState('domcontentloaded');
 }
 
@@ -132,7 +168,7 @@ after(async () => {
 
 test('a contributor signs in and sees the overview and timeline', async () => {
   const { context, page } = await newUser();
-  await signIn(page, info.alice.token);
+  await signIn(page, info.alice);
   assert.match(page.url(), /\/dashboard\/me$/);
   assert.equal(await page.locator('#who-name').textContent(), 'alice');
   assert.equal(await page.locator('#segment-count').textContent(), '3');
@@ -160,7 +196,7 @@ test('a contributor signs in and sees the overview and timeline', async () => {
 
 test('HTML in window titles is shown as text and never executed', async () => {
   const { context, page } = await newUser();
-  await signIn(page, info.alice.token);
+  await signIn(page, info.alice);
   await page.getByRole('link', { name: 'Recent actions', exact: true }).click();
   const main = page.locator('main');
   const text = await main.textContent();
@@ -177,7 +213,7 @@ test('HTML in window titles is shown as text and never executed', async () => {
 
 test('pause and resume reach the recorder through /v1/device/state', async () => {
   const { context, page } = await newUser();
-  await signIn(page, info.alice.token);
+  await signIn(page, info.alice);
   let st = await deviceState(info.alice.device_token);
   assert.equal(st.recording_allowed, true);
   await page.getByLabel('Pause recording on all my devices').selectOption('resume');
@@ -201,7 +237,7 @@ test('pause and resume reach the recorder through /v1/device/state', async () =>
 
 test('who read my data: an officer read is listed and its proof verifies in the browser', async () => {
   const { context, page } = await newUser();
-  await signIn(page, info.alice.token);
+  await signIn(page, info.alice);
   await page.getByRole('link', { name: 'Who read my data', exact: true }).click();
   const row = page.getByRole('row').filter({ hasText: 'Investigate support ticket 4711' })
     .filter({ hasText: 'read' }).first();
@@ -247,7 +283,7 @@ test('who read my data: an officer read is listed and its proof verifies in the 
 
 test('a second contributor cannot reach the first one\'s data by any URL', async () => {
   const { context, page } = await newUser();
-  await signIn(page, info.bob.token);
+  await signIn(page, info.bob);
   assert.equal(await page.locator('#who-name').textContent(), 'bob');
   // Alice's segment ids in the preview URL: not found among bob's data.
   for (const id of info.alice.segments) {
@@ -257,7 +293,7 @@ test('a second contributor cannot reach the first one\'s data by any URL', async
   }
   // Alice's audit entry indices in the proof URL.
   const alicePage = (await newUser()).page;
-  await signIn(alicePage, info.alice.token);
+  await signIn(alicePage, info.alice);
   await alicePage.goto(info.url + '/dashboard/me/access');
   const aliceIdx = await alicePage.locator('button[data-verify-index]')
     .evaluateAll((bs) => bs.map((b) => b.dataset.verifyIndex));
@@ -295,7 +331,7 @@ test('a second contributor cannot reach the first one\'s data by any URL', async
 
 test('CSRF: posts without the form token, from another origin, or cross-site are refused', async () => {
   const { context, page } = await newUser();
-  await signIn(page, info.alice.token);
+  await signIn(page, info.alice);
   const csrf = await csrfOf(page);
   assert.ok(csrf && csrf.length === 43);
   // No token.
@@ -341,7 +377,7 @@ test('CSRF: posts without the form token, from another origin, or cross-site are
 
 test('an expired session sends the user back to sign in', async () => {
   const { context, page } = await newUser();
-  await signIn(page, info.alice.token);
+  await signIn(page, info.alice);
   assert.match(page.url(), /\/dashboard\/me$/);
   const csrf = await csrfOf(page);
   const adv = await fetch(info.url + '/__test/advance?seconds=' + 16 * 60, { method: 'POST' });
@@ -354,7 +390,7 @@ test('an expired session sends the user back to sign in', async () => {
     info.url);
   assert.equal(r.status, 401);
   assert.equal((await deviceState(info.alice.device_token)).recording_allowed, true);
-  await signIn(page, info.alice.token);
+  await signIn(page, info.alice);
   assert.match(page.url(), /\/dashboard\/me$/);
   // Sign out ends the session.
   await page.getByRole('button', { name: 'Sign out' }).click();
@@ -367,7 +403,7 @@ test('an expired session sends the user back to sign in', async () => {
 
 test('a contributor deletes a time range (with confirmation) and it is gone', async () => {
   const { context, page } = await newUser();
-  await signIn(page, info.alice.token);
+  await signIn(page, info.alice);
   await page.getByRole('link', { name: 'Delete', exact: true }).click();
   const now = Date.now();
   // The middle segment was recorded 2 h ago.
@@ -439,7 +475,7 @@ test('programme state changes need a second officer; paused and incident pages a
   const alice = await newUser();
   await signIn(a.page, info.officer_a.token);
   await signIn(b.page, info.officer_b.token);
-  await signIn(alice.page, info.alice.token);
+  await signIn(alice.page, info.alice);
   const change = async (proposer, confirmer, state) => {
     await proposer.page.goto(info.url + '/dashboard/officer/state');
     await proposer.page.getByLabel('New state').selectOption(state);
@@ -500,7 +536,7 @@ test('operators see fleet health and no content', async () => {
 
 test('phone width, keyboard navigation and labelled controls', async () => {
   const { context, page } = await newUser({ width: 390, height: 844 });
-  await signIn(page, info.bob.token);
+  await signIn(page, info.bob);
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth);
   assert.ok(overflow <= 391, 'no horizontal scrolling at phone width: ' + overflow);
   await shot(page, 'contributor-overview-phone', { docs: true });
@@ -524,7 +560,7 @@ test('phone width, keyboard navigation and labelled controls', async () => {
 
 test('deleting everything destroys the key and leaves nothing readable', async () => {
   const { context, page } = await newUser();
-  await signIn(page, info.bob.token);
+  await signIn(page, info.bob);
   await page.goto(info.url + '/dashboard/me/delete');
   await page.getByLabel('Everything (and my key)').check();
   await page.getByRole('button', { name: 'Review deletion…' }).click();
@@ -536,5 +572,57 @@ test('deleting everything destroys the key and leaves nothing readable', async (
   assert.equal(await page.locator('#segment-count').textContent(), '0');
   await page.goto(info.url + '/dashboard/me/preview');
   assert.ok(!(await page.content()).includes('canary'));
+  await context.close();
+});
+
+test('a new contributor registers a passkey with the enrolment code, once; tokens cannot sign in', async () => {
+  const { page, context } = await newUser();
+  await authenticator(page, null);
+  await page.goto(info.url + '/dashboard/register');
+  await page.getByLabel('Sign-in code').fill(info.carol.signin_code.toLowerCase());
+  await page.click('#register-button');
+  await page.waitForURL(/\/dashboard\/me$/, { timeout: 15000 });
+  await page.goto(info.url + '/dashboard/me/devices');
+  assert.equal(await page.locator('#passkeys-table tbody tr, table:has(caption:text("Your passkeys")) tbody tr').count() >= 1, true);
+  await shot(page, 'contributor-devices', { docs: true });
+  // Signed out, the same browser signs in again with the new passkey.
+  await page.goto(info.url + '/dashboard/me');
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.click('#passkey-signin');
+  await page.waitForURL(/\/dashboard\/me$/, { timeout: 15000 });
+  await context.close();
+  // The code worked once.
+  const other = await newUser();
+  await authenticator(other.page, null);
+  await other.page.goto(info.url + '/dashboard/register');
+  await other.page.getByLabel('Sign-in code').fill(info.carol.signin_code);
+  await other.page.click('#register-button');
+  await other.page.waitForSelector('#passkey-status[data-result="fail"]');
+  assert.match(await other.page.locator('#passkey-status').textContent(), /already used/);
+  // A contributor's token (even a valid one) does not sign in to the dashboard.
+  await other.page.goto(info.url + '/dashboard/login');
+  await other.page.getByLabel('Your sealtrace access token').fill(info.alice.token);
+  await other.page.getByRole('button', { name: 'Sign in with a token' }).click();
+  await other.page.waitForSelector('#login-notice');
+  assert.match(await other.page.locator('#login-notice').textContent(), /passkey/);
+  await other.context.close();
+});
+
+test('delete and download need a fresh passkey assertion (step-up)', async () => {
+  const { page, context } = await newUser();
+  await signIn(page, info.bob);
+  await fetch(info.url + '/__test/advance?seconds=360', { method: 'POST' });
+  const dl = await page.evaluate(async (u) => (await fetch(u, { credentials: 'same-origin' })).status,
+    info.url + '/dashboard/me/export.jsonl');
+  assert.equal(dl, 403, 'download without a recent passkey assertion');
+  await page.goto(info.url + '/dashboard/me/export.jsonl').catch(() => {});
+  await page.waitForSelector('#stepup-button');
+  await shot(page, 'contributor-step-up', { docs: true });
+  await page.locator('#stepup-button').evaluate((b) => { b.dataset.then = '/dashboard/me'; });
+  await page.click('#stepup-button');
+  await page.waitForURL(/\/dashboard\/me$/, { timeout: 15000 });
+  const after = await page.evaluate(async (u) => (await fetch(u, { credentials: 'same-origin' })).status,
+    info.url + '/dashboard/me/export.jsonl');
+  assert.equal(after, 200, 'download after the step-up');
   await context.close();
 });

@@ -66,7 +66,8 @@ async function startVault() {
       const m = line.match(/listening on (https:\/\/\S+)/);
       if (m) {
         clearTimeout(timer);
-        resolve(m[1]);
+        // Passkeys are bound to the host name localhost (the vault's --rp-id).
+        resolve(m[1].replace('127.0.0.1', 'localhost'));
       }
     });
   });
@@ -141,11 +142,11 @@ test('pause and resume in the dashboard: the running recorder follows', async ()
   const root = join(work, 'pat');
   mkdirSync(root, { recursive: true });
   const cfg = join(root, 'agent.toml');
-  run(['enroll', '--server', url, '--name', 'pat', '--config', cfg, '--secret-file',
+  const enrolled = run(['enroll', '--server', url, '--name', 'pat', '--config', cfg, '--secret-file',
     join(vaultDir, 'enroll.secret'), '--accept-scope', '--ca-file', join(vaultDir, 'tls', 'ca.crt')]);
-  const tokenFile = join(root, 'contributor.token');
-  assert.ok(existsSync(tokenFile), 'enrolment gives the contributor their own sign-in token');
-  const token = readFileSync(tokenFile, 'utf8').trim();
+  assert.ok(!existsSync(join(root, 'contributor.token')), 'no reader credential on the device');
+  const code = (enrolled.match(/sign-in code: (\S+)/) || [])[1];
+  assert.ok(code, 'enrolment shows a single-use sign-in code: ' + enrolled);
   const replay = join(root, 'session.jsonl');
   writeReplay(replay);
   const statusFile = join(root, 'state', 'status.json');
@@ -161,11 +162,16 @@ test('pause and resume in the dashboard: the running recorder follows', async ()
 
   const context = await browser.newContext({ ignoreHTTPSErrors: true, acceptDownloads: true });
   const page = await context.newPage();
-  await page.goto(url + '/dashboard/login');
-  await page.getByLabel('Your sealtrace access token').fill(token);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForLoadState('domcontentloaded');
-  assert.match(page.url(), /\/dashboard\/me$/);
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('WebAuthn.enable');
+  await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true,
+      hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+  });
+  await page.goto(url + '/dashboard/register');
+  await page.getByLabel('Sign-in code').fill(code);
+  await page.click('#register-button');
+  await page.waitForURL(/\/dashboard\/me$/, { timeout: 15000 });
   const [cookie] = await context.cookies();
   assert.equal(cookie.secure, true, 'served over TLS: the session cookie is Secure');
 
@@ -229,7 +235,7 @@ test('pause and resume in the dashboard: the running recorder follows', async ()
   await opPage.goto(url + '/dashboard/login');
   await opPage.getByLabel('Your sealtrace access token')
     .fill(readFileSync(join(vaultDir, 'bootstrap', 'operator.token'), 'utf8').trim());
-  await opPage.getByRole('button', { name: 'Sign in' }).click();
+  await opPage.getByRole('button', { name: 'Sign in with a token' }).click();
   await opPage.waitForLoadState('domcontentloaded');
   assert.match(opPage.url(), /\/dashboard\/fleet$/);
   const table = opPage.getByRole('table', { name: 'Devices' });
@@ -256,7 +262,7 @@ test('a state change proposed with the CLI is listed in the dashboard and confir
   await page.goto(url + '/dashboard/login');
   await page.getByLabel('Your sealtrace access token')
     .fill(readFileSync(join(vaultDir, 'bootstrap', 'privacy_officer_2.token'), 'utf8').trim());
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in with a token' }).click();
   await page.waitForLoadState('domcontentloaded');
   await page.goto(url + '/dashboard/officer/state');
   const table = page.getByRole('table', { name: 'Pending state changes' });
