@@ -374,7 +374,7 @@ TEST(AccessTokens, ForgedExpiredRevokedWrongScope) {
   EXPECT_EQ(RuleOf(f.svc->Authenticate("Bearer stp_short", "", "r").status()), "token.malformed");
   EXPECT_EQ(RuleOf(f.svc->Authenticate("", "", "r").status()), "token.missing");
   EXPECT_EQ(RuleOf(f.svc->Authenticate("Bearer " + alice.device_token, "", "r").status()),
-            "token.malformed");
+            "device.not_a_reader");
   // wrong scope: a contributor token used for grants
   auto ws = f.svc->Authenticate("Bearer " + alice.token, kScopeGrants, "r");
   EXPECT_TRUE(absl::IsPermissionDenied(ws.status()));

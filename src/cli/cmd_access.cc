@@ -2,6 +2,8 @@
 // the vault's access routes (docs/API.md). Tokens come from --token-file or
 // $SEALTRACE_TOKEN, never from the command line (it would land in shell history
 // and in `ps`). Output is the server's JSON.
+#include <unistd.h>
+#include <algorithm>
 #include <httplib.h>
 
 #include <CLI/CLI.hpp>
@@ -30,6 +32,7 @@ struct Conn {
   std::string server = "https://127.0.0.1:8420";
   std::string token_file;
   std::string ca_file;
+  std::string token;  // held in memory only (a terminal sign-in)
 };
 
 void AddConn(CLI::App* cmd, Conn* c) {
@@ -45,6 +48,7 @@ void AddConn(CLI::App* cmd, Conn* c) {
 }
 
 std::string Token(const Conn& c) {
+  if (!c.token.empty()) return c.token;
   if (!c.token_file.empty()) {
     auto t = Env::Default()->ReadFile(c.token_file);
     if (!t.ok()) Fail("cannot read --token-file: " + std::string(t.status().message()));
@@ -82,9 +86,77 @@ json Call(const Conn& c, const std::string& method, const std::string& path,
 
 void Print(const json& j) { std::cout << j.dump(2) << "\n"; }
 
+// An unauthenticated POST; returns the HTTP status and the JSON body.
+int PostNoAuth(const Conn& c, const std::string& path, const json& body, json* out) {
+  httplib::Client cli(c.server);
+  cli.set_connection_timeout(10, 0);
+  cli.set_read_timeout(30, 0);
+#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
+  if (!c.ca_file.empty()) cli.set_ca_cert_path(c.ca_file.c_str());
+  cli.enable_server_certificate_verification(true);
+#endif
+  httplib::Result r = cli.Post(path.c_str(), body.dump(), "application/json");
+  if (!r) Fail("cannot reach " + c.server + ": " + httplib::to_string(r.error()));
+  *out = json::parse(r->body, nullptr, false);
+  return r->status;
+}
+
+// Signs this terminal in with the device-authorisation flow: the contributor
+// approves the shown code in a passkey session; the token stays in memory.
+void TerminalSignIn(Conn* c) {
+  char host[256] = "terminal";
+  gethostname(host, sizeof(host) - 1);
+  json start;
+  if (PostNoAuth(*c, "/v1/signin/terminal/start", {{"client", host}}, &start) != 200 ||
+      !start.is_object()) {
+    Fail("the vault refused a terminal sign-in: " + start.dump());
+  }
+  const std::string user_code = start.value("user_code", "");
+  std::cerr << "To let this terminal read your own data for one hour, open\n  " << c->server
+            << start.value("verification_path", "/dashboard/terminal") << "?code=" << user_code
+            << "\nsign in with your passkey and approve the code " << user_code << "\n";
+  const int interval = std::max(1, start.value("interval", 2));
+  const int64_t expires = start.value("expires_us", int64_t{0});
+  while (Env::Default()->NowWallMicros() < expires) {
+    Env::Default()->SleepMicros(interval * 1000000LL);
+    json out;
+    const int st = PostNoAuth(*c, "/v1/signin/terminal/poll",
+                              {{"device_code", start.value("device_code", "")}}, &out);
+    if (st == 200 && out.is_object()) {
+      c->token = out.value("token", "");
+      return;
+    }
+    if (out.is_object() && out.value("rule", "") == "signin.pending") continue;
+    Fail("terminal sign-in refused: " + (out.is_object() ? out.value("message", "") : ""));
+  }
+  Fail("terminal sign-in expired before it was approved");
+}
+
 }  // namespace
 
 void RegisterAccessCommands(CLI::App& app) {
+  // ---- me ----
+  auto* me = app.add_subcommand(
+      "me", "Your own data from a terminal, after you approve it with your passkey");
+  me->require_subcommand(1);
+  {
+    auto c = std::make_shared<Conn>();
+    auto from = std::make_shared<int64_t>(0);
+    auto to = std::make_shared<int64_t>(INT64_MAX);
+    auto* cmd = me->add_subcommand(
+        "read", "Sign this terminal in (a code you approve in the dashboard) and print your own "
+                "events as JSON; nothing is stored on disk");
+    cmd->add_option("--server", c->server, "Vault URL")->capture_default_str();
+    cmd->add_option("--ca-file", c->ca_file, "PEM CA certificate of the vault");
+    cmd->add_option("--from", *from, "From (wall-clock microseconds)");
+    cmd->add_option("--to", *to, "To (wall-clock microseconds)");
+    cmd->callback([=] {
+      TerminalSignIn(c.get());
+      Print(Call(*c, "GET",
+                 "/v1/me/read?from=" + std::to_string(*from) + "&to=" + std::to_string(*to)));
+    });
+  }
+
   // ---- principal ----
   auto* principal = app.add_subcommand("principal", "Manage principals (operator token)");
   principal->require_subcommand(1);

@@ -524,7 +524,7 @@ test('operators see fleet health and no content', async () => {
   const { context, page } = await newUser();
   await signIn(page, info.operator.token);
   assert.match(page.url(), /\/dashboard\/fleet$/);
-  assert.equal(await page.locator('#device-count').textContent(), '2');
+  assert.equal(await page.locator('#device-count').textContent(), '3');
   const html = await page.content();
   assert.ok(!html.includes('canary') && !html.includes('Firefox'));
   assert.equal((await page.goto(info.url + '/dashboard/me/timeline')).status(), 403);
