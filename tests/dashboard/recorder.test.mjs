@@ -145,8 +145,8 @@ test('pause and resume in the dashboard: the running recorder follows', async ()
   const enrolled = run(['enroll', '--server', url, '--name', 'pat', '--config', cfg, '--secret-file',
     join(vaultDir, 'enroll.secret'), '--accept-scope', '--ca-file', join(vaultDir, 'tls', 'ca.crt')]);
   assert.ok(!existsSync(join(root, 'contributor.token')), 'no reader credential on the device');
-  const code = (enrolled.match(/sign-in code: (\S+)/) || [])[1];
-  assert.ok(code, 'enrolment shows a single-use sign-in code: ' + enrolled);
+  const signinCode = (enrolled.match(/sign-in code: (\S+)/) || [])[1];
+  assert.ok(signinCode, 'enrolment shows a single-use sign-in code: ' + enrolled);
   const replay = join(root, 'session.jsonl');
   writeReplay(replay);
   const statusFile = join(root, 'state', 'status.json');
@@ -169,7 +169,7 @@ test('pause and resume in the dashboard: the running recorder follows', async ()
       hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
   });
   await page.goto(url + '/dashboard/register');
-  await page.getByLabel('Sign-in code').fill(code);
+  await page.getByLabel('Sign-in code').fill(signinCode);
   await page.click('#register-button');
   await page.waitForURL(/\/dashboard\/me$/, { timeout: 15000 });
   const [cookie] = await context.cookies();
