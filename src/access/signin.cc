@@ -62,6 +62,19 @@ std::string NormaliseCode(std::string_view typed) {
   return out;
 }
 
+namespace {
+// Terminal user codes use letters only (RFC 8628): no look-alike mapping.
+std::string NormaliseUserCode(std::string_view typed) {
+  std::string out;
+  for (char c : typed) {
+    if (c == '-' || c == ' ' || c == '\t') continue;
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+    out.push_back(c);
+  }
+  return out;
+}
+}  // namespace
+
 SignInService::SignInService(AccessService* access, AccessStore* store, SignInOptions options)
     : access_(access), store_(store), options_(std::move(options)), env_(access->env()) {}
 
@@ -410,7 +423,7 @@ absl::Status SignInService::DecideTerminalFlow(const Principal& contributor,
   {
     std::lock_guard<std::mutex> l(mu_);
     SweepLocked(env_->NowWallMicros());
-    auto it = flows_.find(NormaliseCode(user_code));
+    auto it = flows_.find(NormaliseUserCode(user_code));
     if (it == flows_.end() || it->second.state != 0) {
       return Refuse(&contributor, "signin.code_unknown", route,
                     "no terminal is waiting with this code (expired or already decided)", false);
@@ -425,7 +438,7 @@ absl::Status SignInService::DecideTerminalFlow(const Principal& contributor,
   e.extra["client"] = client;
   if (auto a = access_->AppendAudit(e); !a.ok()) return a.status();
   std::lock_guard<std::mutex> l(mu_);
-  auto it = flows_.find(NormaliseCode(user_code));
+  auto it = flows_.find(NormaliseUserCode(user_code));
   if (it == flows_.end() || it->second.state != 0) {
     return absl::FailedPreconditionError("signin.code_unknown: the terminal flow ended meanwhile");
   }
