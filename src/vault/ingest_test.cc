@@ -51,6 +51,22 @@ class IngestTest : public ::testing::Test {
     return e;
   }
 
+  // A second device of `of`, joined with a device code (as the access layer's
+  // check would accept it).
+  Enrolled EnrollSecondDevice(const Enrolled& of) {
+    const std::string cid = of.contributor.Hex();
+    vault_->enroll()->SetDeviceCodeCheck(
+        [cid](std::string_view) -> absl::StatusOr<std::string> { return cid; });
+    EnrollResult r = vault_->enroll()->Enroll({"", R"({"device_code":"CODE"})"});
+    EXPECT_EQ(r.outcome, EnrollOutcome::kEnrolled) << r.message;
+    Enrolled e;
+    e.contributor = *Id16::FromHex(r.contributor_id);
+    e.device = *Id16::FromHex(r.device_id);
+    e.token = r.device_token;
+    e.public_key = r.contributor_public_key;
+    return e;
+  }
+
   IngestResult Upload(const Enrolled& who, const std::string& body,
                       std::string_view declared = "") {
     IngestRequest req;
@@ -247,7 +263,7 @@ TEST_F(IngestTest, RefusesMissingOrUnknownTokens) {
 
 TEST_F(IngestTest, RefusesWrongDeviceContributorOrKey) {
   Enrolled a = Enroll("alice");
-  Enrolled a2 = Enroll("alice");  // alice's second device
+  Enrolled a2 = EnrollSecondDevice(a);  // alice's second device
   Enrolled b = Enroll("bob");
   ASSERT_EQ(a.contributor, a2.contributor);
   ASSERT_NE(a.device, a2.device);
