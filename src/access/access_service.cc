@@ -451,6 +451,27 @@ absl::StatusOr<std::vector<DeviceEntry>> AccessService::ListOwnDevices(const Pri
   return out;
 }
 
+absl::Status AccessService::RevokeOwnDevice(const Principal& actor,
+                                            const std::string& device_id_hex) {
+  auto id = Id16::FromHex(device_id_hex);
+  if (!id) return absl::InvalidArgumentError("device id must be 32 hex characters");
+  auto dev = vault_->store()->GetDevice(*id);
+  if (!dev.ok()) return dev.status();
+  if (actor.role != Role::kContributor || !dev->has_value() ||
+      (*dev)->contributor_id.Hex() != actor.contributor_id) {
+    Decision d{false, "devices.own_only", "a contributor revokes only their own devices"};
+    return Refuse(&actor, d, AuditKind::kPolicyChange, device_id_hex, actor.contributor_id, "");
+  }
+  AuditEntry e = Entry(AuditKind::kPolicyChange, &actor);
+  e.decision = audit::Decision::kAllow;
+  e.rule = "devices.own";
+  e.subject_contributor = actor.contributor_id;
+  e.object_id = device_id_hex;
+  e.extra["action"] = "revoke_device";
+  if (auto r = Append(e); !r.ok()) return r.status();
+  return vault_->store()->RevokeDevice(*id, env_->NowWallMicros());
+}
+
 // --- grants ---
 
 std::string AccessService::SealGrant(const Grant& g) const {
@@ -1243,24 +1264,27 @@ absl::StatusOr<std::vector<DeviceHealth>> AccessService::ListDevices(const Princ
   if (!d.ok()) return d.status();
   auto devs = store_->ListDevices();
   if (!devs.ok()) return devs.status();
+  // Device health without presence: no contributor, times floored to the hour,
+  // so the fleet view cannot tell who is at their desk right now.
+  constexpr int64_t kHour = 3600LL * 1000000;
+  auto hour = [](int64_t us) { return us - us % kHour; };
   std::vector<DeviceHealth> out;
   for (const auto& e : *devs) {
     DeviceHealth h;
     h.device_id = e.device_id;
-    h.contributor_id = e.contributor_id;
-    h.enrolled_us = e.enrolled_us;
+    h.enrolled_us = hour(e.enrolled_us);
     if (auto id = Id16::FromHex(e.device_id)) {
       auto rec = vault_->store()->GetDevice(*id);
       if (rec.ok() && rec->has_value()) {
-        h.last_seen_us = (*rec)->last_seen_us;
-        h.last_upload_us = (*rec)->last_upload_us;
+        h.last_seen_us = hour((*rec)->last_seen_us);
+        h.last_upload_us = hour((*rec)->last_upload_us);
       }
       auto spool = vault_->GetSpoolReport(*id);
       if (spool.ok() && spool->has_value()) {
         h.spool_reported = true;
         h.spool_segments = (*spool)->segments;
         h.spool_bytes = (*spool)->bytes;
-        h.spool_reported_us = (*spool)->reported_us;
+        h.spool_reported_us = hour((*spool)->reported_us);
       }
     }
     out.push_back(h);

@@ -136,9 +136,9 @@ struct DeletionReport {
   int blobs_deleted = 0;
 };
 
+// What operators see of a device: no contributor, times floored to the hour.
 struct DeviceHealth {
   std::string device_id;
-  std::string contributor_id;
   int64_t enrolled_us = 0;
   int64_t last_seen_us = 0;
   int64_t last_upload_us = 0;
@@ -272,6 +272,9 @@ class AccessService {
 
   // The contributor's own devices (contributors only; no audit entry: ids only).
   absl::StatusOr<std::vector<DeviceEntry>> ListOwnDevices(const Principal& actor);
+  // Revokes one of the contributor's own devices: its token no longer uploads
+  // (ingest answers 401 "revoked"). Audited first (fail closed).
+  absl::Status RevokeOwnDevice(const Principal& actor, const std::string& device_id_hex);
 
   // --- fleet ---
   absl::StatusOr<std::vector<DeviceHealth>> ListDevices(const Principal& actor);

@@ -550,7 +550,6 @@ vault::ApiResponse AccessApi::Handle(const vault::ApiRequest& req) {
       json a = json::array();
       for (const auto& d : *list) {
         json row = {{"device_id", d.device_id},
-                    {"contributor_id", d.contributor_id},
                     {"enrolled_us", d.enrolled_us},
                     {"last_seen_us", d.last_seen_us},
                     {"last_upload_us", d.last_upload_us}};

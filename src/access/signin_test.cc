@@ -246,6 +246,19 @@ TEST_F(SignInTest, DeviceCodeAddsOneDeviceToTheContributorWhoMadeIt) {
   auto e = log->Entry(before);
   ASSERT_TRUE(e.ok());
   EXPECT_EQ(e->subject_contributor, alice.contributor_id);
+  // Alice revokes the new device; it can no longer upload. Bob cannot revoke hers.
+  IssuedCode bob_code;
+  Principal bob = EnrolNew("bob", &bob_code);
+  bob.auth_method = "passkey";
+  EXPECT_EQ(RuleOf(svc->RevokeOwnDevice(bob, joined.device_id)), "devices.own_only");
+  ASSERT_TRUE(vault::AuthenticateDevice(vault_->store(), "Bearer " + joined.device_token).ok());
+  ASSERT_TRUE(svc->RevokeOwnDevice(*session, joined.device_id).ok());
+  auto gone = vault::AuthenticateDevice(vault_->store(), "Bearer " + joined.device_token);
+  EXPECT_TRUE(absl::IsUnauthenticated(gone.status()));
+  EXPECT_NE(gone.status().message().find("revoked"), std::string::npos);
+  // Her first device still uploads.
+  EXPECT_TRUE(
+      vault::AuthenticateDevice(vault_->store(), "Bearer " + device_token_["alice"]).ok());
 }
 
 }  // namespace

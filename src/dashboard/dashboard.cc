@@ -269,6 +269,7 @@ class Dashboard {
   Response StepUpNeeded(const Ctx& c, const std::string& then, const std::string& doing);
   bool SteppedUp(const Ctx& c) const;
   Response Devices(const Ctx& c);
+  std::string AccountNotice(const Ctx& c);
   Response DeviceCode(const Ctx& c);
   Response TerminalPage(const Ctx& c);
   Response TerminalDecide(const Ctx& c);
@@ -672,13 +673,21 @@ Response Dashboard::Devices(const Ctx& c) {
   if (!devices.ok()) return ErrorPage(c, devices.status(), "Listing your devices");
   std::vector<std::vector<std::string>> rows;
   for (const auto& d : *devices) {
+    auto id = Id16::FromHex(d.device_id);
+    auto rec = id ? d_.vault->store()->GetDevice(*id)
+                  : absl::StatusOr<std::optional<vault::DeviceRecord>>(std::nullopt);
+    const bool revoked = rec.ok() && rec->has_value() && (*rec)->revoked_us != 0;
     rows.push_back({"<span class=\"mono\">" + ShortId(d.device_id) + "</span>",
-                    Escape(FormatTimeUtc(d.enrolled_us))});
+                    Escape(FormatTimeUtc(d.enrolled_us)),
+                    revoked ? std::string("revoked")
+                            : ButtonForm("/dashboard/me/devices/revoke", c.s.csrf_token,
+                                         {{"device_id", d.device_id}}, "Revoke this device",
+                                         "Revoke")});
   }
   std::string b = "<section aria-labelledby=\"dev-h\"><h2 id=\"dev-h\">Devices that upload for "
                   "you</h2><p class=\"hint\">A device uploads sealed recordings and never reads "
                   "them.</p>" +
-                  Table("Your devices", {"Device", "Enrolled"}, rows) +
+                  Table("Your devices", {"Device", "Enrolled", ""}, rows) +
                   ButtonForm("/dashboard/me/devices/code", c.s.csrf_token, {},
                              "Create a code to add a device", "Add a device") +
                   "</section>";
@@ -700,16 +709,55 @@ Response Dashboard::Devices(const Ctx& c) {
       const audit::AuditEntry& e = it->entry;
       auto m = e.extra.find("method");
       const bool enrol = e.kind == audit::AuditKind::kEnrol;
-      if (!enrol && (e.kind != audit::AuditKind::kTokenIssue || m == e.extra.end())) continue;
+      const bool refused = e.kind == audit::AuditKind::kRefused &&
+                           (e.rule == "enrol.name_taken" || e.rule == "device.not_a_reader" ||
+                            e.rule.rfind("webauthn.", 0) == 0 || e.rule.rfind("signin.", 0) == 0);
+      if (!enrol && !refused &&
+          (e.kind != audit::AuditKind::kTokenIssue || m == e.extra.end())) {
+        continue;
+      }
       auto to = e.extra.find("issued_to");
-      signins.push_back({Escape(FormatTimeUtc(e.time_us)),
-                         enrol ? "new device " + ShortId(e.object_id) : Escape(m->second),
-                         to == e.extra.end() ? "" : Escape(to->second)});
+      std::string what = enrol     ? "new device " + ShortId(e.object_id)
+                         : refused ? "<strong>refused</strong>: " + Escape(e.rule)
+                                   : "signed in with " + Escape(m->second);
+      signins.push_back({Escape(FormatTimeUtc(e.time_us)), what,
+                         to == e.extra.end() ? Escape(e.object_id) : Escape(to->second)});
     }
   }
   b += "<section aria-labelledby=\"si-h\"><h2 id=\"si-h\">Sign-ins and new devices</h2>" +
        Table("Sign-ins and new devices", {"When", "What", "Where"}, signins) + "</section>";
   return Page(c, "devices", "Devices & sign-ins", b);
+}
+
+// A notice on the contributor's overview when their account changed or was
+// tried in the last 7 days: new devices, sign-ins other than this session's,
+// refused attempts (enrolment under their name, their device token used to read).
+std::string Dashboard::AccountNotice(const Ctx& c) {
+  auto entries = d_.access->AuditEntries(c.p, "");
+  if (!entries.ok()) return "";
+  const int64_t since = env_->NowWallMicros() - 7LL * 86400 * 1000000;
+  int devices = 0, signins = 0, refused = 0;
+  for (const auto& l : *entries) {
+    const audit::AuditEntry& e = l.entry;
+    if (e.time_us < since) continue;
+    if (e.kind == audit::AuditKind::kEnrol) ++devices;
+    if (e.kind == audit::AuditKind::kTokenIssue && e.extra.count("method") &&
+        e.object_id != c.p.token_id) {
+      ++signins;
+    }
+    if (e.kind == audit::AuditKind::kRefused &&
+        (e.rule == "enrol.name_taken" || e.rule == "device.not_a_reader" ||
+         e.rule.rfind("webauthn.", 0) == 0 || e.rule.rfind("signin.", 0) == 0)) {
+      ++refused;
+    }
+  }
+  if (devices + signins + refused == 0) return "";
+  std::string cls = refused > 0 ? "warn" : "info";
+  return "<div class=\"banner " + cls + "\" role=\"status\" id=\"account-notice\">In the last 7 "
+         "days: " + std::to_string(devices) + " device(s) enrolled, " + std::to_string(signins) +
+         " other sign-in(s), " + std::to_string(refused) +
+         " refused attempt(s) on your account. <a href=\"/dashboard/me/devices\">Review devices "
+         "and sign-ins</a>.</div>";
 }
 
 Response Dashboard::DeviceCode(const Ctx& c) {
@@ -883,6 +931,11 @@ Response Dashboard::Handle(const Request& req) {
     if (path == "/dashboard/me/stepup/finish" && post) return StepUp(c, true);
     if (path == "/dashboard/me/devices" && get) return Devices(c);
     if (path == "/dashboard/me/devices/code" && post) return DeviceCode(c);
+    if (path == "/dashboard/me/devices/revoke" && post) {
+      auto s = d_.access->RevokeOwnDevice(c.p, Get(c.req->form, "device_id"));
+      if (!s.ok()) return ErrorPage(c, s, "Revoking the device");
+      return Done(c, "/dashboard/me/devices", "Device revoked: it can no longer upload.");
+    }
   } else if (path == "/dashboard/terminal") {
     if (c.p.role != Role::kContributor) return wrong_role();
     if (get) return TerminalPage(c);
@@ -946,7 +999,7 @@ Response Dashboard::ContributorHome(const Ctx& c) {
     state_text = "On: your enrolled devices record (except excluded applications).";
     state_cls = "ok";
   }
-  std::string b =
+  std::string b = AccountNotice(c) +
       "<section aria-labelledby=\"rec-h\"><h2 id=\"rec-h\">Recording</h2>"
       "<div class=\"banner " +
       state_cls + "\" id=\"recording-state\" role=\"status\" data-paused=\"" +
@@ -1686,12 +1739,12 @@ Response Dashboard::Fleet(const Ctx& c) {
   std::vector<std::vector<std::string>> rows;
   size_t stale = 0;
   for (const auto& d : *devs) {
-    const bool fresh = d.last_seen_us != 0 && now - d.last_seen_us < 10LL * 60 * 1000000;
+    // Times are floored to the hour by the access layer: health, not presence.
+    const bool fresh = d.last_seen_us != 0 && now - d.last_seen_us < 25LL * 3600 * 1000000;
     if (!fresh) ++stale;
-    rows.push_back({ShortId(d.device_id), ShortId(d.contributor_id),
-                    Escape(FormatTimeUtc(d.enrolled_us)), Escape(FormatTimeUtc(d.last_seen_us)),
-                    Escape(FormatTimeUtc(d.last_upload_us)),
-                    fresh ? "online" : "<strong>not seen for 10 min</strong>",
+    rows.push_back({ShortId(d.device_id), Escape(FormatTimeUtc(d.enrolled_us)),
+                    Escape(FormatTimeUtc(d.last_seen_us)), Escape(FormatTimeUtc(d.last_upload_us)),
+                    fresh ? "seen today" : "<strong>not seen for a day</strong>",
                     d.spool_reported
                         ? Escape(std::to_string(d.spool_segments) + " segments, " +
                                  FormatBytes(static_cast<int64_t>(d.spool_bytes)))
@@ -1699,13 +1752,14 @@ Response Dashboard::Fleet(const Ctx& c) {
   }
   auto days = d_.access->RetentionDays();
   std::string b =
-      "<p>Operators see the health of the fleet, never recorded content.</p>"
+      "<p>Operators see the health of the fleet by device, never recorded content, names or "
+      "who is working right now (times are to the hour).</p>"
       "<div class=\"cards\"><div class=\"card\"><strong id=\"device-count\">" +
       std::to_string(devs->size()) + "</strong> devices</div><div class=\"card\"><strong>" +
-      std::to_string(stale) + "</strong> not seen for 10 minutes</div></div>";
+      std::to_string(stale) + "</strong> not seen for a day</div></div>";
   b += rows.empty() ? "<p>No devices enrolled.</p>"
                     : Table("Devices",
-                            {"Device", "Contributor", "Enrolled", "Last seen", "Last upload",
+                            {"Device", "Enrolled", "Last seen (hour)", "Last upload (hour)",
                              "Status", "Spool backlog"},
                             rows);
   b += "<p class=\"hint\">Spool backlog: sealed segments a device holds that the vault has "

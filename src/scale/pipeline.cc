@@ -58,6 +58,10 @@ absl::StatusOr<vault::DeviceRecord> CachingKeyDirectory::Authenticate(
   if (!dev->has_value() || !ConstantTimeEquals((*dev)->token_sha256, hash)) {
     return absl::UnauthenticatedError("unknown device token");
   }
+  if ((*dev)->revoked_us != 0) {  // (a cached live record ages out within ttl_)
+    return absl::UnauthenticatedError(
+        "this device was revoked by its contributor; enrol it again to upload");
+  }
   std::lock_guard<std::mutex> l(mu_);
   if (devices_.size() > 200000) devices_.clear();  // bounded memory
   devices_[hash] = {**dev, now};

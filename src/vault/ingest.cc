@@ -81,6 +81,10 @@ absl::StatusOr<DeviceRecord> AuthenticateDevice(MetadataStore* store,
   if (!dev->has_value() || !ConstantTimeEquals((*dev)->token_sha256, hash)) {
     return absl::UnauthenticatedError("unknown device token");
   }
+  if ((*dev)->revoked_us != 0) {
+    return absl::UnauthenticatedError(
+        "this device was revoked by its contributor; enrol it again to upload");
+  }
   return **dev;
 }
 

@@ -182,6 +182,7 @@ class FailingStore final : public MetadataStore {
     return base_->FindDeviceByTokenHash(h);
   }
   absl::Status TouchDevice(const Id16& id, int64_t t) override { return base_->TouchDevice(id, t); }
+  absl::Status RevokeDevice(const Id16& id, int64_t t) override { return base_->RevokeDevice(id, t); }
   absl::StatusOr<InsertSegmentResult> InsertSegment(const SegmentRecord& s) override {
     return base_->InsertSegment(s);
   }

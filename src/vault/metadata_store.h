@@ -49,6 +49,7 @@ struct DeviceRecord {
   int64_t created_us = 0;
   int64_t last_seen_us = 0;    // 0 = never
   int64_t last_upload_us = 0;  // 0 = never
+  int64_t revoked_us = 0;      // 0 = live; a revoked device's token is refused
 };
 
 struct SegmentRecord {
@@ -127,6 +128,8 @@ class MetadataStore {
   virtual absl::StatusOr<std::optional<DeviceRecord>> FindDeviceByTokenHash(
       const std::string& token_sha256) = 0;
   virtual absl::Status TouchDevice(const Id16& id, int64_t last_seen_us) = 0;
+  // Marks the device revoked at `now_us` (keeps the first time); NOT_FOUND if unknown.
+  virtual absl::Status RevokeDevice(const Id16& id, int64_t now_us) = 0;
 
   // --- segments ---
   // Inserts the row and updates the device's last_seen/last_upload in one durable

@@ -263,6 +263,14 @@ TEST_P(MetadataStoreTest, DevicesByTokenHash) {
   EXPECT_EQ((*store_->GetDevice(d.id))->last_seen_us, 1234);
   ASSERT_TRUE(store_->TouchDevice(d.id, 1000).ok());  // never goes backwards
   EXPECT_EQ((*store_->GetDevice(d.id))->last_seen_us, 1234);
+  // Revocation: kept with its first time, visible to the token lookup.
+  EXPECT_EQ((*store_->GetDevice(d.id))->revoked_us, 0);
+  ASSERT_TRUE(store_->RevokeDevice(d.id, 5000).ok());
+  ASSERT_TRUE(store_->RevokeDevice(d.id, 6000).ok());
+  auto found = store_->FindDeviceByTokenHash(d.token_sha256);
+  ASSERT_TRUE(found.ok() && found->has_value());
+  EXPECT_EQ((*found)->revoked_us, 5000);
+  EXPECT_TRUE(absl::IsNotFound(store_->RevokeDevice(RandomId(), 1)));
 }
 
 TEST_P(MetadataStoreTest, SegmentsInsertOnceAndList) {

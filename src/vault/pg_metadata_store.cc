@@ -64,6 +64,10 @@ CREATE TABLE settings(
 );
 INSERT INTO settings(key, value) VALUES('programme_state', 'ACTIVE');
 )sql",
+    // v2: devices a contributor revoked.
+    R"sql(
+ALTER TABLE devices ADD COLUMN revoked_us BIGINT NOT NULL DEFAULT 0;
+)sql",
 };
 
 constexpr char kComponent[] = "metadata";
@@ -71,7 +75,7 @@ constexpr char kSegmentCols[] =
     "segment_id, contributor_id, device_id, sequence, wall_anchor_us, duration_us, event_count, "
     "size, blob_sha256, flags, received_us";
 constexpr char kDeviceCols[] =
-    "id, contributor_id, token_sha256, created_us, last_seen_us, last_upload_us";
+    "id, contributor_id, token_sha256, created_us, last_seen_us, last_upload_us, revoked_us";
 
 Id16 IdOf(const std::string& hex) {
   auto id = Id16::FromHex(hex);
@@ -95,6 +99,7 @@ DeviceRecord ReadDevice(const PgResult& r, int i) {
   d.created_us = r.Int(i, 3);
   d.last_seen_us = r.Int(i, 4);
   d.last_upload_us = r.Int(i, 5);
+  d.revoked_us = r.Int(i, 6);
   return d;
 }
 
@@ -128,7 +133,7 @@ PgMetadataStore::PgMetadataStore(std::unique_ptr<scale::PgPool> pool) : pool_(st
 PgMetadataStore::~PgMetadataStore() = default;
 
 absl::StatusOr<std::unique_ptr<PgMetadataStore>> PgMetadataStore::Open(const Options& options) {
-  static_assert(kSchemaVersion == 1);
+  static_assert(kSchemaVersion == 2);
   auto pool = scale::PgPool::Open(options.conninfo, options.max_connections);
   if (!pool.ok()) return pool.status();
   if (auto s = (*pool)->Migrate(kComponent, kMigrations); !s.ok()) return s;
@@ -291,6 +296,19 @@ absl::StatusOr<std::optional<DeviceRecord>> PgMetadataStore::FindDeviceByTokenHa
   if (!r.ok()) return r.status();
   if (r->rows() == 0) return std::optional<DeviceRecord>();
   return std::optional<DeviceRecord>(ReadDevice(*r, 0));
+}
+
+absl::Status PgMetadataStore::RevokeDevice(const Id16& id, int64_t now_us) {
+  auto r = Run(pool_.get(), "revoke_device",
+               "UPDATE devices SET revoked_us=$1 WHERE id=$2 AND revoked_us=0",
+               {PgParam::Int(now_us), PgParam::Text(id.Hex())});
+  if (!r.ok()) return r.status();
+  if (r->affected() == 0) {
+    auto d = GetDevice(id);
+    if (!d.ok()) return d.status();
+    if (!d->has_value()) return absl::NotFoundError("no device " + id.Hex());
+  }
+  return absl::OkStatus();
 }
 
 absl::Status PgMetadataStore::TouchDevice(const Id16& id, int64_t last_seen_us) {

@@ -33,7 +33,7 @@ namespace sealtrace::vault {
 
 class PgMetadataStore final : public MetadataStore {
  public:
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   struct Options {
     std::string conninfo;     // libpq connection string
@@ -60,6 +60,7 @@ class PgMetadataStore final : public MetadataStore {
   absl::StatusOr<std::optional<DeviceRecord>> FindDeviceByTokenHash(
       const std::string& token_sha256) override;
   absl::Status TouchDevice(const Id16& id, int64_t last_seen_us) override;
+  absl::Status RevokeDevice(const Id16& id, int64_t now_us) override;
   absl::StatusOr<InsertSegmentResult> InsertSegment(const SegmentRecord& s) override;
   absl::StatusOr<std::optional<SegmentRecord>> GetSegment(const Id16& segment_id) override;
   absl::StatusOr<std::vector<SegmentRecord>> ListSegments(const Id16& contributor_id,

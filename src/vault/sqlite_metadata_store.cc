@@ -60,6 +60,10 @@ CREATE TABLE settings(
 );
 INSERT INTO settings(key, value) VALUES('programme_state', 'ACTIVE');
 )sql",
+    // v2: devices a contributor revoked.
+    R"sql(
+ALTER TABLE devices ADD COLUMN revoked_us INTEGER NOT NULL DEFAULT 0;
+)sql",
 };
 constexpr int kNumMigrations = sizeof(kMigrations) / sizeof(kMigrations[0]);
 static_assert(kNumMigrations == SqliteMetadataStore::kSchemaVersion);
@@ -183,6 +187,7 @@ DeviceRecord ReadDevice(const Stmt& st) {
   d.created_us = st.ColInt(3);
   d.last_seen_us = st.ColInt(4);
   d.last_upload_us = st.ColInt(5);
+  d.revoked_us = st.ColInt(6);
   return d;
 }
 
@@ -436,8 +441,8 @@ absl::Status SqliteMetadataStore::CreateDevice(const DeviceRecord& d) {
 absl::StatusOr<std::optional<DeviceRecord>> SqliteMetadataStore::GetDevice(const Id16& id) {
   std::lock_guard<std::mutex> l(mu_);
   Stmt st(db_,
-          "SELECT id, contributor_id, token_sha256, created_us, last_seen_us, last_upload_us "
-          "FROM devices WHERE id=?");
+          "SELECT id, contributor_id, token_sha256, created_us, last_seen_us, last_upload_us, "
+          "revoked_us FROM devices WHERE id=?");
   if (auto s = st.status("get device"); !s.ok()) return s;
   st.Text(1, id.Hex());
   int rc = st.Step();
@@ -450,14 +455,28 @@ absl::StatusOr<std::optional<DeviceRecord>> SqliteMetadataStore::FindDeviceByTok
     const std::string& token_sha256) {
   std::lock_guard<std::mutex> l(mu_);
   Stmt st(db_,
-          "SELECT id, contributor_id, token_sha256, created_us, last_seen_us, last_upload_us "
-          "FROM devices WHERE token_sha256=?");
+          "SELECT id, contributor_id, token_sha256, created_us, last_seen_us, last_upload_us, "
+          "revoked_us FROM devices WHERE token_sha256=?");
   if (auto s = st.status("find device"); !s.ok()) return s;
   st.Blob(1, token_sha256);
   int rc = st.Step();
   if (rc == SQLITE_DONE) return std::optional<DeviceRecord>();
   if (rc != SQLITE_ROW) return SqlError(db_, rc, "find device");
   return std::optional<DeviceRecord>(ReadDevice(st));
+}
+
+absl::Status SqliteMetadataStore::RevokeDevice(const Id16& id, int64_t now_us) {
+  std::lock_guard<std::mutex> l(mu_);
+  Stmt st(db_, "UPDATE devices SET revoked_us=? WHERE id=? AND revoked_us=0");
+  if (auto s = st.status("revoke device"); !s.ok()) return s;
+  st.Int(1, now_us).Text(2, id.Hex());
+  if (auto s = StepDone(db_, st, "revoke device"); !s.ok()) return s;
+  if (sqlite3_changes(db_) == 0) {
+    Stmt q(db_, "SELECT 1 FROM devices WHERE id=?");
+    q.Text(1, id.Hex());
+    if (q.Step() != SQLITE_ROW) return absl::NotFoundError("no device " + id.Hex());
+  }
+  return absl::OkStatus();
 }
 
 absl::Status SqliteMetadataStore::TouchDevice(const Id16& id, int64_t last_seen_us) {

@@ -24,7 +24,7 @@ namespace sealtrace::vault {
 class SqliteMetadataStore final : public MetadataStore {
  public:
   // Current schema version (PRAGMA user_version after Open).
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   // Opens or creates the database at `path` (":memory:" for a private in-memory one).
   static absl::StatusOr<std::unique_ptr<SqliteMetadataStore>> Open(const std::string& path,
@@ -49,6 +49,7 @@ class SqliteMetadataStore final : public MetadataStore {
   absl::StatusOr<std::optional<DeviceRecord>> FindDeviceByTokenHash(
       const std::string& token_sha256) override;
   absl::Status TouchDevice(const Id16& id, int64_t last_seen_us) override;
+  absl::Status RevokeDevice(const Id16& id, int64_t now_us) override;
   absl::StatusOr<InsertSegmentResult> InsertSegment(const SegmentRecord& s) override;
   absl::StatusOr<std::optional<SegmentRecord>> GetSegment(const Id16& segment_id) override;
   absl::StatusOr<std::vector<SegmentRecord>> ListSegments(const Id16& contributor_id,
