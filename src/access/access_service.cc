@@ -9,6 +9,8 @@
 #include <set>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "audit/sqlite_store.h"
@@ -1111,19 +1113,91 @@ absl::StatusOr<DeletionReport> AccessService::DeleteOwn(const Principal& actor, 
   return rep;
 }
 
-absl::Status AccessService::SetRetentionDays(const Principal& actor, int days) {
+namespace {
+constexpr char kSettingRetentionProposal[] = "retention_proposal";
+// Whether retention `to` keeps everything `from` keeps (0 = for ever).
+bool KeepsAtLeast(int to, int from) { return to == 0 || (from != 0 && to >= from); }
+}  // namespace
+
+absl::StatusOr<RetentionChange> AccessService::SetRetentionDays(const Principal& actor, int days) {
   auto d = Decide(actor, Action::kSetRetention, {}, {}, AuditKind::kPolicyChange, "retention");
   if (!d.ok()) return d.status();
   if (days < 0 || days > 3650) {
     return absl::InvalidArgumentError("retention days must be 0 (keep) .. 3650");
   }
+  auto current = RetentionDays();
+  if (!current.ok()) return current.status();
+  RetentionChange out;
+  out.days = days;
+  out.proposer_id = actor.id;
+  out.applied = KeepsAtLeast(days, *current);
   AuditEntry e = Entry(AuditKind::kPolicyChange, &actor);
   e.decision = audit::Decision::kAllow;
   e.rule = d->rule;
   e.object_id = "retention";
   e.extra["retention_days"] = std::to_string(days);
+  if (out.applied) {
+    if (auto r = Append(e); !r.ok()) return r.status();
+    if (auto s = store_->PutSetting(kSettingRetentionDays, std::to_string(days)); !s.ok()) return s;
+    return out;
+  }
+  out.proposal_id = NewId(env_, "rp_", 8);
+  out.expires_us = env_->NowWallMicros() + options_.proposal_ttl_us;
+  e.extra["action"] = "propose_retention";
+  e.extra["proposal"] = out.proposal_id;
   if (auto r = Append(e); !r.ok()) return r.status();
-  return store_->PutSetting(kSettingRetentionDays, std::to_string(days));
+  const std::string row = absl::StrCat(out.proposal_id, " ", days, " ", actor.id, " ",
+                                       out.expires_us);
+  if (auto s = store_->PutSetting(kSettingRetentionProposal, row); !s.ok()) return s;
+  return out;
+}
+
+absl::StatusOr<std::optional<RetentionChange>> AccessService::PendingRetention() {
+  auto v = store_->GetSetting(kSettingRetentionProposal);
+  if (!v.ok()) return v.status();
+  if (!v->has_value() || (*v)->empty()) return std::optional<RetentionChange>();
+  std::vector<std::string> f = absl::StrSplit(**v, ' ');
+  RetentionChange c;
+  if (f.size() != 4 || !absl::SimpleAtoi(f[1], &c.days) || !absl::SimpleAtoi(f[3], &c.expires_us)) {
+    return absl::DataLossError("malformed retention proposal setting");
+  }
+  c.proposal_id = f[0];
+  c.proposer_id = f[2];
+  if (env_->NowWallMicros() >= c.expires_us) return std::optional<RetentionChange>();
+  return std::optional<RetentionChange>(c);
+}
+
+absl::StatusOr<int> AccessService::ConfirmRetention(const Principal& actor,
+                                                    const std::string& proposal_id) {
+  auto p = PendingRetention();
+  if (!p.ok()) return p.status();
+  if (actor.role != Role::kPrivacyOfficer || actor.disabled) {
+    Decision d{false, "retention.officer_confirms",
+               "a shorter retention deletes other people's data: a privacy officer confirms it"};
+    return Refuse(&actor, d, AuditKind::kPolicyChange, "retention", "", "");
+  }
+  if (!p->has_value() || (*p)->proposal_id != proposal_id) {
+    return absl::FailedPreconditionError("no pending retention change " + proposal_id +
+                                         " (expired, confirmed or replaced)");
+  }
+  if ((*p)->proposer_id == actor.id) {
+    Decision d{false, "retention.two_person", "the proposer cannot confirm their own change"};
+    return Refuse(&actor, d, AuditKind::kPolicyChange, "retention", "", "");
+  }
+  AuditEntry e = Entry(AuditKind::kPolicyChange, &actor);
+  e.decision = audit::Decision::kAllow;
+  e.rule = "retention.two_person";
+  e.object_id = "retention";
+  e.extra["action"] = "confirm_retention";
+  e.extra["proposal"] = proposal_id;
+  e.extra["proposer"] = (*p)->proposer_id;
+  e.extra["retention_days"] = std::to_string((*p)->days);
+  if (auto r = Append(e); !r.ok()) return r.status();
+  if (auto s = store_->PutSetting(kSettingRetentionDays, std::to_string((*p)->days)); !s.ok()) {
+    return s;
+  }
+  if (auto s = store_->PutSetting(kSettingRetentionProposal, ""); !s.ok()) return s;
+  return (*p)->days;
 }
 
 absl::StatusOr<int> AccessService::RetentionDays() {

@@ -130,6 +130,14 @@ struct SegmentRef {
   uint64_t size = 0;
 };
 
+struct RetentionChange {
+  bool applied = false;     // true: in force now; false: awaits a privacy officer
+  std::string proposal_id;  // "rp_" + hex when pending
+  int days = 0;
+  std::string proposer_id;
+  int64_t expires_us = 0;
+};
+
 struct DeletionReport {
   bool key_destroyed = false;
   int segments_deleted = 0;
@@ -255,7 +263,14 @@ class AccessService {
   // purges segments overlapping [from, to).
   absl::StatusOr<DeletionReport> DeleteOwn(const Principal& actor, bool all, int64_t from_us,
                                            int64_t to_us);
-  absl::Status SetRetentionDays(const Principal& actor, int days);
+  // Operators change retention. A change that deletes nobody's data (keeping
+  // longer, or for ever) applies at once; one that shortens it (and so would
+  // purge other people's recordings) only becomes a proposal that a privacy
+  // officer must confirm (ConfirmRetention), like programme state. Both audited.
+  absl::StatusOr<RetentionChange> SetRetentionDays(const Principal& actor, int days);
+  absl::StatusOr<int> ConfirmRetention(const Principal& actor, const std::string& proposal_id);
+  // The pending (unexpired) shortening, if any.
+  absl::StatusOr<std::optional<RetentionChange>> PendingRetention();
   absl::StatusOr<int> RetentionDays();
   // Purges segments received more than the retention period ago. `actor` null = the
   // background job.

@@ -120,7 +120,7 @@ TEST(AccessMatrix, EveryRoleEveryPath) {
        {"privacy_officer", "second_officer"}},
       {"list_devices", [&](const Principal& p) { return st(f.svc->ListDevices(p)); }, {"operator"}},
       {"set_retention",
-       [&](const Principal& p) { return f.svc->SetRetentionDays(p, 0); },
+       [&](const Principal& p) { return st(f.svc->SetRetentionDays(p, 0)); },
        {"operator"}},
       {"run_purge", [&](const Principal& p) { return st(f.svc->RunPurge(&p)); }, {"operator"}},
       {"list_principals",
@@ -566,7 +566,25 @@ TEST(AccessRetention, PurgesOldSegmentsAndLogsIt) {
   Contributor alice = f.Enrol("alice");
   f.Upload(alice, 0, kT0 - 40LL * 86400'000'000LL);  // 40 days old
   f.Upload(alice, 1, kT0 - 600'000'000LL);
+  // Shortening retention (from keep-for-ever to 30 days) is only a proposal
+  // until a privacy officer confirms it; meanwhile nothing is purged.
+  auto ch = f.svc->SetRetentionDays(f.op, 30);
+  ASSERT_TRUE(ch.ok()) << ch.status();
+  EXPECT_FALSE(ch->applied);
+  EXPECT_EQ(*f.svc->RetentionDays(), 0);
+  EXPECT_EQ(f.svc->RunPurge(nullptr)->segments_deleted, 0);
+  EXPECT_EQ(RuleOf(f.svc->ConfirmRetention(f.op, ch->proposal_id).status()),
+            "retention.officer_confirms");
+  EXPECT_TRUE(absl::IsFailedPrecondition(f.svc->ConfirmRetention(f.po1, "rp_nope").status()));
+  auto confirmed = f.svc->ConfirmRetention(f.po1, ch->proposal_id);
+  ASSERT_TRUE(confirmed.ok()) << confirmed.status();
+  EXPECT_EQ(*confirmed, 30);
+  EXPECT_FALSE(f.svc->PendingRetention()->has_value());
+  // Keeping longer needs no second person.
+  auto longer = f.svc->SetRetentionDays(f.op, 60);
+  ASSERT_TRUE(longer.ok() && longer->applied);
   ASSERT_TRUE(f.svc->SetRetentionDays(f.op, 30).ok());
+  ASSERT_TRUE(f.svc->ConfirmRetention(f.po2, f.svc->PendingRetention()->value().proposal_id).ok());
   auto rep = f.svc->RunPurge(nullptr);
   ASSERT_TRUE(rep.ok()) << rep.status();
   EXPECT_EQ(rep->segments_deleted, 1);

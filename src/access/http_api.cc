@@ -566,8 +566,21 @@ vault::ApiResponse AccessApi::Handle(const vault::ApiRequest& req) {
   if (path == "/v1/admin/retention" && post) {
     return with(kScopeAdmin, [&](const Principal& p) {
       ST_TRY(days, Field<int>(*body, "days", true));
-      if (auto s = svc->SetRetentionDays(p, *days); !s.ok()) return FromStatus(s);
-      return Json(200, {{"retention_days", *days}});
+      ST_TRY(ch, svc->SetRetentionDays(p, *days));
+      json out = {{"retention_days", *days}, {"applied", ch->applied}};
+      if (!ch->applied) {
+        out["proposal_id"] = ch->proposal_id;
+        out["expires_us"] = ch->expires_us;
+        out["message"] = "a shorter retention deletes recordings: a privacy officer must confirm";
+      }
+      return Json(200, out);
+    });
+  }
+  if (path == "/v1/programme/retention/confirm" && post) {
+    return with(kScopeState, [&](const Principal& p) {
+      ST_TRY(id, Field<std::string>(*body, "proposal_id", true));
+      ST_TRY(days, svc->ConfirmRetention(p, *id));
+      return Json(200, {{"retention_days", *days}, {"applied", true}});
     });
   }
   if (path == "/v1/admin/purge" && post) {

@@ -302,6 +302,17 @@ void RegisterAccessCommands(CLI::App& app) {
   }
   {
     auto c = std::make_shared<Conn>();
+    auto id = std::make_shared<std::string>();
+    auto* cmd = prog->add_subcommand(
+        "confirm-retention", "Confirm an operator's shorter retention (it deletes recordings)");
+    AddConn(cmd, c.get());
+    cmd->add_option("--proposal", *id, "Proposal id (rp_...)")->required();
+    cmd->callback([=] {
+      Print(Call(*c, "POST", "/v1/programme/retention/confirm", {{"proposal_id", *id}}));
+    });
+  }
+  {
+    auto c = std::make_shared<Conn>();
     auto* cmd = prog->add_subcommand("show", "Show the programme state");
     AddConn(cmd, c.get());
     cmd->callback([=] { Print(Call(*c, "GET", "/v1/programme")); });

@@ -269,6 +269,7 @@ class Dashboard {
   Response StepUpNeeded(const Ctx& c, const std::string& then, const std::string& doing);
   bool SteppedUp(const Ctx& c) const;
   Response Devices(const Ctx& c);
+  std::string RetentionProposal(const Ctx& c);
   std::string AccountNotice(const Ctx& c);
   Response DeviceCode(const Ctx& c);
   Response TerminalPage(const Ctx& c);
@@ -760,6 +761,20 @@ std::string Dashboard::AccountNotice(const Ctx& c) {
          "and sign-ins</a>.</div>";
 }
 
+std::string Dashboard::RetentionProposal(const Ctx& c) {
+  auto p = d_.access->PendingRetention();
+  if (!p.ok() || !p->has_value()) return "";
+  const auto& r = **p;
+  return "<div class=\"banner warn\" role=\"status\" id=\"retention-proposal\">Operator " +
+         ShortId(r.proposer_id) + " proposes to purge recordings after " +
+         std::to_string(r.days) + " days (until " + Escape(FormatTimeUtc(r.expires_us)) +
+         "). " +
+         ButtonForm("/dashboard/officer/state/retention", c.s.csrf_token,
+                    {{"proposal_id", r.proposal_id}}, "Confirm retention change",
+                    "Confirm retention change") +
+         "</div>";
+}
+
 Response Dashboard::DeviceCode(const Ctx& c) {
   if (d_.signin == nullptr) return ErrorPage(c, absl::UnavailableError("no sign-in"), "Adding");
   auto code = d_.signin->IssueDeviceCode(c.p);
@@ -951,6 +966,12 @@ Response Dashboard::Handle(const Request& req) {
     if (path == "/dashboard/officer/state" && get) return StatePage(c);
     if (path == "/dashboard/officer/state/propose" && post) return StatePropose(c);
     if (path == "/dashboard/officer/state/confirm" && post) return StateConfirm(c);
+    if (path == "/dashboard/officer/state/retention" && post) {
+      auto days = d_.access->ConfirmRetention(c.p, Get(c.req->form, "proposal_id"));
+      if (!days.ok()) return ErrorPage(c, days.status(), "Confirming retention");
+      return Done(c, "/dashboard/officer/state",
+                  "Retention is now " + std::to_string(*days) + " days.");
+    }
   } else if (StartsWith(path, "/dashboard/fleet")) {
     if (c.p.role != Role::kOperator) return wrong_role();
     if (path == "/dashboard/fleet" && get) return Fleet(c);
@@ -1704,8 +1725,10 @@ Response Dashboard::StatePage(const Ctx& c) {
                                 : "Recordings are purged " + std::to_string(*days) +
                                       " days after they were recorded.")
                   : std::string("Unknown (store unavailable).")) +
-       "</p><p class=\"hint\">Operators set the retention period; every change is in the audit "
-       "log.</p></section>";
+       "</p>" + RetentionProposal(c) +
+       "<p class=\"hint\">Operators set the retention period; a shorter one deletes recordings "
+       "and needs a privacy officer's confirmation. Every change is in the audit log.</p>"
+       "</section>";
   return Page(c, "state", "Programme state and retention", b);
 }
 
@@ -1780,8 +1803,12 @@ Response Dashboard::FleetRetention(const Ctx& c) {
   if (v.empty() || v.size() > 4 || v.find_first_not_of("0123456789") != std::string::npos) {
     return ErrorPage(c, absl::InvalidArgumentError("days must be 0..3650"), "Setting retention");
   }
-  if (auto s = d_.access->SetRetentionDays(c.p, std::stoi(v)); !s.ok()) {
-    return ErrorPage(c, s, "Setting retention");
+  auto ch = d_.access->SetRetentionDays(c.p, std::stoi(v));
+  if (!ch.ok()) return ErrorPage(c, ch.status(), "Setting retention");
+  if (!ch->applied) {
+    return Done(c, "/dashboard/fleet",
+                "Proposed retention of " + v + " days (" + ch->proposal_id +
+                    "). It deletes recordings, so a privacy officer must confirm it.");
   }
   return Done(c, "/dashboard/fleet", "Retention set to " + v + " days.");
 }
