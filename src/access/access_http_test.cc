@@ -136,6 +136,24 @@ TEST(AccessHttp, EnrolGivesASignInCodeAndTheDeviceTokenReadsNothing) {
   EXPECT_GE(refused, 8);  // 7 device-token routes + the taken name
 }
 
+TEST(AccessHttp, DeletionNeedsAFreshSignIn) {
+  HttpFixture f;
+  Contributor alice = f.Enrol("alice");
+  f.Upload(alice, 0, kT0);
+  f.env_.AdvanceMicros(11LL * 60 * 1000000);  // the sign-in is 11 minutes old
+  int st = 0;
+  json out = f.Post("/v1/me/delete", alice.token, json{{"all", true}}, &st);
+  EXPECT_EQ(st, 403) << out.dump();
+  EXPECT_EQ(out["rule"], "signin.step_up");
+  EXPECT_EQ(f.svc->ListOwnSegments(alice.p)->size(), 1u);  // nothing deleted
+  // A fresh sign-in deletes.
+  auto fresh = f.svc->MintSignInToken(alice.p, "passkey", "test", 0);
+  ASSERT_TRUE(fresh.ok());
+  out = f.Post("/v1/me/delete", fresh->token, json{{"all", true}}, &st);
+  EXPECT_EQ(st, 200) << out.dump();
+  EXPECT_EQ(out["key_destroyed"], true);
+}
+
 TEST(AccessHttp, GrantFlowReadAndRefusalsOverHttps) {
   HttpFixture f;
   Contributor alice = f.Enrol("alice");

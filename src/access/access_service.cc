@@ -214,6 +214,7 @@ absl::StatusOr<Principal> AccessService::Authenticate(std::string_view authoriza
   pr.token_id = t.id;
   pr.auth_method = t.method;
   pr.client = t.client;
+  pr.token_created_us = t.created_us;
   if (t.revoked_us != 0) {
     return refuse(&pr, "token.revoked", "token " + t.id + " was revoked", true);
   }

@@ -86,6 +86,7 @@ struct Principal {
   std::string token_id;
   std::string auth_method;
   std::string client;
+  int64_t token_created_us = 0;
 };
 
 struct GrantScope {

@@ -183,6 +183,30 @@ TEST_F(SignInTest, CodesExpireAndStepUpNeedsTheSignedInPersonsPasskey) {
   EXPECT_TRUE(SignIn(ak, &alice).ok());
 }
 
+TEST_F(SignInTest, ASignedInContributorAddsASecondPasskey) {
+  IssuedCode code;
+  Principal alice = EnrolNew("alice", &code);
+  SoftAuthenticator laptop, phone(webauthn::kAlgEdDSA);
+  auto reg = Register(code.code, laptop);
+  ASSERT_TRUE(reg.ok());
+  auto session = svc->Authenticate("Bearer " + reg->token.token, kScopeMe, "t");
+  ASSERT_TRUE(session.ok());
+  // Not from a token that did not come from a passkey.
+  Principal by_token = *session;
+  by_token.auth_method = "device_flow";
+  EXPECT_EQ(RuleOf(signin.BeginAddPasskey(by_token).status()), "signin.passkey_required");
+  auto c = signin.BeginAddPasskey(*session);
+  ASSERT_TRUE(c.ok()) << c.status();
+  json o = json::parse(c->options_json);
+  ASSERT_EQ(o["excludeCredentials"].size(), 1u);  // the laptop's is not registered twice
+  auto added = signin.FinishRegistration(c->id, phone.Register(ChallengeOf(*c)), kOrigins, "phone");
+  ASSERT_TRUE(added.ok()) << added.status();
+  EXPECT_EQ(added->principal.id, alice.id);
+  EXPECT_EQ(signin.ListPasskeys(*session)->size(), 2u);
+  phone.counter = 1;
+  EXPECT_TRUE(SignIn(phone).ok());
+}
+
 TEST_F(SignInTest, TerminalFlowNeedsApprovalFromAPasskeySession) {
   IssuedCode code;
   Principal alice = EnrolNew("alice", &code);

@@ -269,6 +269,7 @@ class Dashboard {
   Response StepUpNeeded(const Ctx& c, const std::string& then, const std::string& doing);
   bool SteppedUp(const Ctx& c) const;
   Response Devices(const Ctx& c);
+  Response AddPasskey(const Ctx& c, bool finish);
   std::string RetentionProposal(const Ctx& c);
   std::string AccountNotice(const Ctx& c);
   Response DeviceCode(const Ctx& c);
@@ -669,6 +670,31 @@ Response Dashboard::StepUp(const Ctx& c, bool finish) {
   return r;
 }
 
+Response Dashboard::AddPasskey(const Ctx& c, bool finish) {
+  if (d_.signin == nullptr) return JsonError(501, "not_available", "passkeys are not enabled");
+  auto fail = [](const absl::Status& st) {
+    return JsonError(HttpStatusOf(st), "refused", std::string(st.message()));
+  };
+  if (!finish) {
+    auto cer = d_.signin->BeginAddPasskey(c.p);
+    if (!cer.ok()) return fail(cer.status());
+    Response r;
+    r.content_type = kJson;
+    r.body = "{\"ceremony\":" + Json(cer->id) + ",\"options\":" + cer->options_json + "}";
+    return r;
+  }
+  const auto& f = c.req->form;
+  auto b64 = [&](const char* k) { return FromBase64Url(Get(f, k)).value_or(std::string()); };
+  access::webauthn::Registration reg{b64("client_data"), b64("attestation")};
+  auto in = d_.signin->FinishRegistration(Get(f, "ceremony"), reg, Origins(*c.req), "dashboard");
+  if (!in.ok()) return fail(in.status());
+  d_.access->RevokeToken(in->principal, in->token.token_id).IgnoreError();  // the session has one
+  Response r;
+  r.content_type = kJson;
+  r.body = "{\"ok\":true}";
+  return r;
+}
+
 Response Dashboard::Devices(const Ctx& c) {
   auto devices = d_.access->ListOwnDevices(c.p);
   if (!devices.ok()) return ErrorPage(c, devices.status(), "Listing your devices");
@@ -702,7 +728,11 @@ Response Dashboard::Devices(const Ctx& c) {
     }
   }
   b += "<section aria-labelledby=\"pk-h\"><h2 id=\"pk-h\">Your passkeys</h2>" +
-       Table("Your passkeys", {"Registered from", "Registered", "Last used"}, keys) + "</section>";
+       Table("Your passkeys", {"Registered from", "Registered", "Last used"}, keys) +
+       "<p><button type=\"button\" id=\"add-passkey\" data-csrf=\"" + Escape(c.s.csrf_token) +
+       "\">Add another passkey</button> (for example on your phone, so you can still sign in "
+       "if you lose this one)</p><p class=\"hint\" id=\"passkey-status\" role=\"status\"></p>"
+       "</section>";
   auto entries = d_.access->AuditEntries(c.p, "");
   std::vector<std::vector<std::string>> signins;
   if (entries.ok()) {
@@ -851,7 +881,8 @@ Response Dashboard::Handle(const Request& req) {
   Ctx c;
   c.req = &req;
   c.sid = CookieValue(req.cookie, cookie_name_);
-  const bool json = path == "/dashboard/me/proof" || StartsWith(path, "/dashboard/me/stepup/");
+  const bool json = path == "/dashboard/me/proof" || StartsWith(path, "/dashboard/me/stepup/") ||
+                    StartsWith(path, "/dashboard/me/passkey/");
   SessionLookup found = c.sid.empty() ? SessionLookup::kMissing : sessions_.Get(c.sid, &c.s);
   if (found != SessionLookup::kOk) {
     const bool expired =
@@ -944,6 +975,8 @@ Response Dashboard::Handle(const Request& req) {
     }
     if (path == "/dashboard/me/stepup/begin" && post) return StepUp(c, false);
     if (path == "/dashboard/me/stepup/finish" && post) return StepUp(c, true);
+    if (path == "/dashboard/me/passkey/add/begin" && post) return AddPasskey(c, false);
+    if (path == "/dashboard/me/passkey/add/finish" && post) return AddPasskey(c, true);
     if (path == "/dashboard/me/devices" && get) return Devices(c);
     if (path == "/dashboard/me/devices/code" && post) return DeviceCode(c);
     if (path == "/dashboard/me/devices/revoke" && post) {

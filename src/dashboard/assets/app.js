@@ -234,15 +234,17 @@
       signature: b64u(cred.response.signature),
     }));
   }
-  async function register(code) {
-    const b = await post('/dashboard/passkey/register/begin', {code});
+  async function register(code, beginUrl, finishUrl, extra) {
+    const b = await post(beginUrl || '/dashboard/passkey/register/begin',
+                         Object.assign({code}, extra || {}));
     const o = b.options;
     o.challenge = unb64u(o.challenge);
     o.user.id = unb64u(o.user.id);
     (o.excludeCredentials || []).forEach((c) => { c.id = unb64u(c.id); });
     const cred = await navigator.credentials.create({publicKey: o});
     if (!cred) throw new Error('no passkey was created');
-    return post('/dashboard/passkey/register/finish', {
+    return post(finishUrl || '/dashboard/passkey/register/finish', {
+      ...(extra || {}),
       ceremony: b.ceremony,
       client_data: b64u(cred.response.clientDataJSON),
       attestation: b64u(cred.response.attestationObject),
@@ -276,6 +278,14 @@
       const r = await register(document.getElementById('signin-code').value);
       location.assign(r.redirect);
     }, 'Creating your passkey\u2026'));
+  }
+  const add = document.getElementById('add-passkey');
+  if (add) {
+    add.addEventListener('click', run(async () => {
+      await register('', '/dashboard/me/passkey/add/begin', '/dashboard/me/passkey/add/finish',
+                     {csrf: add.dataset.csrf});
+      location.assign('/dashboard/me/devices');
+    }, 'Creating another passkey\u2026'));
   }
   const stepup = document.getElementById('stepup-button');
   if (stepup) {
