@@ -397,13 +397,15 @@ absl::StatusOr<std::vector<Principal>> AccessService::ListPrincipals(const Princ
 absl::StatusOr<Principal> AccessService::OnEnrolled(const std::string& contributor_id,
                                                     const std::string& device_id,
                                                     const std::string& name,
-                                                    bool new_contributor) {
+                                                    bool new_contributor, std::string_view via) {
   const int64_t now = env_->NowWallMicros();
   AuditEntry e = Entry(AuditKind::kEnrol, nullptr);
   e.actor_id = "device:" + device_id;
   e.actor_role = "device";
   e.decision = audit::Decision::kAllow;
-  e.rule = new_contributor ? "enrol.secret" : "enrol.device_code";
+  e.rule = !via.empty()        ? "enrol." + std::string(via)
+           : new_contributor ? "enrol.secret"
+                             : "enrol.device_code";
   e.subject_contributor = contributor_id;
   e.object_id = device_id;
   if (new_contributor) e.extra["name_hash"] = Hash(name);
@@ -426,6 +428,27 @@ absl::StatusOr<Principal> AccessService::OnEnrolled(const std::string& contribut
     if (!again->has_value()) return s;
     return **again;
   }
+  if (!s.ok()) return s;
+  return np;
+}
+
+absl::StatusOr<Principal> AccessService::EnsureContributorPrincipal(const std::string& cid) {
+  auto p = store_->FindContributorPrincipal(cid);
+  if (!p.ok()) return p.status();
+  if (p->has_value()) return **p;
+  auto id = Id16::FromHex(cid);
+  if (!id) return absl::InvalidArgumentError("contributor id must be 32 hex characters");
+  auto c = vault_->store()->GetContributor(*id);
+  if (!c.ok()) return c.status();
+  if (!c->has_value()) return absl::NotFoundError("no contributor " + cid);
+  Principal np;
+  np.id = NewId(env_, "p_");
+  np.role = Role::kContributor;
+  np.name = (*c)->name;
+  np.contributor_id = cid;
+  np.created_us = env_->NowWallMicros();
+  absl::Status s = store_->CreatePrincipal(np);
+  if (absl::IsAlreadyExists(s)) return EnsureContributorPrincipal(cid);
   if (!s.ok()) return s;
   return np;
 }
@@ -1636,6 +1659,11 @@ absl::StatusOr<std::unique_ptr<AccessStack>> OpenAccessStack(vault::Vault* vault
     auto s = weak.lock();
     if (s == nullptr) return absl::UnavailableError("the access layer is shutting down");
     return s->UseDeviceCode(code);
+  });
+  vault->enroll()->SetInvitationCheck([weak](std::string_view code) -> absl::StatusOr<std::string> {
+    auto s = weak.lock();
+    if (s == nullptr) return absl::UnavailableError("the access layer is shutting down");
+    return s->UseInvitation(code);
   });
   AccessService* svc = stack->service.get();
   vault->enroll()->SetNameTakenAudit([svc](const std::string& contributor_hex) {

@@ -199,7 +199,10 @@ class AccessService {
   // single-use code).
   absl::StatusOr<Principal> OnEnrolled(const std::string& contributor_id_hex,
                                        const std::string& device_id_hex, const std::string& name,
-                                       bool new_contributor);
+                                       bool new_contributor, std::string_view via = "");
+  // The contributor principal of a contributor the vault knows, created if an
+  // enrolment elsewhere (a scale ingest gateway) did not create it.
+  absl::StatusOr<Principal> EnsureContributorPrincipal(const std::string& contributor_id_hex);
   // A contributor `me` token after a completed sign-in (SignInService only):
   // `method` is "passkey" or "device_flow", `client` names where it is used.
   // Audited as kTokenIssue (fail closed).
@@ -211,6 +214,11 @@ class AccessService {
   absl::StatusOr<uint64_t> AppendAudit(audit::AuditEntry e) { return Append(std::move(e)); }
   absl::StatusOr<std::optional<Principal>> GetPrincipal(const std::string& id) {
     return store_->GetPrincipal(id);
+  }
+  absl::StatusOr<bool> ContributorNameTaken(const std::string& name) {
+    auto c = vault_->store()->FindContributorByName(name);
+    if (!c.ok()) return c.status();
+    return c->has_value();
   }
   absl::StatusOr<std::optional<Principal>> FindContributorPrincipal(const std::string& cid) {
     return store_->FindContributorPrincipal(cid);

@@ -62,6 +62,7 @@ struct OneTimeCode {
   std::string principal_id;    // whose code
   std::string contributor_id;  // hex, contributors only
   std::string issuer_id;       // who created it ("enrolment", an officer, the contributor)
+  std::string label;           // invitations: the invited contributor's name
   int64_t created_us = 0;
   int64_t expires_us = 0;
   int64_t used_us = 0;  // 0 = not used

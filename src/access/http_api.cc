@@ -218,8 +218,8 @@ absl::StatusOr<uint32_t> ChannelsFrom(const json& j) {
 
 absl::StatusOr<std::vector<std::pair<std::string, std::string>>> AccessApi::OnEnrolled(
     const std::string& contributor_id_hex, const std::string& device_id_hex,
-    const std::string& name, bool new_contributor) {
-  auto p = service_->OnEnrolled(contributor_id_hex, device_id_hex, name, new_contributor);
+    const std::string& name, bool new_contributor, const std::string& via) {
+  auto p = service_->OnEnrolled(contributor_id_hex, device_id_hex, name, new_contributor, via);
   if (!p.ok()) return p.status();
   std::vector<std::pair<std::string, std::string>> extra;
   if (new_contributor && signin_ != nullptr) {
@@ -255,6 +255,15 @@ vault::ApiResponse AccessApi::HandleSignIn(const vault::ApiRequest& req) {
     auto t = signin_->PollTerminalFlow(*code);
     if (!t.ok()) return FromStatus(t.status());
     return Json(200, TokenJson(*t));
+  }
+  if (path == "/v1/signin/invitation") {
+    auto p = service_->Authenticate(req.authorization, kScopeAdmin, path);
+    if (!p.ok()) return FromStatus(p.status());
+    auto name = Field<std::string>(*body, "name", true);
+    if (!name.ok()) return FromStatus(name.status());
+    auto code = signin_->IssueInvitation(*p, *name);
+    if (!code.ok()) return FromStatus(code.status());
+    return Json(200, {{"invitation", code->code}, {"name", *name}, {"expires_us", code->expires_us}});
   }
   if (path == "/v1/signin/recovery-code") {
     auto p = service_->Authenticate(req.authorization, kScopeGrants, path);

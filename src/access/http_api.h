@@ -24,7 +24,7 @@ class AccessApi final : public vault::ApiHandler {
   vault::ApiResponse Handle(const vault::ApiRequest& req) override;
   absl::StatusOr<std::vector<std::pair<std::string, std::string>>> OnEnrolled(
       const std::string& contributor_id_hex, const std::string& device_id_hex,
-      const std::string& name, bool new_contributor) override;
+      const std::string& name, bool new_contributor, const std::string& via) override;
 
  private:
   vault::ApiResponse HandleSignIn(const vault::ApiRequest& req);

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "crypto/crypto.h"
+#include "vault/enroll.h"
 
 namespace sealtrace::access {
 namespace {
@@ -90,24 +91,29 @@ absl::Status SignInService::Refuse(const Principal* p, std::string_view rule,
 
 absl::StatusOr<IssuedCode> SignInService::IssueCode(std::string_view kind, const Principal& owner,
                                                     const std::string& issuer_id,
-                                                    const Principal* actor) {
+                                                    const Principal* actor,
+                                                    const std::string& label, int64_t ttl_us) {
   IssuedCode out;
   const std::string plain = RandomText(env_, kCrockford, 32, 20);
   out.code = Grouped(plain, 5);
   const int64_t now = env_->NowWallMicros();
-  out.expires_us = now + options_.code_ttl_us;
+  out.expires_us = now + (ttl_us > 0 ? ttl_us : options_.code_ttl_us);
   OneTimeCode c;
   c.code_sha256 = Sha256(plain);
   c.kind = std::string(kind);
   c.principal_id = owner.id;
   c.contributor_id = owner.contributor_id;
   c.issuer_id = issuer_id;
+  c.label = label;
   c.created_us = now;
   c.expires_us = out.expires_us;
   audit::AuditEntry e = access_->NewAuditEntry(AuditKind::kTokenIssue, actor);
   if (actor == nullptr) e.actor_id = issuer_id;
   e.decision = audit::Decision::kAllow;
-  e.rule = kind == kCodeDevice ? "signin.device_code" : "signin.code";
+  e.rule = kind == kCodeDevice       ? "signin.device_code"
+           : kind == kCodeInvitation ? "signin.invitation"
+                                     : "signin.code";
+  if (!label.empty()) e.extra["name_hash"] = ToHex(Sha256(label)).substr(0, 16);
   e.subject_contributor = owner.contributor_id;
   e.object_id = "code:" + ToHex(c.code_sha256.substr(0, 8));
   e.extra["kind"] = c.kind;
@@ -129,10 +135,9 @@ absl::StatusOr<IssuedCode> SignInService::IssueRecoveryCode(const Principal& off
     return Refuse(&officer, "signin.recovery_officer_only", route,
                   "only an active privacy officer issues recovery codes", false);
   }
-  auto p = access_->FindContributorPrincipal(contributor_id);
+  auto p = access_->EnsureContributorPrincipal(contributor_id);
   if (!p.ok()) return p.status();
-  if (!p->has_value()) return absl::NotFoundError("no contributor " + contributor_id);
-  return IssueCode(kCodeSignIn, **p, officer.id, &officer);
+  return IssueCode(kCodeSignIn, *p, officer.id, &officer);
 }
 
 absl::StatusOr<IssuedCode> SignInService::IssueDeviceCode(const Principal& contributor) {
@@ -141,6 +146,33 @@ absl::StatusOr<IssuedCode> SignInService::IssueDeviceCode(const Principal& contr
                   "device codes are created only in a passkey session", false);
   }
   return IssueCode(kCodeDevice, contributor, contributor.id, &contributor);
+}
+
+absl::StatusOr<IssuedCode> SignInService::IssueInvitation(const Principal& op,
+                                                          const std::string& name) {
+  const char* route = "signin.invitation";
+  if (op.role != Role::kOperator || op.disabled) {
+    return Refuse(&op, "signin.invitation_operator_only", route,
+                  "only an active operator issues invitations", false);
+  }
+  if (auto s = vault::ValidateContributorName(name); !s.ok()) return s;
+  auto taken = access_->ContributorNameTaken(name);
+  if (!taken.ok()) return taken.status();
+  if (*taken) {
+    return absl::AlreadyExistsError("the name \"" + name + "\" belongs to an existing contributor");
+  }
+  Principal nobody;  // the invited contributor does not exist yet
+  return IssueCode(kCodeInvitation, nobody, op.id, &op, name, options_.invitation_ttl_us);
+}
+
+absl::StatusOr<std::string> SignInService::UseInvitation(std::string_view code) {
+  const char* route = "/v1/enroll";
+  auto c = CheckCode(code, kCodeInvitation, route);
+  if (!c.ok()) return c.status();
+  auto used = store_->UseCode(c->code_sha256, kCodeInvitation, env_->NowWallMicros());
+  if (!used.ok()) return used.status();
+  if (!*used) return Refuse(nullptr, "signin.code_used", route, "this invitation was already used", false);
+  return c->label;
 }
 
 absl::StatusOr<OneTimeCode> SignInService::CheckCode(std::string_view code, std::string_view kind,

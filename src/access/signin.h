@@ -50,11 +50,13 @@ namespace sealtrace::access {
 
 inline constexpr char kCodeSignIn[] = "signin";
 inline constexpr char kCodeDevice[] = "device";
+inline constexpr char kCodeInvitation[] = "invite";
 
 struct SignInOptions {
   std::string rp_id = "localhost";  // WebAuthn relying party id (the vault's host name)
   std::string rp_name = "sealtrace";
   int64_t code_ttl_us = 15LL * 60 * 1000000;
+  int64_t invitation_ttl_us = 7LL * 86400 * 1000000;
   int64_t ceremony_ttl_us = 5LL * 60 * 1000000;
   int64_t session_token_ttl_us = 8LL * 3600 * 1000000;  // dashboard sessions
   int64_t terminal_token_ttl_us = 3600LL * 1000000;     // device-flow (CLI) tokens
@@ -102,6 +104,11 @@ class SignInService {
   absl::StatusOr<IssuedCode> IssueDeviceCode(const Principal& contributor);
   // Uses up a device code at enrolment; returns the contributor id (hex).
   absl::StatusOr<std::string> UseDeviceCode(std::string_view code);
+  // A per-person invitation an active operator issues for a name nobody has
+  // (7 days, single use, audited); enrolment with it needs no fleet secret.
+  absl::StatusOr<IssuedCode> IssueInvitation(const Principal& op, const std::string& name);
+  // Uses up an invitation at enrolment; returns the invited name.
+  absl::StatusOr<std::string> UseInvitation(std::string_view code);
 
   // --- passkeys ---
   // Registration with a sign-in code (first passkey, recovery) or, when
@@ -152,7 +159,8 @@ class SignInService {
   };
 
   absl::StatusOr<IssuedCode> IssueCode(std::string_view kind, const Principal& owner,
-                                       const std::string& issuer_id, const Principal* actor);
+                                       const std::string& issuer_id, const Principal* actor,
+                                       const std::string& label = "", int64_t ttl_us = 0);
   absl::StatusOr<OneTimeCode> CheckCode(std::string_view code, std::string_view kind,
                                         std::string_view route);
   absl::StatusOr<Ceremony> NewCeremony(PendingCeremony c, const std::string& options_json);

@@ -183,6 +183,36 @@ TEST_F(SignInTest, CodesExpireAndStepUpNeedsTheSignedInPersonsPasskey) {
   EXPECT_TRUE(SignIn(ak, &alice).ok());
 }
 
+TEST_F(SignInTest, OperatorInvitationsEnrolOneNamedContributorOnce) {
+  IssuedCode code;
+  EnrolNew("alice", &code);
+  EXPECT_EQ(RuleOf(signin.IssueInvitation(po1, "dave").status()), "signin.invitation_operator_only");
+  EXPECT_TRUE(absl::IsAlreadyExists(signin.IssueInvitation(op, "alice").status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(signin.IssueInvitation(op, " ").status()));
+  auto inv = signin.IssueInvitation(op, "dave");
+  ASSERT_TRUE(inv.ok()) << inv.status();
+  EXPECT_GE(inv->expires_us - env_.NowWallMicros(), 6LL * 86400 * 1000000);
+  vault_->enroll()->SetInvitationCheck(
+      [this](std::string_view c) { return signin.UseInvitation(c); });
+  // No enrolment secret; the name comes from the invitation, not the request.
+  auto r = vault_->enroll()->Enroll({"", "{\"invitation\":\"" + inv->code + "\",\"name\":\"eve\"}"});
+  ASSERT_EQ(r.outcome, vault::EnrollOutcome::kEnrolled) << r.message;
+  EXPECT_TRUE(r.new_contributor);
+  EXPECT_EQ(r.via, "invitation");
+  EXPECT_EQ(r.name, "dave");
+  auto again = vault_->enroll()->Enroll({"", "{\"invitation\":\"" + inv->code + "\"}"});
+  EXPECT_EQ(again.outcome, vault::EnrollOutcome::kCodeRefused);
+  // A contributor enrolled where no access layer ran (a scale gateway) has no
+  // principal yet: an officer's recovery code creates it and lets them in.
+  auto rec = signin.IssueRecoveryCode(po1, r.contributor_id);
+  ASSERT_TRUE(rec.ok()) << rec.status();
+  SoftAuthenticator key;
+  auto in = Register(rec->code, key);
+  ASSERT_TRUE(in.ok()) << in.status();
+  EXPECT_EQ(in->principal.contributor_id, r.contributor_id);
+  EXPECT_EQ(in->principal.name, "dave");
+}
+
 TEST_F(SignInTest, ASignedInContributorAddsASecondPasskey) {
   IssuedCode code;
   Principal alice = EnrolNew("alice", &code);

@@ -139,6 +139,7 @@ std::string EncodeCodeRow(const OneTimeCode& c) {
               {"principal_id", c.principal_id},
               {"contributor_id", c.contributor_id},
               {"issuer_id", c.issuer_id},
+              {"label", c.label},
               {"created_us", c.created_us},
               {"expires_us", c.expires_us}}
       .dump();
@@ -152,6 +153,7 @@ absl::StatusOr<OneTimeCode> DecodeCodeRow(std::string_view text) {
     c.principal_id = j.at("principal_id").get<std::string>();
     c.contributor_id = j.at("contributor_id").get<std::string>();
     c.issuer_id = j.at("issuer_id").get<std::string>();
+    c.label = j.value("label", "");
     c.created_us = j.at("created_us").get<int64_t>();
     c.expires_us = j.at("expires_us").get<int64_t>();
     return c;

@@ -90,10 +90,12 @@ absl::StatusOr<EnrolResponse> EnrolOverHttp(const std::string& server_url,
                                             const std::string& enrol_secret,
                                             const std::string& name,
                                             const std::string& ca_file,
-                                            const std::string& device_code) {
+                                            const std::string& device_code,
+                                            const std::string& invitation) {
   auto cli = MakeClient(server_url, ca_file);
   nlohmann::json body{{"name", name}};
   if (!device_code.empty()) body = {{"device_code", device_code}};
+  if (!invitation.empty()) body = {{"invitation", invitation}};
   httplib::Headers headers;
   if (!enrol_secret.empty()) headers.emplace("Authorization", "Bearer " + enrol_secret);
   auto res = cli->Post("/v1/enroll", headers, body.dump(),

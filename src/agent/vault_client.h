@@ -72,6 +72,7 @@ absl::StatusOr<EnrolResponse> EnrolOverHttp(const std::string& server_url,
                                             const std::string& enrol_secret,
                                             const std::string& name,
                                             const std::string& ca_file = "",
-                                            const std::string& device_code = "");
+                                            const std::string& device_code = "",
+                                            const std::string& invitation = "");
 
 }  // namespace sealtrace

@@ -329,6 +329,16 @@ void RegisterAccessCommands(CLI::App& app) {
   acc->require_subcommand(1);
   {
     auto c = std::make_shared<Conn>();
+    auto name = std::make_shared<std::string>();
+    auto* inv = acc->add_subcommand(
+        "invite", "A single-use invitation (7 days) for one new contributor: they enrol with "
+                  "`sealtrace enroll --invitation CODE`, no fleet secret on their device");
+    AddConn(inv, c.get());
+    inv->add_option("--name", *name, "The new contributor's name")->required();
+    inv->callback([=] { Print(Call(*c, "POST", "/v1/signin/invitation", {{"name", *name}})); });
+  }
+  {
+    auto c = std::make_shared<Conn>();
     auto days = std::make_shared<int>(0);
     auto* cmd = acc->add_subcommand("retention", "Set the retention period in days (0 = keep)");
     AddConn(cmd, c.get());

@@ -101,6 +101,9 @@ void RegisterAgentCommands(CLI::App& app) {
     auto frames = std::make_shared<bool>(false);
     cmd->add_option("--server", *server, "Vault URL, e.g. http://127.0.0.1:8443")->required();
     auto device_code = std::make_shared<std::string>();
+    auto invitation = std::make_shared<std::string>();
+    cmd->add_option("--invitation", *invitation,
+                    "Enrol with a single-use invitation an operator gave you (no secret, no name)");
     cmd->add_option("--name", *name, "Contributor name for a new contributor (1-64 printable characters)");
     cmd->add_option("--device-code", *device_code,
                     "Add this device to your existing enrolment: the single-use code from the "
@@ -115,13 +118,13 @@ void RegisterAgentCommands(CLI::App& app) {
     cmd->callback([=] {
       RecordingScope scope = ScopeFor(*privacy, *frames);
       std::string text = ScopeText(scope);
-      if (name->empty() == device_code->empty()) {
-        Fail("give either --name (a new contributor) or --device-code (add this device)");
+      if (!name->empty() + !device_code->empty() + !invitation->empty() != 1) {
+        Fail("give one of --name (a new contributor, with the enrolment secret), --invitation "
+             "(a new contributor an operator invited) or --device-code (add this device)");
       }
       if (!AskConsent(text, *accept)) Fail("no consent given; nothing was enrolled");
-      const std::string enrol_secret =
-          device_code->empty() ? ReadSecret(*secret, *secret_file) : std::string();
-      auto r = EnrolOverHttp(*server, enrol_secret, *name, *ca, *device_code);
+      const std::string enrol_secret = name->empty() ? std::string() : ReadSecret(*secret, *secret_file);
+      auto r = EnrolOverHttp(*server, enrol_secret, *name, *ca, *device_code, *invitation);
       if (!r.ok()) Fail(std::string(r.status().message()));
       AgentConfig c;
       c.server_url = *server;

@@ -105,9 +105,17 @@ absl::StatusOr<EnrollBody> ParseEnrollBody(std::string_view body) {
     }
     out.device_code = code->get<std::string>();
   }
+  auto inv = j.find("invitation");
+  if (inv != j.end() && !inv->is_null()) {
+    if (!inv->is_string() || inv->get<std::string>().empty() ||
+        inv->get<std::string>().size() > 128) {
+      return absl::InvalidArgumentError("\"invitation\" must be a non-empty string");
+    }
+    out.invitation = inv->get<std::string>();
+  }
   auto it = j.find("name");
   if (it == j.end() || it->is_null()) {
-    if (!out.device_code.empty()) return out;
+    if (!out.device_code.empty() || !out.invitation.empty()) return out;
     return absl::InvalidArgumentError("enrolment request needs a string member \"name\"");
   }
   if (!it->is_string()) {
@@ -225,7 +233,8 @@ EnrollResult EnrollService::Handle(const EnrollRequest& req) {
   auto secret = ParseBearer(req.authorization);
   const bool secret_ok = secret && ConstantTimeEquals(Sha256(*secret), secret_hash_);
   const bool joining = body.ok() && !body->device_code.empty();
-  if (!secret_ok && !joining) {
+  const bool invited = body.ok() && !joining && !body->invitation.empty();
+  if (!secret_ok && !joining && !invited) {
     r.outcome = EnrollOutcome::kUnauthenticated;
     r.message = "missing or wrong enrolment secret";
     return r;
@@ -240,14 +249,30 @@ EnrollResult EnrollService::Handle(const EnrollRequest& req) {
     r.message = "store unavailable: " + std::string(s.message());
     return r;
   };
+  std::string name = body.ok() ? body->name : "";
+  if (invited) {
+    if (!invitation_check_) {
+      r.outcome = EnrollOutcome::kCodeRefused;
+      r.message = "this vault does not accept invitations (no access layer)";
+      return r;
+    }
+    auto invited_name = invitation_check_(body->invitation);
+    if (!invited_name.ok()) {
+      r.outcome = absl::IsPermissionDenied(invited_name.status()) ? EnrollOutcome::kCodeRefused
+                                                                  : EnrollOutcome::kStorageError;
+      r.message = std::string(invited_name.status().message());
+      return r;
+    }
+    name = *invited_name;
+  }
   bool taken = false;
   absl::StatusOr<ContributorRecord> contributor =
-      joining ? ContributorForCode(body->device_code, &r) : CreateContributor(body->name, &taken);
+      joining ? ContributorForCode(body->device_code, &r) : CreateContributor(name, &taken);
   if (joining && r.outcome == EnrollOutcome::kCodeRefused) return r;
   if (taken) {
     if (contributor.ok() && name_taken_audit_) name_taken_audit_(contributor->id.Hex());
     r.outcome = EnrollOutcome::kNameTaken;
-    r.message = "the name \"" + body->name +
+    r.message = "the name \"" + name +
                 "\" belongs to an existing contributor. Enrolment never adds a device to an "
                 "existing contributor: to add this device, sign in to the dashboard on your "
                 "enrolled account, create a device code (Devices), and run `sealtrace enroll "
@@ -279,6 +304,8 @@ EnrollResult EnrollService::Handle(const EnrollRequest& req) {
   r.contributor_public_key = *pk;
   r.key_id = ToHex(KeyIdOf(*pk));
   r.new_contributor = !joining;
+  r.via = joining ? "device_code" : invited ? "invitation" : "secret";
+  r.name = name;
   return r;
 }
 

@@ -6,6 +6,8 @@
 //  - the enrolment secret (32 random bytes, base64url, in <data>/enroll.secret)
 //    creates a NEW contributor and its X25519 key pair; a name that is taken
 //    is refused (kNameTaken, 409) with a message that says how to add a device;
+//  - a single-use, expiring invitation an operator issued for one name
+//    (large sites: no fleet secret on devices) creates that contributor;
 //  - a single-use device code, created by the contributor from a signed-in
 //    session and checked by the access layer (DeviceCodeCheck), adds a device
 //    to that contributor (no secret needed, the name is ignored).
@@ -40,8 +42,9 @@ inline constexpr size_t kMaxNameChars = 64;
 // leading or trailing whitespace.
 absl::Status ValidateContributorName(std::string_view name);
 struct EnrollBody {
-  std::string name;         // validated; may be empty when device_code is set
-  std::string device_code;  // "" = a new contributor
+  std::string name;         // validated; may be empty when device_code or invitation is set
+  std::string device_code;  // a device joining an existing contributor
+  std::string invitation;   // a new contributor invited by name by an operator
 };
 // Parses {"name": "..."} or {"device_code": "...", "name"?: "..."} (other
 // members ignored) and validates the name. INVALID_ARGUMENT with a reason on
@@ -57,6 +60,9 @@ struct EnrollRequest {
 // who created it. PERMISSION_DENIED with a reason for an unknown, used or
 // expired code (the checker audits it); UNAVAILABLE when it cannot answer.
 using DeviceCodeCheck = std::function<absl::StatusOr<std::string>(std::string_view code)>;
+// Checks and uses up a per-person invitation; returns the invited name.
+// PERMISSION_DENIED for an unknown, used or expired invitation.
+using InvitationCheck = std::function<absl::StatusOr<std::string>(std::string_view code)>;
 
 struct EnrollResult {
   EnrollOutcome outcome = EnrollOutcome::kInvalid;
@@ -68,6 +74,8 @@ struct EnrollResult {
   std::string contributor_public_key;  // 32 raw bytes
   std::string key_id;                  // hex of KeyIdOf(public key)
   bool new_contributor = false;
+  std::string via;   // "secret", "invitation" or "device_code"
+  std::string name;  // the new contributor's name ("" when a device joined)
   int http_status() const;
   // {"contributor_id", "device_id", "device_token", "contributor_public_key" (standard
   // base64), "key_id"} on success; {"error", "message"} otherwise.
@@ -83,6 +91,7 @@ class EnrollService {
   // Set once, before serving (the access layer's check). Without one, device
   // codes are refused.
   void SetDeviceCodeCheck(DeviceCodeCheck check) { device_code_check_ = std::move(check); }
+  void SetInvitationCheck(InvitationCheck check) { invitation_check_ = std::move(check); }
   // Set once, before serving: told of every refused attempt to enrol under an
   // existing contributor's name (the access layer audits it so the
   // contributor sees it).
@@ -101,6 +110,7 @@ class EnrollService {
   VaultMetrics* metrics_;
   std::string secret_hash_;  // SHA-256 of the enrolment secret
   DeviceCodeCheck device_code_check_;
+  InvitationCheck invitation_check_;
   NameTakenAudit name_taken_audit_;
 };
 

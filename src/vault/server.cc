@@ -159,10 +159,8 @@ struct VaultServer::Impl {
       // The access layer records the enrolment in the audit log and, for a new
       // contributor, issues the single-use sign-in code for their first passkey;
       // if it cannot, the device token is never shown.
-      auto parsed = ParseEnrollBody(body);
-      auto extra = options.api->OnEnrolled(r.contributor_id, r.device_id,
-                                           parsed.ok() ? parsed->name : std::string(),
-                                           r.new_contributor);
+      auto extra = options.api->OnEnrolled(r.contributor_id, r.device_id, r.name,
+                                           r.new_contributor, r.via);
       if (!extra.ok()) {
         res.status = 503;
         res.set_header("Retry-After", "5");

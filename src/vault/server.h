@@ -63,7 +63,7 @@ class ApiHandler {
   // error turns the response into 503 (the device token is then never shown).
   virtual absl::StatusOr<std::vector<std::pair<std::string, std::string>>> OnEnrolled(
       const std::string& contributor_id_hex, const std::string& device_id_hex,
-      const std::string& name, bool new_contributor) = 0;
+      const std::string& name, bool new_contributor, const std::string& via) = 0;
 };
 
 struct ServerOptions {
