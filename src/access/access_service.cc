@@ -1666,6 +1666,28 @@ absl::StatusOr<std::unique_ptr<AccessStack>> OpenAccessStack(vault::Vault* vault
     return s->UseInvitation(code);
   });
   AccessService* svc = stack->service.get();
+  // A revoked device that keeps uploading: audited for its contributor, at
+  // most once an hour per device (its uploader retries with back-off).
+  auto last = std::make_shared<std::pair<std::mutex, std::map<std::string, int64_t>>>();
+  vault->ingest()->SetRevokedUploadHook([svc, last](const vault::DeviceRecord& d) {
+    const int64_t now = svc->env()->NowWallMicros();
+    {
+      std::lock_guard<std::mutex> l(last->first);
+      int64_t& t = last->second[d.id.Hex()];
+      if (t != 0 && now - t < 3600LL * 1000000) return;
+      t = now;
+      if (last->second.size() > 100000) last->second.clear();
+    }
+    audit::AuditEntry e = svc->NewAuditEntry(AuditKind::kRefused, nullptr);
+    e.actor_id = "device:" + d.id.Hex();
+    e.actor_role = "device";
+    e.decision = audit::Decision::kRefuse;
+    e.rule = "device.revoked";
+    e.subject_contributor = d.contributor_id.Hex();
+    e.object_id = "/v1/segments";
+    e.extra["explanation"] = "a revoked device tried to upload; refused";
+    if (!svc->AppendAudit(e).ok()) spdlog::error("audit: cannot record a refusal (device.revoked)");
+  });
   vault->enroll()->SetNameTakenAudit([svc](const std::string& contributor_hex) {
     audit::AuditEntry e = svc->NewAuditEntry(AuditKind::kRefused, nullptr);
     e.decision = audit::Decision::kRefuse;

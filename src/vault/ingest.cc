@@ -67,7 +67,8 @@ std::string NewDeviceToken(Env* env) {
 }
 
 absl::StatusOr<DeviceRecord> AuthenticateDevice(MetadataStore* store,
-                                                std::string_view authorization) {
+                                                std::string_view authorization,
+                                                DeviceRecord* revoked) {
   auto token = ParseBearer(authorization);
   if (!token) return absl::UnauthenticatedError("missing bearer device token");
   if (token->size() > kMaxTokenChars || token->substr(0, 4) != kDeviceTokenPrefix) {
@@ -82,6 +83,7 @@ absl::StatusOr<DeviceRecord> AuthenticateDevice(MetadataStore* store,
     return absl::UnauthenticatedError("unknown device token");
   }
   if ((*dev)->revoked_us != 0) {
+    if (revoked != nullptr) *revoked = **dev;
     return absl::UnauthenticatedError(
         "this device was revoked by its contributor; enrol it again to upload");
   }
@@ -186,7 +188,13 @@ std::variant<IngestResult, ValidatedUpload> ValidateUpload(const IngestRequest& 
 IngestResult IngestService::Handle(const IngestRequest& req) {
   auto v = ValidateUpload(
       req, options_.max_segment_bytes,
-      [this](std::string_view a) { return AuthenticateDevice(store_, a); }, keys_);
+      [this](std::string_view a) {
+        DeviceRecord revoked;
+        auto d = AuthenticateDevice(store_, a, &revoked);
+        if (!d.ok() && revoked.revoked_us != 0 && revoked_hook_) revoked_hook_(revoked);
+        return d;
+      },
+      keys_);
   if (auto* refused = std::get_if<IngestResult>(&v)) return *refused;
   const SegmentHeader* header = &std::get<ValidatedUpload>(v).header;
   IngestResult r;

@@ -66,8 +66,11 @@ std::string NewDeviceToken(Env* env);
 
 // Looks a device up by its bearer token. UNAUTHENTICATED for a missing, malformed
 // or unknown token; UNAVAILABLE (or another store code) if the store cannot answer.
+// A token of a revoked device is UNAUTHENTICATED ("...revoked...") and, when
+// `revoked` is given, that device's record is copied there.
 absl::StatusOr<DeviceRecord> AuthenticateDevice(MetadataStore* store,
-                                                std::string_view authorization);
+                                                std::string_view authorization,
+                                                DeviceRecord* revoked = nullptr);
 
 class IngestService {
  public:
@@ -82,10 +85,16 @@ class IngestService {
   // Handles one upload; always returns a result (refusals are results, not errors)
   // and counts it in the metrics.
   IngestResult Ingest(const IngestRequest& req);
+  // Set once, before serving: told of each upload by a revoked device (the
+  // access layer audits it for the contributor). Called on the request thread.
+  void SetRevokedUploadHook(std::function<void(const DeviceRecord&)> hook) {
+    revoked_hook_ = std::move(hook);
+  }
 
  private:
   IngestResult Handle(const IngestRequest& req);
 
+  std::function<void(const DeviceRecord&)> revoked_hook_;
   MetadataStore* store_;
   BlobStore* blobs_;
   PublicKeyDirectory* keys_;

@@ -163,6 +163,29 @@ TEST(IdentityLeak, NeitherTheSecretHolderNorTheDeviceThiefReadsAByte) {
     typed += mine->body.substr(at, mine->body.find('"', at) - at);
   }
   EXPECT_NE(typed.find(kCanary), std::string::npos) << "her own read sees her canary";
+
+  // She revokes the copied device: its token no longer uploads, and she sees the attempts.
+  std::smatch dm;
+  const std::string conf = ReadAll(cfg);
+  ASSERT_TRUE(std::regex_search(conf, dm, std::regex("device_token = ['\"](std_[^'\"]+)")));
+  const std::string device_token = dm[1];
+  auto page = http.Get("/dashboard/me/devices", {{"Cookie", cookie}});
+  ASSERT_TRUE(page);
+  std::smatch cm;
+  ASSERT_TRUE(std::regex_search(page->body, cm, std::regex("name=\"csrf\" value=\"([^\"]+)\"")));
+  auto revoke = http.Post("/dashboard/me/devices/revoke", {{"Cookie", cookie}, {"Origin", origin}},
+                          "csrf=" + cm[1].str() + "&device_id=" + ReadAll(cfg).substr(
+                              ReadAll(cfg).find("device_id = ") + 13, 32),
+                          "application/x-www-form-urlencoded");
+  ASSERT_TRUE(revoke);
+  EXPECT_EQ(revoke->status, 303) << revoke->body;
+  for (int i = 0; i < 2; ++i) {
+    auto up = http.Post("/v1/segments", {{"Authorization", "Bearer " + device_token}},
+                        std::string(300, 'x'), "application/octet-stream");
+    ASSERT_TRUE(up);
+    EXPECT_EQ(up->status, 401);
+    EXPECT_NE(up->body.find("revoked"), std::string::npos) << up->body;
+  }
   v.Stop();
 
   // Her audit trail shows the attempts: the taken name and her device's token.
@@ -177,13 +200,15 @@ TEST(IdentityLeak, NeitherTheSecretHolderNorTheDeviceThiefReadsAByte) {
   ASSERT_TRUE(stack.ok()) << stack.status();
   auto entries = (*stack)->log->EntriesForContributor(alice.Hex());
   ASSERT_TRUE(entries.ok());
-  int name_taken = 0, device_refused = 0;
+  int name_taken = 0, device_refused = 0, revoked_upload = 0;
   for (const auto& [i, e] : *entries) {
     name_taken += e.rule == "enrol.name_taken";
     device_refused += e.rule == "device.not_a_reader";
+    revoked_upload += e.rule == "device.revoked";
   }
   EXPECT_EQ(name_taken, 2);  // the CLI and the raw request
   EXPECT_GE(device_refused, 10);
+  EXPECT_EQ(revoked_upload, 1);  // at most one an hour per device
 }
 
 }  // namespace
