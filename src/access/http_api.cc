@@ -157,7 +157,6 @@ json SegmentRefJson(const SegmentRef& s) {
           {"sequence", s.sequence},
           {"wall_anchor_us", s.wall_anchor_us},
           {"duration_us", s.duration_us},
-          {"event_count", s.event_count},
           {"frame", s.frame},
           {"size", s.size}};
 }

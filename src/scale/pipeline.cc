@@ -263,7 +263,7 @@ SegmentWriter::Result SegmentWriter::Write(std::string_view data, const Headers&
   rec.sequence = header.sequence;
   rec.wall_anchor_us = header.wall_anchor_us;
   rec.duration_us = header.duration_us;
-  rec.event_count = header.event_count;
+  rec.event_count = 0;  // an activity measure: not kept (as vault/ingest.cc)
   rec.size = size;
   rec.blob_sha256 = blob_key;
   rec.flags = header.flags;

@@ -230,7 +230,9 @@ IngestResult IngestService::Handle(const IngestRequest& req) {
   rec.sequence = header->sequence;
   rec.wall_anchor_us = header->wall_anchor_us;
   rec.duration_us = header->duration_us;
-  rec.event_count = header->event_count;
+  // Not kept in the database: a per-person activity measure (how much someone
+  // typed and clicked per second) has no use on the ingest or grant path.
+  rec.event_count = 0;
   rec.size = req.body.size();
   rec.blob_sha256 = blob_key;
   rec.flags = header->flags;
