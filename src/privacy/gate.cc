@@ -1,5 +1,7 @@
 #include "privacy/gate.h"
 
+#include <sodium.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -7,6 +9,22 @@
 
 namespace sealtrace::privacy {
 namespace {
+
+// Typed text the gate held is wiped when the gate lets go of it (released
+// copies live on only until sealing; dropped and redacted ones not at all).
+void Wipe(std::string* s) {
+  if (!s->empty()) sodium_memzero(s->data(), s->size());
+}
+template <typename Q>
+void WipeKeyText(Q* queue) {
+  for (auto& h : *queue) {
+    if (h.event.has_key()) Wipe(h.event.mutable_key()->mutable_text());
+  }
+}
+template <typename Q>
+void WipeChars(Q* chars) {
+  for (auto& c : *chars) Wipe(&c.bytes);
+}
 
 constexpr uint64_t kNoSeq = std::numeric_limits<uint64_t>::max();
 // Decide in batches: once this much text beyond the hold bound is waiting.
@@ -358,6 +376,8 @@ void PrivacyGate::Enqueue(v1::Event ev, bool pending_modifier) {
 
 void PrivacyGate::EndRun() {
   Decide(true);
+  Wipe(&ctx_);
+  WipeChars(&typed_);
   ctx_.clear();
   typed_.clear();
   typed_breaks_.clear();
@@ -442,11 +462,15 @@ void PrivacyGate::Decide(bool final) {
   // BackSpace) left its key events in the queue; find it in what was typed.
   if (deleted_in_run_ && !typed_.empty()) {
     const uint64_t oldest = queue_.empty() ? next_seq_ : queue_.front().seq;
-    while (!typed_.empty() && typed_.front().seq < oldest) typed_.pop_front();
+    while (!typed_.empty() && typed_.front().seq < oldest) {
+      Wipe(&typed_.front().bytes);
+      typed_.pop_front();
+    }
     size_t typed_bytes = 0;
     for (const Char& c : typed_) typed_bytes += c.bytes.size();
     while (typed_bytes > 2 * Redactor::kHoldBytes) {
       typed_bytes -= typed_.front().bytes.size();
+      Wipe(&typed_.front().bytes);
       typed_.pop_front();
     }
     std::string raw;
@@ -542,14 +566,20 @@ void PrivacyGate::Decide(bool final) {
     rebuilt.push_back(Held{std::move(m), seq0, false});
     for (Held& h : kept_between) rebuilt.push_back(std::move(h));
     for (; j < queue_.size(); ++j) rebuilt.push_back(std::move(queue_[j]));
+    WipeKeyText(&queue_);  // what is left: the key events the marker replaced
     queue_ = std::move(rebuilt);
   }
   for (size_t i = 0; i < release; ++i) {
     ctx_ += held_.front().bytes;
     held_bytes_ -= held_.front().bytes.size();
+    Wipe(&held_.front().bytes);
     held_.pop_front();
   }
-  if (ctx_.size() > Redactor::kHoldBytes) ctx_.erase(0, ctx_.size() - Redactor::kHoldBytes);
+  if (ctx_.size() > Redactor::kHoldBytes) {
+    std::string kept = ctx_.substr(ctx_.size() - Redactor::kHoldBytes);
+    Wipe(&ctx_);
+    ctx_ = std::move(kept);
+  }
 }
 
 void PrivacyGate::ReleaseFront(uint64_t below_seq) {
@@ -607,6 +637,9 @@ void PrivacyGate::CloseExcluded(uint64_t t) {
 }
 
 void PrivacyGate::DropHeld() {
+  WipeKeyText(&queue_);
+  WipeChars(&held_);
+  WipeChars(&typed_);
   queue_.clear();
   held_.clear();
   typed_.clear();
