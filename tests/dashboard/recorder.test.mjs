@@ -14,6 +14,7 @@ import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -240,7 +241,10 @@ test('pause and resume in the dashboard: the running recorder follows', async ()
   assert.match(opPage.url(), /\/dashboard\/fleet$/);
   const table = opPage.getByRole('table', { name: 'Devices' });
   const row = await table.locator('tbody tr').first().textContent();
-  assert.match(row, /online/);
+  assert.match(row, /seen today/);
+  const patId = readFileSync(cfg, 'utf8').match(/contributor_id = '([0-9a-f]+)'/)[1];
+  assert.ok(!(await opPage.content()).includes(patId), 'operators see no contributor ids');
+  assert.match(row, /\d{4}-\d\d-\d\d \d\d:00:00 UTC/, 'times to the hour: ' + row);
   assert.match(row, /\d+ segments, \d+(\.\d)? (B|KiB|MiB)/, 'spool backlog reported: ' + row);
   mkdirSync(artifacts, { recursive: true });
   await opPage.screenshot({ path: join(artifacts, 'real-vault-fleet.png') });
@@ -284,4 +288,77 @@ test('a state change proposed with the CLI is listed in the dashboard and confir
   run(['programme', 'confirm', '--proposal', back, ...conn(1)]);
   assert.equal(JSON.parse(run(['programme', 'show', ...conn(2)])).programme_state, 'ACTIVE');
   await context.close();
+});
+
+async function passkeyPage() {
+  const context = await browser.newContext({ ignoreHTTPSErrors: true });
+  const page = await context.newPage();
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('WebAuthn.enable');
+  await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true,
+      hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+  });
+  return { context, page };
+}
+
+async function registerWith(page, code) {
+  await page.goto(url + '/dashboard/register');
+  await page.getByLabel('Sign-in code').fill(code);
+  await page.click('#register-button');
+  await page.waitForURL(/\/dashboard\/me$/, { timeout: 15000 });
+}
+
+test('a terminal reads its owner\'s data only after she approves it with her passkey; an officer\'s recovery code lets a new browser in', async () => {
+  const root = join(work, 'quinn');
+  mkdirSync(root, { recursive: true });
+  const enrolled = run(['enroll', '--server', url, '--name', 'quinn', '--config',
+    join(root, 'agent.toml'), '--secret-file', join(vaultDir, 'enroll.secret'), '--accept-scope',
+    '--ca-file', join(vaultDir, 'tls', 'ca.crt')]);
+  const code = enrolled.match(/sign-in code: (\S+)/)[1];
+  const contributorId = readFileSync(join(root, 'agent.toml'), 'utf8').match(/contributor_id = '([0-9a-f]+)'/)[1];
+  const { context, page } = await passkeyPage();
+  await registerWith(page, code);
+
+  // `sealtrace me read` shows a code; the terminal gets nothing until it is approved.
+  let out = '', err = '';
+  const cli = spawn(BIN, ['me', 'read', '--server', url, '--ca-file',
+    join(vaultDir, 'tls', 'ca.crt')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  cli.stdout.on('data', (d) => { out += d; });
+  cli.stderr.on('data', (d) => { err += d; });
+  assert.ok(await waitFor(() => /approve the code [A-Z]{4}-[A-Z]{4}/.test(err), 15000) >= 0, err);
+  const userCode = err.match(/approve the code ([A-Z]{4}-[A-Z]{4})/)[1];
+  await sleep(2500);
+  assert.equal(out, '', 'nothing is read before the approval');
+  await page.goto(url + '/dashboard/terminal?code=' + userCode);
+  await page.click('#terminal-approve');
+  await page.waitForSelector('#flash');
+  const exit = await new Promise((r) => cli.exitCode !== null ? r(cli.exitCode) : cli.on('exit', r));
+  assert.equal(exit, 0, err);
+  const read = JSON.parse(out);
+  assert.ok(Number.isInteger(read.audit_index), out);
+  assert.ok(Array.isArray(read.segments));
+  await page.goto(url + '/dashboard/me/devices');
+  assert.match(await page.content(), /device_flow|cli:/);
+  await context.close();
+
+  // Quinn lost her passkey: a privacy officer issues a recovery code.
+  const token = readFileSync(join(vaultDir, 'bootstrap', 'privacy_officer_1.token'), 'utf8').trim();
+  const res = await new Promise((resolve, reject) => {
+    const body = JSON.stringify({ contributor_id: contributorId });
+    const req = httpsRequest(url + '/v1/signin/recovery-code', {
+      method: 'POST', ca: readFileSync(join(vaultDir, 'tls', 'ca.crt')),
+      headers: { Authorization: 'Bearer ' + token, 'Content-Type': 'application/json',
+        'Content-Length': Buffer.byteLength(body) },
+    }, (r) => { let t = ''; r.on('data', (d) => { t += d; }); r.on('end', () => resolve(t)); });
+    req.on('error', reject);
+    req.end(body);
+  });
+  const recovery = JSON.parse(res).signin_code;
+  assert.ok(recovery, res);
+  const fresh = await passkeyPage();
+  await registerWith(fresh.page, recovery);
+  await fresh.page.goto(url + '/dashboard/me/access');
+  assert.match(await fresh.page.content(), /privacy_officer/);
+  await fresh.context.close();
 });
