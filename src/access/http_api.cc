@@ -317,7 +317,7 @@ vault::ApiResponse AccessApi::Handle(const vault::ApiRequest& req) {
       svc->AuditRefusal(&p, "token.contributor_signin", path, "contributor tokens need a passkey");
       return Error(410, "gone",
                    "contributor tokens come only from a passkey sign-in (the dashboard, or "
-                   "`sealtrace login` approved from it)",
+                   "`sealtrace me read` approved from it)",
                    "token.contributor_signin");
     });
   }

@@ -821,7 +821,7 @@ Response Dashboard::DeviceCode(const Ctx& c) {
 
 Response Dashboard::TerminalPage(const Ctx& c) {
   std::string b =
-      "<p>A terminal running <code>sealtrace login</code> shows a short code. Enter it to let "
+      "<p>A terminal running <code>sealtrace me read</code> shows a short code. Enter it to let "
       "that terminal read your own data for one hour. Only approve a code you see on your own "
       "screen right now.</p><form class=\"stack\" method=\"post\" action=\"/dashboard/terminal\">" +
       Hidden("csrf", c.s.csrf_token) +

@@ -14,7 +14,7 @@
 //
 //   /dashboard/login, /dashboard/logout, /dashboard/register (sign-in code)
 //   /dashboard/passkey/...   WebAuthn ceremonies (JSON, called by app.js)
-//   /dashboard/terminal      approve a terminal's sign-in (`sealtrace login`)
+//   /dashboard/terminal      approve a terminal's sign-in (`sealtrace me read`)
 //   /dashboard/me/...        contributors: state + pause, timeline, preview,
 //                            who read my data (+ proofs), delete, download
 //   /dashboard/officer/...   privacy officers: grants, programme state, retention
