@@ -136,6 +136,28 @@ TEST(AccessHttp, EnrolGivesASignInCodeAndTheDeviceTokenReadsNothing) {
   EXPECT_GE(refused, 8);  // 7 device-token routes + the taken name
 }
 
+TEST(AccessHttp, AnEnrolmentTheAuditLogCannotRecordLeavesNothingBehind) {
+  HttpFixture f;
+  auto secret = Env::Default()->ReadFile(f.vault_->enroll_secret_path());
+  ASSERT_TRUE(secret.ok());
+  while (!secret->empty() && secret->back() == '\n') secret->pop_back();
+  const auto before = *f.vault_->store()->Counts();
+  f.flaky->fail = true;
+  auto r = f.Client()->Post("/v1/enroll", f.Bearer(*secret), R"({"name":"fay"})", "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 503) << r->body;
+  EXPECT_EQ(r->body.find("device_token"), std::string::npos);
+  const auto during = *f.vault_->store()->Counts();
+  EXPECT_EQ(during.contributors, before.contributors);
+  EXPECT_EQ(during.devices, before.devices);
+  f.flaky->fail = false;
+  // The name is free again: the retry enrols.
+  r = f.Client()->Post("/v1/enroll", f.Bearer(*secret), R"({"name":"fay"})", "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(f.vault_->store()->Counts()->contributors, before.contributors + 1);
+}
+
 TEST(AccessHttp, DeletionNeedsAFreshSignIn) {
   HttpFixture f;
   Contributor alice = f.Enrol("alice");

@@ -177,6 +177,17 @@ EnrollResult EnrollService::Enroll(const EnrollRequest& req) {
   return r;
 }
 
+absl::Status EnrollService::Abandon(const EnrollResult& r) {
+  auto device = Id16::FromHex(r.device_id);
+  auto contributor = Id16::FromHex(r.contributor_id);
+  if (!device || !contributor) return absl::InvalidArgumentError("not an enrolment result");
+  absl::Status s = store_->DeleteEnrolment(*device, *contributor, r.new_contributor);
+  if (s.ok()) {
+    spdlog::warn("enroll: device {} abandoned (the access layer could not record it)", r.device_id);
+  }
+  return s;
+}
+
 absl::StatusOr<ContributorRecord> EnrollService::CreateContributor(const std::string& name,
                                                                    bool* taken) {
   *taken = false;

@@ -88,6 +88,10 @@ class EnrollService {
   EnrollService(MetadataStore* store, KeyService* keys, Env* env, VaultMetrics* metrics,
                 std::string enrolment_secret);
   EnrollResult Enroll(const EnrollRequest& req);
+  // Undoes a successful Enroll whose recording in the access layer failed (the
+  // device token was never shown): the device, and a new contributor with
+  // their key, are deleted, so a retry with the same name works.
+  absl::Status Abandon(const EnrollResult& r);
   // Set once, before serving (the access layer's check). Without one, device
   // codes are refused.
   void SetDeviceCodeCheck(DeviceCodeCheck check) { device_code_check_ = std::move(check); }

@@ -183,6 +183,9 @@ class FailingStore final : public MetadataStore {
   }
   absl::Status TouchDevice(const Id16& id, int64_t t) override { return base_->TouchDevice(id, t); }
   absl::Status RevokeDevice(const Id16& id, int64_t t) override { return base_->RevokeDevice(id, t); }
+  absl::Status DeleteEnrolment(const Id16& d, const Id16& c, bool n) override {
+    return base_->DeleteEnrolment(d, c, n);
+  }
   absl::StatusOr<InsertSegmentResult> InsertSegment(const SegmentRecord& s) override {
     return base_->InsertSegment(s);
   }

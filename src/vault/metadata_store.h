@@ -130,6 +130,12 @@ class MetadataStore {
   virtual absl::Status TouchDevice(const Id16& id, int64_t last_seen_us) = 0;
   // Marks the device revoked at `now_us` (keeps the first time); NOT_FOUND if unknown.
   virtual absl::Status RevokeDevice(const Id16& id, int64_t now_us) = 0;
+  // Undoes an enrolment whose recording in the access layer failed, in one
+  // transaction: deletes the device row and, when `new_contributor` is set,
+  // that contributor's key rows and row, only if no segment refers to them
+  // (FAILED_PRECONDITION otherwise; nothing is deleted then).
+  virtual absl::Status DeleteEnrolment(const Id16& device_id, const Id16& contributor_id,
+                                       bool new_contributor) = 0;
 
   // --- segments ---
   // Inserts the row and updates the device's last_seen/last_upload in one durable

@@ -311,6 +311,29 @@ absl::Status PgMetadataStore::RevokeDevice(const Id16& id, int64_t now_us) {
   return absl::OkStatus();
 }
 
+absl::Status PgMetadataStore::DeleteEnrolment(const Id16& device_id, const Id16& contributor_id,
+                                              bool new_contributor) {
+  return pool_->InTransaction([&](PgConn* c) -> absl::Status {
+    auto used = c->Exec("enrol_used",
+                        "SELECT 1 FROM segments WHERE device_id=$1 OR ($2 AND contributor_id=$3) "
+                        "LIMIT 1",
+                        {PgParam::Text(device_id.Hex()), PgParam::Text(new_contributor ? "t" : "f"),
+                         PgParam::Text(contributor_id.Hex())});
+    if (!used.ok()) return used.status();
+    if (used->rows() > 0) return absl::FailedPreconditionError("the enrolment already has segments");
+    auto dev = c->Exec("enrol_del_device", "DELETE FROM devices WHERE id=$1",
+                       {PgParam::Text(device_id.Hex())});
+    if (!dev.ok()) return dev.status();
+    if (!new_contributor) return absl::OkStatus();
+    auto keys = c->Exec("enrol_del_keys", "DELETE FROM contributor_keys WHERE contributor_id=$1",
+                        {PgParam::Text(contributor_id.Hex())});
+    if (!keys.ok()) return keys.status();
+    return c->Exec("enrol_del_contributor", "DELETE FROM contributors WHERE id=$1",
+                   {PgParam::Text(contributor_id.Hex())})
+        .status();
+  });
+}
+
 absl::Status PgMetadataStore::TouchDevice(const Id16& id, int64_t last_seen_us) {
   return Run(pool_.get(), "touch_device",
              "UPDATE devices SET last_seen_us=greatest(last_seen_us, $1) WHERE id=$2",

@@ -61,6 +61,8 @@ class PgMetadataStore final : public MetadataStore {
       const std::string& token_sha256) override;
   absl::Status TouchDevice(const Id16& id, int64_t last_seen_us) override;
   absl::Status RevokeDevice(const Id16& id, int64_t now_us) override;
+  absl::Status DeleteEnrolment(const Id16& device_id, const Id16& contributor_id,
+                               bool new_contributor) override;
   absl::StatusOr<InsertSegmentResult> InsertSegment(const SegmentRecord& s) override;
   absl::StatusOr<std::optional<SegmentRecord>> GetSegment(const Id16& segment_id) override;
   absl::StatusOr<std::vector<SegmentRecord>> ListSegments(const Id16& contributor_id,

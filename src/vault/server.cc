@@ -162,6 +162,10 @@ struct VaultServer::Impl {
       auto extra = options.api->OnEnrolled(r.contributor_id, r.device_id, r.name,
                                            r.new_contributor, r.via);
       if (!extra.ok()) {
+        // Nothing partially enrolled: undo it, so the same name can retry.
+        if (auto s = vault->enroll()->Abandon(r); !s.ok()) {
+          spdlog::error("enroll: cannot undo device {}: {}", r.device_id, std::string(s.message()));
+        }
         res.status = 503;
         res.set_header("Retry-After", "5");
         out = ErrorBody("storage_error", "enrolment could not be recorded in the audit log");

@@ -479,6 +479,33 @@ absl::Status SqliteMetadataStore::RevokeDevice(const Id16& id, int64_t now_us) {
   return absl::OkStatus();
 }
 
+absl::Status SqliteMetadataStore::DeleteEnrolment(const Id16& device_id,
+                                                  const Id16& contributor_id,
+                                                  bool new_contributor) {
+  std::lock_guard<std::mutex> l(mu_);
+  return InTransaction(db_, [&]() -> absl::Status {
+    Stmt used(db_, "SELECT 1 FROM segments WHERE device_id=? OR (? AND contributor_id=?) LIMIT 1");
+    if (auto s = used.status("check segments"); !s.ok()) return s;
+    used.Text(1, device_id.Hex()).Int(2, new_contributor ? 1 : 0).Text(3, contributor_id.Hex());
+    int rc = used.Step();
+    if (rc == SQLITE_ROW) return absl::FailedPreconditionError("the enrolment already has segments");
+    if (rc != SQLITE_DONE) return SqlError(db_, rc, "check segments");
+    Stmt dev(db_, "DELETE FROM devices WHERE id=?");
+    if (auto s = dev.status("delete device"); !s.ok()) return s;
+    dev.Text(1, device_id.Hex());
+    if (auto s = StepDone(db_, dev, "delete device"); !s.ok()) return s;
+    if (!new_contributor) return absl::OkStatus();
+    for (const char* sql : {"DELETE FROM contributor_keys WHERE contributor_id=?",
+                            "DELETE FROM contributors WHERE id=?"}) {
+      Stmt st(db_, sql);
+      if (auto s = st.status("delete contributor"); !s.ok()) return s;
+      st.Text(1, contributor_id.Hex());
+      if (auto s = StepDone(db_, st, "delete contributor"); !s.ok()) return s;
+    }
+    return absl::OkStatus();
+  });
+}
+
 absl::Status SqliteMetadataStore::TouchDevice(const Id16& id, int64_t last_seen_us) {
   std::lock_guard<std::mutex> l(mu_);
   Stmt st(db_, "UPDATE devices SET last_seen_us=max(last_seen_us, ?) WHERE id=?");
