@@ -11,15 +11,29 @@ void InitCrypto() {
   if (sodium_init() < 0) std::abort();
 }
 
-SecretKey::SecretKey(std::string_view bytes) {
-  std::memcpy(b_.data(), bytes.data(), std::min(bytes.size(), b_.size()));
+namespace {
+uint8_t* LockedZeroed(size_t n) {
+  if (sodium_init() < 0) std::abort();
+  auto* p = static_cast<uint8_t*>(sodium_malloc(n));
+  if (p == nullptr) std::abort();
+  sodium_memzero(p, n);
+  return p;
 }
-SecretKey::~SecretKey() { sodium_memzero(b_.data(), b_.size()); }
-SecretKey::SecretKey(SecretKey&& o) noexcept : b_(o.b_) { sodium_memzero(o.b_.data(), o.b_.size()); }
+}  // namespace
+
+SecretKey::SecretKey() : p_(LockedZeroed(kBytes)) {}
+SecretKey::SecretKey(std::string_view bytes) : p_(LockedZeroed(kBytes)) {
+  std::memcpy(p_, bytes.data(), std::min(bytes.size(), kBytes));
+}
+SecretKey::~SecretKey() { sodium_free(p_); }  // sodium_free wipes before unmapping
+SecretKey::SecretKey(SecretKey&& o) noexcept : p_(LockedZeroed(kBytes)) {
+  std::memcpy(p_, o.p_, kBytes);
+  sodium_memzero(o.p_, kBytes);
+}
 SecretKey& SecretKey::operator=(SecretKey&& o) noexcept {
   if (this != &o) {
-    b_ = o.b_;
-    sodium_memzero(o.b_.data(), o.b_.size());
+    std::memcpy(p_, o.p_, kBytes);
+    sodium_memzero(o.p_, kBytes);
   }
   return *this;
 }

@@ -21,23 +21,26 @@ constexpr size_t kPublicKeyBytes = 32;   // crypto_box_PUBLICKEYBYTES
 constexpr size_t kSecretKeyBytes = 32;   // crypto_box_SECRETKEYBYTES
 constexpr size_t kKeyIdBytes = 8;
 
-// A fixed-size secret that is wiped when it goes away. Move-only.
+// A fixed-size secret in its own locked page (sodium_malloc: mlock'd, guard
+// pages, canary), zeroed at start and wiped when it goes away. Move-only; a
+// moved-from key holds zeros. Allocation failure aborts (an impossible state).
 class SecretKey {
  public:
-  SecretKey() = default;
+  SecretKey();
   explicit SecretKey(std::string_view bytes);
   ~SecretKey();
   SecretKey(SecretKey&& o) noexcept;
   SecretKey& operator=(SecretKey&& o) noexcept;
   SecretKey(const SecretKey&) = delete;
   SecretKey& operator=(const SecretKey&) = delete;
-  const uint8_t* data() const { return b_.data(); }
-  uint8_t* data() { return b_.data(); }
-  size_t size() const { return b_.size(); }
-  std::string_view view() const { return {reinterpret_cast<const char*>(b_.data()), b_.size()}; }
+  const uint8_t* data() const { return p_; }
+  uint8_t* data() { return p_; }
+  size_t size() const { return kBytes; }
+  std::string_view view() const { return {reinterpret_cast<const char*>(p_), kBytes}; }
 
  private:
-  std::array<uint8_t, 32> b_{};
+  static constexpr size_t kBytes = 32;
+  uint8_t* p_;
 };
 
 struct BoxKeyPair {
