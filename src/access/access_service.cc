@@ -227,6 +227,13 @@ absl::StatusOr<Principal> AccessService::Authenticate(std::string_view authoriza
                   "principal " + pr.id + " is disabled or awaits activation by a privacy officer",
                   false);
   }
+  if (pr.role == Role::kContributor && t.method != "passkey" && t.method != "device_flow") {
+    // Contributor tokens minted before passkey sign-in (stored beside device
+    // configs by older versions) read nothing any more.
+    return refuse(&pr, "token.contributor_signin",
+                  "token " + t.id + " was not issued by a passkey sign-in; sign in with your passkey",
+                  true);
+  }
   if (!scope.empty() && std::find(t.scopes.begin(), t.scopes.end(), scope) == t.scopes.end()) {
     return refuse(&pr, "token.scope",
                   "token " + t.id + " lacks scope \"" + std::string(scope) + "\" (has " +

@@ -390,11 +390,10 @@ vault::ApiResponse AccessApi::Handle(const vault::ApiRequest& req) {
   }
   if (path == "/v1/me/delete" && post) {
     return with(kScopeMe, [&](const Principal& p) {
-      // Step-up: deleting needs a passkey sign-in (or a terminal approved with
-      // one) from the last 10 minutes, not a long-lived session's token.
+      // Step-up: deleting needs a passkey sign-in from the last 10 minutes,
+      // not a long-lived session's token nor a terminal's.
       constexpr int64_t kFresh = 10LL * 60 * 1000000;
-      const bool signed_in = p.auth_method == "passkey" || p.auth_method == "device_flow";
-      if (!signed_in || svc->env()->NowWallMicros() - p.token_created_us > kFresh) {
+      if (p.auth_method != "passkey" || svc->env()->NowWallMicros() - p.token_created_us > kFresh) {
         svc->AuditRefusal(&p, "signin.step_up", path, "deletion needs a fresh passkey sign-in");
         return Error(403, "forbidden",
                      "signin.step_up: deleting needs a passkey sign-in from the last 10 minutes",

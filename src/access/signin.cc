@@ -236,7 +236,7 @@ absl::StatusOr<Ceremony> SignInService::NewCeremony(PendingCeremony c,
   c.expires_us = now + options_.ceremony_ttl_us;
   std::lock_guard<std::mutex> l(mu_);
   SweepLocked(now);
-  if (ceremonies_.size() + flows_.size() >= options_.max_pending) {
+  if (ceremonies_.size() >= options_.max_pending) {
     return absl::ResourceExhaustedError("signin.busy: too many sign-ins in progress; try again");
   }
   ceremonies_[out.id] = std::move(c);
@@ -307,10 +307,18 @@ absl::StatusOr<Ceremony> SignInService::BeginAddPasskey(const Principal& signed_
 absl::StatusOr<SignedIn> SignInService::FinishRegistration(std::string_view ceremony_id,
                                                            const webauthn::Registration& r,
                                                            const std::vector<std::string>& origins,
-                                                           std::string_view client) {
+                                                           std::string_view client,
+                                                           const Principal* signed_in) {
   const char* route = "signin.register";
   auto c = TakeCeremony(ceremony_id, true);
   if (!c.ok()) return Refuse(nullptr, RuleOf(c.status()), route, std::string(c.status().message()), true);
+  // A code ceremony is finished without a session; an add-passkey ceremony
+  // only by the signed-in principal it was begun for.
+  const bool by_code = !c->code_sha256.empty();
+  if (signed_in == nullptr ? !by_code : (by_code || c->principal_id != signed_in->id)) {
+    return Refuse(signed_in, "webauthn.challenge", route,
+                  "this registration was begun for someone else or another way", true);
+  }
   auto cred = webauthn::VerifyRegistration(r, Expect(*c, origins));
   if (!cred.ok()) {
     return Refuse(nullptr, RuleOf(cred.status()), route, std::string(cred.status().message()), true);
@@ -318,6 +326,9 @@ absl::StatusOr<SignedIn> SignInService::FinishRegistration(std::string_view cere
   auto p = access_->GetPrincipal(c->principal_id);
   if (!p.ok()) return p.status();
   if (!p->has_value()) return absl::NotFoundError("the contributor no longer exists");
+  if ((*p)->disabled || (*p)->role != Role::kContributor) {
+    return Refuse(&**p, "principal.disabled", route, "the contributor is disabled", false);
+  }
   const int64_t now = env_->NowWallMicros();
   if (!c->code_sha256.empty()) {
     auto used = store_->UseCode(c->code_sha256, kCodeSignIn, now);
@@ -376,10 +387,16 @@ absl::StatusOr<SignedIn> SignInService::FinishSignIn(std::string_view ceremony_i
                                                      std::string_view credential_id,
                                                      const webauthn::Assertion& a,
                                                      const std::vector<std::string>& origins,
-                                                     std::string_view client) {
+                                                     std::string_view client,
+                                                     const Principal* step_up_for) {
   const char* route = "signin.passkey";
   auto c = TakeCeremony(ceremony_id, false);
   if (!c.ok()) return Refuse(nullptr, RuleOf(c.status()), route, std::string(c.status().message()), true);
+  // A plain sign-in ceremony cannot serve as a step-up, nor the other way round.
+  if (step_up_for == nullptr ? !c->principal_id.empty() : c->principal_id != step_up_for->id) {
+    return Refuse(step_up_for, "signin.step_up_mismatch", route,
+                  "this sign-in attempt was begun for another purpose or person", false);
+  }
   auto k = store_->GetPasskey(std::string(credential_id));
   if (!k.ok()) return k.status();
   if (!k->has_value() || (*k)->revoked_us != 0) {
@@ -435,8 +452,8 @@ absl::StatusOr<TerminalFlow> SignInService::StartTerminalFlow(std::string_view c
   f.expires_us = out.expires_us;
   std::lock_guard<std::mutex> l(mu_);
   SweepLocked(now);
-  if (ceremonies_.size() + flows_.size() >= options_.max_pending) {
-    return absl::ResourceExhaustedError("signin.busy: too many sign-ins in progress; try again");
+  if (flows_.size() >= options_.max_pending) {
+    return absl::ResourceExhaustedError("signin.busy: too many terminal sign-ins waiting; try again");
   }
   if (!flows_.emplace(user, std::move(f)).second) {
     return absl::UnavailableError("signin.busy: user code collision; try again");

@@ -61,7 +61,7 @@ struct SignInOptions {
   int64_t session_token_ttl_us = 8LL * 3600 * 1000000;  // dashboard sessions
   int64_t terminal_token_ttl_us = 3600LL * 1000000;     // device-flow (CLI) tokens
   int64_t terminal_flow_ttl_us = 10LL * 60 * 1000000;
-  size_t max_pending = 10000;  // ceremonies + terminal flows in memory
+  size_t max_pending = 10000;  // ceremonies in memory; as many terminal flows again
 };
 
 struct IssuedCode {
@@ -116,19 +116,24 @@ class SignInService {
   absl::StatusOr<Ceremony> BeginRegistration(std::string_view signin_code);
   absl::StatusOr<Ceremony> BeginAddPasskey(const Principal& signed_in);
   // Finishes a registration; the code (if any) is used up only now. Signs the
-  // contributor in.
+  // contributor in. `signed_in` null: only a ceremony begun with a code;
+  // otherwise only that principal's own BeginAddPasskey ceremony.
   absl::StatusOr<SignedIn> FinishRegistration(std::string_view ceremony_id,
                                               const webauthn::Registration& r,
                                               const std::vector<std::string>& origins,
-                                              std::string_view client);
+                                              std::string_view client,
+                                              const Principal* signed_in = nullptr);
   // Sign-in with any of the contributor's passkeys (discoverable), or, with
   // `step_up_for`, a fresh assertion by that principal's own passkey.
   absl::StatusOr<Ceremony> BeginSignIn(const Principal* step_up_for);
+  // `step_up_for` null: only a plain sign-in ceremony; otherwise only the
+  // step-up ceremony begun for that principal, with their own passkey.
   absl::StatusOr<SignedIn> FinishSignIn(std::string_view ceremony_id,
                                         std::string_view credential_id,
                                         const webauthn::Assertion& a,
                                         const std::vector<std::string>& origins,
-                                        std::string_view client);
+                                        std::string_view client,
+                                        const Principal* step_up_for = nullptr);
   absl::StatusOr<std::vector<PasskeyRecord>> ListPasskeys(const Principal& contributor);
 
   // --- terminals ---

@@ -52,7 +52,7 @@ class SignInTest : public ::testing::Test, public AccessFixture {
     auto c = signin.BeginSignIn(step_up);
     if (!c.ok()) return c.status();
     return signin.FinishSignIn(c->id, a.credential_id(), a.Assert(ChallengeOf(*c)), kOrigins,
-                               "test");
+                               "test", step_up);
   }
   // Rules of the refusals recorded since audit index `from`.
   std::vector<std::string> RefusalsSince(uint64_t from) {
@@ -181,6 +181,22 @@ TEST_F(SignInTest, CodesExpireAndStepUpNeedsTheSignedInPersonsPasskey) {
   bk.counter = 2;
   EXPECT_EQ(RuleOf(SignIn(bk, &alice).status()), "signin.step_up_mismatch");
   EXPECT_TRUE(SignIn(ak, &alice).ok());
+  // A plain sign-in ceremony (anyone may begin one) is no step-up for alice,
+  // even with a valid assertion by someone's passkey.
+  bk.counter = 3;
+  auto plain = signin.BeginSignIn(nullptr);
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(RuleOf(signin.FinishSignIn(plain->id, bk.credential_id(), bk.Assert(ChallengeOf(*plain)),
+                                       kOrigins, "t", &alice)
+                       .status()),
+            "signin.step_up_mismatch");
+  // Nor the other way round: a step-up ceremony does not sign anyone in.
+  ak.counter = 4;
+  auto step = signin.BeginSignIn(&alice);
+  EXPECT_EQ(RuleOf(signin.FinishSignIn(step->id, ak.credential_id(), ak.Assert(ChallengeOf(*step)),
+                                       kOrigins, "t")
+                       .status()),
+            "signin.step_up_mismatch");
 }
 
 TEST_F(SignInTest, OperatorInvitationsEnrolOneNamedContributorOnce) {
@@ -213,6 +229,19 @@ TEST_F(SignInTest, OperatorInvitationsEnrolOneNamedContributorOnce) {
   EXPECT_EQ(in->principal.name, "dave");
 }
 
+TEST_F(SignInTest, ContributorTokensFromBeforePasskeysReadNothing) {
+  IssuedCode code;
+  Principal alice = EnrolNew("alice", &code);
+  // What older versions minted at enrolment and wrote beside agent.toml.
+  const std::string old = "stp_" + Base64Url(RandomBytes(32));
+  TokenRecord t{"t_old", alice.id, Sha256(old), {kScopeMe}, env_.NowWallMicros(),
+                env_.NowWallMicros() + 86400LL * 1000000, 0, "token", ""};
+  ASSERT_TRUE(store->PutToken(t).ok());
+  auto p = svc->Authenticate("Bearer " + old, kScopeMe, "/v1/me/read");
+  EXPECT_TRUE(absl::IsUnauthenticated(p.status())) << p.status();
+  EXPECT_EQ(RuleOf(p.status()), "token.contributor_signin");
+}
+
 TEST_F(SignInTest, ASignedInContributorAddsASecondPasskey) {
   IssuedCode code;
   Principal alice = EnrolNew("alice", &code);
@@ -229,7 +258,14 @@ TEST_F(SignInTest, ASignedInContributorAddsASecondPasskey) {
   ASSERT_TRUE(c.ok()) << c.status();
   json o = json::parse(c->options_json);
   ASSERT_EQ(o["excludeCredentials"].size(), 1u);  // the laptop's is not registered twice
-  auto added = signin.FinishRegistration(c->id, phone.Register(ChallengeOf(*c)), kOrigins, "phone");
+  // Not finishable without the session, nor by another principal.
+  auto c2 = signin.BeginAddPasskey(*session);
+  EXPECT_EQ(RuleOf(signin.FinishRegistration(c2->id, phone.Register(ChallengeOf(*c2)), kOrigins,
+                                             "phone")
+                       .status()),
+            "webauthn.challenge");
+  auto added = signin.FinishRegistration(c->id, phone.Register(ChallengeOf(*c)), kOrigins, "phone",
+                                         &*session);
   ASSERT_TRUE(added.ok()) << added.status();
   EXPECT_EQ(added->principal.id, alice.id);
   EXPECT_EQ(signin.ListPasskeys(*session)->size(), 2u);

@@ -23,9 +23,53 @@ struct CborDeleter {
 };
 using CborPtr = std::unique_ptr<cbor_item_t, CborDeleter>;
 
+// Walks one CBOR item without allocating: definite lengths only, every
+// declared length or item count within the bytes left (an item takes at
+// least one byte), nesting at most 16. Returns the item's size, or 0 if it is
+// malformed. libcbor would allocate a declared count before reading items.
+size_t CheckCbor(const uint8_t* p, size_t n, int depth) {
+  if (depth > 16 || n == 0) return 0;
+  const int major = p[0] >> 5, ai = p[0] & 31;
+  size_t off = 1;
+  uint64_t v = static_cast<uint64_t>(ai);
+  if (ai >= 24 && ai <= 27) {
+    const size_t len = size_t{1} << (ai - 24);
+    if (n < 1 + len) return 0;
+    v = 0;
+    for (size_t i = 0; i < len; ++i) v = (v << 8) | p[1 + i];
+    off += len;
+  } else if (ai > 27) {
+    return 0;  // reserved, or an indefinite length
+  }
+  const size_t left = n - off;
+  switch (major) {
+    case 0: case 1: case 7:
+      return off;
+    case 2: case 3:
+      return v > left ? 0 : off + static_cast<size_t>(v);
+    case 4: case 5: {
+      if (v > left || (major == 5 && v > left / 2)) return 0;
+      const uint64_t items = major == 5 ? 2 * v : v;
+      for (uint64_t i = 0; i < items; ++i) {
+        const size_t used = CheckCbor(p + off, n - off, depth + 1);
+        if (used == 0) return 0;
+        off += used;
+      }
+      return off;
+    }
+    default: {  // 6: a tag and its item
+      const size_t used = CheckCbor(p + off, left, depth + 1);
+      return used == 0 ? 0 : off + used;
+    }
+  }
+}
+
 // Loads one definite CBOR item from the front of `data`.
 absl::StatusOr<CborPtr> LoadCbor(std::string_view data, size_t* consumed) {
   if (data.empty()) return Fail("malformed", "empty CBOR");
+  if (CheckCbor(reinterpret_cast<const uint8_t*>(data.data()), data.size(), 0) == 0) {
+    return Fail("malformed", "CBOR with indefinite or oversized lengths, or nested too deep");
+  }
   cbor_load_result res{};
   cbor_item_t* item =
       cbor_load(reinterpret_cast<const unsigned char*>(data.data()), data.size(), &res);

@@ -136,6 +136,24 @@ TEST(WebAuthn, MalformedInputsAreClearErrors) {
   EXPECT_EQ(RuleOf(ParseAuthenticatorData(auth + "x").status()), "webauthn.malformed");
 }
 
+TEST(WebAuthn, DeclaredSizesBeyondTheInputAreRefusedBeforeAllocating) {
+  // A map claiming 2^27 pairs in 9 bytes; an array of 2^32 items; a byte
+  // string longer than the input; an indefinite-length map; deep nesting.
+  const std::string huge_map("\xba\x08\x00\x00\x00\x01\x02", 7);
+  const std::string huge_array("\x9b\x00\x00\x00\x01\x00\x00\x00\x00", 9);
+  const std::string long_bytes("\x5a\x00\x10\x00\x00xx", 7);
+  const std::string indefinite("\xbf\x01\x02\xff", 4);
+  const std::string deep(40, '\x81');
+  for (const std::string& bad : {huge_map, huge_array, long_bytes, indefinite, deep}) {
+    size_t used = 0;
+    EXPECT_EQ(RuleOf(ParseCoseKey(bad, &used).status()), "webauthn.malformed");
+    SoftAuthenticator a;
+    std::string auth = a.AuthData(false);
+    auth[32] = static_cast<char>(auth[32] | kFlagExtensions);
+    EXPECT_EQ(RuleOf(ParseAuthenticatorData(auth + bad).status()), "webauthn.malformed");
+  }
+}
+
 TEST(WebAuthn, OnlyEs256AndEd25519KeysAreAccepted) {
   PublicKey k{kAlgES256, std::string("\x04", 1) + std::string(64, '\x01')};  // not on the curve
   size_t used = 0;

@@ -528,9 +528,16 @@ Response Dashboard::Login(const Request& req) {
 // ---------------------------------------------------------------------------
 // Passkey sign-in, step-up, devices and terminal approval.
 
+// The origins a passkey ceremony may come from: the configured ones, and this
+// request's own origin only when its host is the relying party id (so a
+// request's Host header cannot choose the origin it is checked against).
 std::vector<std::string> Dashboard::Origins(const Request& req) const {
   std::vector<std::string> o = d_.extra_origins;
-  o.push_back(ExpectedOrigin(req));
+  std::string host = req.host.substr(0, req.host.rfind(':') == std::string::npos ||
+                                                req.host.back() == ']'
+                                            ? req.host.size()
+                                            : req.host.rfind(':'));
+  if (d_.signin != nullptr && host == d_.signin->options().rp_id) o.push_back(ExpectedOrigin(req));
   return o;
 }
 
@@ -659,8 +666,9 @@ Response Dashboard::StepUp(const Ctx& c, bool finish) {
   auto b64 = [&](const char* k) { return FromBase64Url(Get(f, k)).value_or(std::string()); };
   access::webauthn::Assertion a{b64("client_data"), b64("authenticator_data"), b64("signature")};
   auto in = d_.signin->FinishSignIn(Get(f, "ceremony"), b64("credential_id"), a, Origins(*c.req),
-                                    "dashboard step-up");
+                                    "dashboard step-up", &c.p);
   if (!in.ok()) return fail(in.status());
+  if (in->principal.id != c.p.id) return JsonError(403, "refused", "not your passkey");
   // The step-up's own token is not needed: the session keeps its sign-in token.
   d_.access->RevokeToken(in->principal, in->token.token_id).IgnoreError();
   sessions_.MarkSteppedUp(c.sid, env_->NowWallMicros());
@@ -675,6 +683,9 @@ Response Dashboard::AddPasskey(const Ctx& c, bool finish) {
   auto fail = [](const absl::Status& st) {
     return JsonError(HttpStatusOf(st), "refused", std::string(st.message()));
   };
+  if (!SteppedUp(c)) {
+    return JsonError(403, "step_up", "confirm it is you with your passkey first (step-up)");
+  }
   if (!finish) {
     auto cer = d_.signin->BeginAddPasskey(c.p);
     if (!cer.ok()) return fail(cer.status());
@@ -686,7 +697,8 @@ Response Dashboard::AddPasskey(const Ctx& c, bool finish) {
   const auto& f = c.req->form;
   auto b64 = [&](const char* k) { return FromBase64Url(Get(f, k)).value_or(std::string()); };
   access::webauthn::Registration reg{b64("client_data"), b64("attestation")};
-  auto in = d_.signin->FinishRegistration(Get(f, "ceremony"), reg, Origins(*c.req), "dashboard");
+  auto in = d_.signin->FinishRegistration(Get(f, "ceremony"), reg, Origins(*c.req), "dashboard",
+                                          &c.p);
   if (!in.ok()) return fail(in.status());
   d_.access->RevokeToken(in->principal, in->token.token_id).IgnoreError();  // the session has one
   Response r;
@@ -807,6 +819,7 @@ std::string Dashboard::RetentionProposal(const Ctx& c) {
 
 Response Dashboard::DeviceCode(const Ctx& c) {
   if (d_.signin == nullptr) return ErrorPage(c, absl::UnavailableError("no sign-in"), "Adding");
+  if (!SteppedUp(c)) return StepUpNeeded(c, "/dashboard/me/devices", "add a device");
   auto code = d_.signin->IssueDeviceCode(c.p);
   if (!code.ok()) return ErrorPage(c, code.status(), "Creating a device code");
   std::string b = "<div class=\"banner ok\" role=\"status\">On the new device run:<br><code "
@@ -837,6 +850,10 @@ Response Dashboard::TerminalPage(const Ctx& c) {
 Response Dashboard::TerminalDecide(const Ctx& c) {
   if (d_.signin == nullptr) return ErrorPage(c, absl::UnavailableError("no sign-in"), "Approving");
   const bool approve = Get(c.req->form, "decision") == "approve";
+  if (approve && !SteppedUp(c)) {
+    return StepUpNeeded(c, "/dashboard/terminal?code=" + Get(c.req->form, "user_code"),
+                        "let a terminal read your data");
+  }
   Principal who = c.p;
   who.auth_method = c.s.auth_method;
   auto s = d_.signin->DecideTerminalFlow(who, Get(c.req->form, "user_code"), approve);

@@ -136,9 +136,11 @@ TEST(IdentityLeak, NeitherTheSecretHolderNorTheDeviceThiefReadsAByte) {
 
   // Alice herself: the code from her terminal, her passkey, her data.
   access::testing::SoftAuthenticator key;
-  const std::string origin = "http://127.0.0.1:" + std::to_string(v.port);
+  // The browser is on http://localhost:PORT: passkeys are bound to the RP id localhost.
+  const std::string origin = "http://localhost:" + std::to_string(v.port);
+  const std::string host = "localhost:" + std::to_string(v.port);
   key.origin = origin;
-  const httplib::Headers o = {{"Origin", origin}};
+  const httplib::Headers o = {{"Origin", origin}, {"Host", host}};
   auto begin = http.Post("/dashboard/passkey/register/begin", o, "code=" + signin_code,
                          "application/x-www-form-urlencoded");
   ASSERT_TRUE(begin);
@@ -154,7 +156,7 @@ TEST(IdentityLeak, NeitherTheSecretHolderNorTheDeviceThiefReadsAByte) {
   ASSERT_EQ(finish->status, 200) << finish->body;
   std::string cookie = finish->get_header_value("Set-Cookie");
   cookie = cookie.substr(0, cookie.find(';'));
-  auto mine = http.Get("/dashboard/me/export.jsonl", {{"Cookie", cookie}});
+  auto mine = http.Get("/dashboard/me/export.jsonl", {{"Cookie", cookie}, {"Host", host}});
   ASSERT_TRUE(mine);
   ASSERT_EQ(mine->status, 200);
   std::string typed;
@@ -169,11 +171,12 @@ TEST(IdentityLeak, NeitherTheSecretHolderNorTheDeviceThiefReadsAByte) {
   const std::string conf = ReadAll(cfg);
   ASSERT_TRUE(std::regex_search(conf, dm, std::regex("device_token = ['\"](std_[^'\"]+)")));
   const std::string device_token = dm[1];
-  auto page = http.Get("/dashboard/me/devices", {{"Cookie", cookie}});
+  auto page = http.Get("/dashboard/me/devices", {{"Cookie", cookie}, {"Host", host}});
   ASSERT_TRUE(page);
   std::smatch cm;
   ASSERT_TRUE(std::regex_search(page->body, cm, std::regex("name=\"csrf\" value=\"([^\"]+)\"")));
-  auto revoke = http.Post("/dashboard/me/devices/revoke", {{"Cookie", cookie}, {"Origin", origin}},
+  auto revoke = http.Post("/dashboard/me/devices/revoke",
+                          {{"Cookie", cookie}, {"Origin", origin}, {"Host", host}},
                           "csrf=" + cm[1].str() + "&device_id=" + ReadAll(cfg).substr(
                               ReadAll(cfg).find("device_id = ") + 13, 32),
                           "application/x-www-form-urlencoded");
