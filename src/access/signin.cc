@@ -39,6 +39,13 @@ std::string Grouped(const std::string& s, size_t group) {
   return out;
 }
 
+// The explanation of a "<rule>: <why>" status, without the rule.
+std::string WhyOf(const absl::Status& s) {
+  std::string m(s.message());
+  const std::string rule = RuleOf(s);
+  return rule.empty() ? m : m.substr(rule.size() + 2);
+}
+
 std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 json CredentialList(const std::vector<PasskeyRecord>& keys) {
@@ -311,7 +318,7 @@ absl::StatusOr<SignedIn> SignInService::FinishRegistration(std::string_view cere
                                                            const Principal* signed_in) {
   const char* route = "signin.register";
   auto c = TakeCeremony(ceremony_id, true);
-  if (!c.ok()) return Refuse(nullptr, RuleOf(c.status()), route, std::string(c.status().message()), true);
+  if (!c.ok()) return Refuse(nullptr, RuleOf(c.status()), route, WhyOf(c.status()), true);
   // A code ceremony is finished without a session; an add-passkey ceremony
   // only by the signed-in principal it was begun for.
   const bool by_code = !c->code_sha256.empty();
@@ -321,7 +328,7 @@ absl::StatusOr<SignedIn> SignInService::FinishRegistration(std::string_view cere
   }
   auto cred = webauthn::VerifyRegistration(r, Expect(*c, origins));
   if (!cred.ok()) {
-    return Refuse(nullptr, RuleOf(cred.status()), route, std::string(cred.status().message()), true);
+    return Refuse(nullptr, RuleOf(cred.status()), route, WhyOf(cred.status()), true);
   }
   auto p = access_->GetPrincipal(c->principal_id);
   if (!p.ok()) return p.status();
@@ -391,7 +398,7 @@ absl::StatusOr<SignedIn> SignInService::FinishSignIn(std::string_view ceremony_i
                                                      const Principal* step_up_for) {
   const char* route = "signin.passkey";
   auto c = TakeCeremony(ceremony_id, false);
-  if (!c.ok()) return Refuse(nullptr, RuleOf(c.status()), route, std::string(c.status().message()), true);
+  if (!c.ok()) return Refuse(nullptr, RuleOf(c.status()), route, WhyOf(c.status()), true);
   // A plain sign-in ceremony cannot serve as a step-up, nor the other way round.
   if (step_up_for == nullptr ? !c->principal_id.empty() : c->principal_id != step_up_for->id) {
     return Refuse(step_up_for, "signin.step_up_mismatch", route,
@@ -413,7 +420,7 @@ absl::StatusOr<SignedIn> SignInService::FinishSignIn(std::string_view ceremony_i
   }
   auto result = webauthn::VerifyAssertion(a, {key.alg, key.public_key}, Expect(*c, origins));
   if (!result.ok()) {
-    return Refuse(who, RuleOf(result.status()), route, std::string(result.status().message()), true);
+    return Refuse(who, RuleOf(result.status()), route, WhyOf(result.status()), true);
   }
   if (!webauthn::CounterAdvances(key.sign_count, result->sign_count)) {
     return Refuse(who, "webauthn.counter", route,
