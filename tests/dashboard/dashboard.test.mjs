@@ -588,6 +588,8 @@ test('a new contributor registers a passkey with the enrolment code, once; token
   // Signed out, the same browser signs in again with the new passkey.
   await page.goto(info.url + '/dashboard/me');
   await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.waitForURL(/\/dashboard\/login/);
+  await page.waitForLoadState('load');  // app.js (end of body) has attached its handlers
   await page.click('#passkey-signin');
   await page.waitForURL(/\/dashboard\/me$/, { timeout: 15000 });
   await context.close();
