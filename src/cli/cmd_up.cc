@@ -298,8 +298,9 @@ void RegisterUpCommands(CLI::App& app) {
         Env::Default()->SleepMicros(1'500'000);  // let the last segment seal
       });
       if (!st.ok()) std::cerr << "recorder: " << st.message() << "\n";
-      std::cout << "\nWhat the vault holds (read back as the contributor, through the audited "
-                   "access path):\n";
+      std::cout << "\nWhat the vault holds (read back under a grant that two privacy officers "
+                   "made, through the audited access path; the contributor's own sign-in is a "
+                   "passkey, which this demo does not hold):\n";
       PrintDemoReport(*ev.stack->service,
                       ReadTrimmed(JoinPath(ev.bootstrap_dir, "privacy_officer_1.token")),
                       ReadTrimmed(JoinPath(ev.bootstrap_dir, "privacy_officer_2.token")),
