@@ -173,13 +173,20 @@ absl::StatusOr<IssuedCode> SignInService::IssueInvitation(const Principal& op,
 }
 
 absl::StatusOr<std::string> SignInService::UseInvitation(std::string_view code) {
-  const char* route = "/v1/enroll";
-  auto c = CheckCode(code, kCodeInvitation, route);
+  auto c = UseOneTimeCode(code, kCodeInvitation, "/v1/enroll");
   if (!c.ok()) return c.status();
-  auto used = store_->UseCode(c->code_sha256, kCodeInvitation, env_->NowWallMicros());
-  if (!used.ok()) return used.status();
-  if (!*used) return Refuse(nullptr, "signin.code_used", route, "this invitation was already used", false);
   return c->label;
+}
+
+absl::StatusOr<OneTimeCode> SignInService::UseOneTimeCode(std::string_view code,
+                                                          std::string_view kind,
+                                                          std::string_view route) {
+  auto c = CheckCode(code, kind, route);
+  if (!c.ok()) return c.status();
+  auto used = store_->UseCode(c->code_sha256, kind, env_->NowWallMicros());
+  if (!used.ok()) return used.status();
+  if (!*used) return Refuse(nullptr, "signin.code_used", route, "this code was already used", false);
+  return c;
 }
 
 absl::StatusOr<OneTimeCode> SignInService::CheckCode(std::string_view code, std::string_view kind,
@@ -203,12 +210,8 @@ absl::StatusOr<OneTimeCode> SignInService::CheckCode(std::string_view code, std:
 }
 
 absl::StatusOr<std::string> SignInService::UseDeviceCode(std::string_view code) {
-  const char* route = "/v1/enroll";
-  auto c = CheckCode(code, kCodeDevice, route);
+  auto c = UseOneTimeCode(code, kCodeDevice, "/v1/enroll");
   if (!c.ok()) return c.status();
-  auto used = store_->UseCode(c->code_sha256, kCodeDevice, env_->NowWallMicros());
-  if (!used.ok()) return used.status();
-  if (!*used) return Refuse(nullptr, "signin.code_used", route, "this code was already used", false);
   return c->contributor_id;
 }
 
@@ -368,9 +371,12 @@ absl::StatusOr<SignedIn> SignInService::FinishRegistration(std::string_view cere
     }
     return s;
   }
+  SignedIn out{**p, {}, Base64Url(k.credential_id)};
+  if (signed_in != nullptr) return out;  // an extra passkey: the session already has its token
   auto token = access_->MintSignInToken(**p, "passkey", client, options_.session_token_ttl_us);
   if (!token.ok()) return token.status();
-  return SignedIn{**p, *std::move(token), Base64Url(k.credential_id)};
+  out.token = *std::move(token);
+  return out;
 }
 
 absl::StatusOr<Ceremony> SignInService::BeginSignIn(const Principal* step_up_for) {
@@ -432,9 +438,22 @@ absl::StatusOr<SignedIn> SignInService::FinishSignIn(std::string_view ceremony_i
     return Refuse(who, "webauthn.counter", route, "a concurrent sign-in used this counter", true);
   }
   if (!u.ok()) return u;
+  SignedIn out{*who, {}, Base64Url(key.credential_id)};
+  if (step_up_for != nullptr) {
+    // A step-up proves presence for a session that already has its token.
+    audit::AuditEntry e = access_->NewAuditEntry(AuditKind::kPolicyChange, step_up_for);
+    e.decision = audit::Decision::kAllow;
+    e.rule = "signin.step_up";
+    e.subject_contributor = who->contributor_id;
+    e.object_id = "passkey:" + out.credential_id.substr(0, 43);
+    e.extra["action"] = "step_up";
+    if (auto a = access_->AppendAudit(e); !a.ok()) return a.status();
+    return out;
+  }
   auto token = access_->MintSignInToken(*who, "passkey", client, options_.session_token_ttl_us);
   if (!token.ok()) return token.status();
-  return SignedIn{*who, *std::move(token), Base64Url(key.credential_id)};
+  out.token = *std::move(token);
+  return out;
 }
 
 absl::StatusOr<std::vector<PasskeyRecord>> SignInService::ListPasskeys(const Principal& p) {

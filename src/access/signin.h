@@ -79,7 +79,7 @@ struct Ceremony {
 
 struct SignedIn {
   Principal principal;
-  IssuedToken token;           // a `me` token; the caller keeps it in memory only
+  IssuedToken token;  // a `me` token (memory only); none for a step-up or an extra passkey
   std::string credential_id;   // base64url of the passkey used or registered
 };
 
@@ -168,6 +168,9 @@ class SignInService {
                                        const std::string& label = "", int64_t ttl_us = 0);
   absl::StatusOr<OneTimeCode> CheckCode(std::string_view code, std::string_view kind,
                                         std::string_view route);
+  // CheckCode, then marks the code used (atomically: one of two concurrent uses wins).
+  absl::StatusOr<OneTimeCode> UseOneTimeCode(std::string_view code, std::string_view kind,
+                                             std::string_view route);
   absl::StatusOr<Ceremony> NewCeremony(PendingCeremony c, const std::string& options_json);
   absl::StatusOr<Ceremony> RegistrationCeremony(const Principal& target, std::string code_sha256);
   absl::StatusOr<PendingCeremony> TakeCeremony(std::string_view id, bool registration);

@@ -180,7 +180,12 @@ TEST_F(SignInTest, CodesExpireAndStepUpNeedsTheSignedInPersonsPasskey) {
   ak.counter = 2;
   bk.counter = 2;
   EXPECT_EQ(RuleOf(SignIn(bk, &alice).status()), "signin.step_up_mismatch");
-  EXPECT_TRUE(SignIn(ak, &alice).ok());
+  auto stepped = SignIn(ak, &alice);
+  ASSERT_TRUE(stepped.ok()) << stepped.status();
+  EXPECT_TRUE(stepped->token.token.empty()) << "a step-up mints no token";
+  auto last = log->Entry(log->Size() - 1);
+  ASSERT_TRUE(last.ok());
+  EXPECT_EQ(last->rule, "signin.step_up");
   // A plain sign-in ceremony (anyone may begin one) is no step-up for alice,
   // even with a valid assertion by someone's passkey.
   bk.counter = 3;

@@ -669,8 +669,6 @@ Response Dashboard::StepUp(const Ctx& c, bool finish) {
                                     "dashboard step-up", &c.p);
   if (!in.ok()) return fail(in.status());
   if (in->principal.id != c.p.id) return JsonError(403, "refused", "not your passkey");
-  // The step-up's own token is not needed: the session keeps its sign-in token.
-  d_.access->RevokeToken(in->principal, in->token.token_id).IgnoreError();
   sessions_.MarkSteppedUp(c.sid, env_->NowWallMicros());
   Response r;
   r.content_type = kJson;
@@ -700,7 +698,6 @@ Response Dashboard::AddPasskey(const Ctx& c, bool finish) {
   auto in = d_.signin->FinishRegistration(Get(f, "ceremony"), reg, Origins(*c.req), "dashboard",
                                           &c.p);
   if (!in.ok()) return fail(in.status());
-  d_.access->RevokeToken(in->principal, in->token.token_id).IgnoreError();  // the session has one
   Response r;
   r.content_type = kJson;
   r.body = "{\"ok\":true}";
