@@ -120,7 +120,7 @@ absl::StatusOr<IssuedCode> SignInService::IssueCode(std::string_view kind, const
   e.rule = kind == kCodeDevice       ? "signin.device_code"
            : kind == kCodeInvitation ? "signin.invitation"
                                      : "signin.code";
-  if (!label.empty()) e.extra["name_hash"] = ToHex(Sha256(label)).substr(0, 16);
+  if (!label.empty()) e.extra["name_hash"] = access_->FieldHash(label);
   e.subject_contributor = owner.contributor_id;
   e.object_id = "code:" + ToHex(c.code_sha256.substr(0, 8));
   e.extra["kind"] = c.kind;
