@@ -17,6 +17,8 @@ PKGS=(
   libxcb-shm0-dev libxcb-res0-dev libxkbcommon-dev libxkbcommon-x11-dev
   # test and demo desktop
   xvfb openbox xdotool xterm x11-utils python3-pynput
+  # hidden-input detection: AT-SPI helper and GTK test windows
+  libatspi2.0-dev at-spi2-core dbus-user-session zenity gtk-3-examples
   # distributed backends
   postgresql nats-server
   # dashboard e2e

@@ -63,6 +63,31 @@ enum class Kind : uint8_t {
   kPassword,
   kGenericSecret,
   kNeverRecord,
+  // National identifiers, each confirmed by its check digits or format.
+  kUkNino,
+  kNlBsn,
+  kEsDni,  // DNI and NIE
+  kItCodiceFiscale,
+  kInAadhaar,
+  kInPan,
+  kBrCpf,
+  kPlPesel,
+  kSePersonnummer,
+  kFrNir,
+  kCaSin,
+  kAuTfn,
+  kDeSteuerId,
+  kUsItin,
+  // Banking and card context; personal data in forms.
+  kCardSecurityCode,  // CVV/CVC beside a card number or after its cue
+  kCardExpiry,        // expiry beside a card number or after its cue
+  kUsRoutingNumber,   // ABA routing number (checksum) after a cue
+  kBankAccount,       // account number after a cue
+  kUkSortCode,        // sort code (with or without the account beside it)
+  kDateOfBirth,       // a date after a birth-date cue
+  // Credentials beyond passwords.
+  kPin,
+  kBasicAuth,  // HTTP Basic credentials (Authorization header, base64 user:pass)
   kCount,
 };
 

@@ -1,43 +1,10 @@
 #include "gen_redaction_corpus/corpus.h"
+#include "gen_redaction_corpus/corpus_internal.h"
 
 #include <functional>
 #include <string_view>
 
 namespace sealtrace::corpus {
-namespace {
-
-// splitmix64: fully specified, portable.
-struct Rng {
-  uint64_t s;
-  uint64_t Next() {
-    uint64_t z = (s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  }
-  size_t Below(size_t n) { return n == 0 ? 0 : static_cast<size_t>(Next() % n); }
-  size_t Range(size_t lo, size_t hi) { return lo + Below(hi - lo + 1); }
-  bool Chance(double p) { return (Next() >> 11) * (1.0 / 9007199254740992.0) < p; }
-  template <typename T>
-  const T& Pick(const std::vector<T>& v) {
-    return v[Below(v.size())];
-  }
-  std::string Chars(std::string_view alphabet, size_t n) {
-    std::string s;
-    for (size_t i = 0; i < n; ++i) s.push_back(alphabet[Below(alphabet.size())]);
-    return s;
-  }
-};
-
-constexpr std::string_view kDigits = "0123456789";
-constexpr std::string_view kUpper = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
-constexpr std::string_view kAlnum =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-constexpr std::string_view kB64Url =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-constexpr std::string_view kB64 =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-constexpr std::string_view kHex = "0123456789abcdef";
 
 // A random string over `alphabet` that contains a digit, an upper and a lower
 // case letter (what real random tokens of these lengths contain).
@@ -283,54 +250,14 @@ std::string Password(Rng& r) {
   }
 }
 
-}  // namespace
 
 std::vector<std::string> NeverRecordWords() { return {"Project Falcon", "Bluebird", "Nimbus-7"}; }
 
-namespace {
 
-struct Gen {
-  Rng r;
-  std::vector<Line> out;
-
-  // Puts `secret` (labelled `kind`) into `tmpl` at "{}".
-  void Emit(const std::string& family, const std::string& tmpl, const std::string& secret,
-            const std::string& kind) {
-    Line l;
-    l.family = family;
-    size_t p = tmpl.find("{}");
-    l.text = tmpl.substr(0, p);
-    size_t b = l.text.size();
-    l.text += secret;
-    l.labels.push_back({kind, b, l.text.size()});
-    l.text += tmpl.substr(p + 2);
-    out.push_back(std::move(l));
-  }
-  void Neg(const std::string& family, const std::string& text) {
-    out.push_back(Line{family, text, {}});
-  }
-
-  std::string Wrap(const std::vector<std::string>& own) {
-    static const std::vector<std::string> kGeneric = {
-        "{}",
-        "here it is: {}",
-        "ok so {} and then we go",
-        "please use {} for the test account",
-        "note to self {}",
-        "\"{}\"",
-        "({})",
-        "sent {} to finance yesterday",
-        "can you check {} thanks",
-        "{} <- this one",
-        "   {}   ",
-        "Re: {}",
-    };
-    if (r.Chance(0.5)) return r.Pick(own);
-    return r.Pick(kGeneric);
-  }
-
-  void Positives(size_t n) {
+void Gen::Positives(size_t n) {
     for (size_t i = 0; i < n; ++i) {
+      IdentifierPositives(*this);
+      CredentialPositives(*this);
       size_t len;
       Emit("pos:payment_card",
            Wrap({"my card is {} exp 12/27", "Card number: {}", "cc {} cvv 123", "pay with {}",
@@ -440,10 +367,12 @@ struct Gen {
       Emit("pos:never_record", Wrap({"the {} launch is moving", "status of {}?", "{}: next steps"}),
            word, "never_record");
     }
-  }
+}
 
-  void Negatives(size_t n) {
+void Gen::Negatives(size_t n) {
     for (size_t i = 0; i < n; ++i) {
+      IdentifierNegatives(*this);
+      CredentialNegatives(*this);
       size_t len;
       Neg("neg:card_luhn", "card " + GroupCard(r, CardDigits(r, false, &len)) + " was declined");
       Neg("neg:git_sha", r.Pick(std::vector<std::string>{"commit ", "merged ", "fix in ", ""}) +
@@ -507,10 +436,8 @@ struct Gen {
               "@channel standup", "name@ example.com", "sk_live_", "-----BEGIN CERTIFICATE-----",
               "-----BEGIN PUBLIC KEY-----"}));
     }
-  }
-};
+}
 
-}  // namespace
 
 std::vector<Line> Generate(uint64_t seed, size_t per_family) {
   Gen g{Rng{seed}, {}};
