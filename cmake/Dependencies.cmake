@@ -18,6 +18,8 @@ pkg_check_modules(LIBPNG REQUIRED IMPORTED_TARGET libpng)
 pkg_check_modules(LIBCBOR REQUIRED IMPORTED_TARGET libcbor)
 if(SEALTRACE_X11)
   pkg_check_modules(X11CAP REQUIRED IMPORTED_TARGET xcb xcb-xinput xcb-xkb xcb-ewmh xcb-icccm xcb-shm xcb-res xkbcommon xkbcommon-x11)
+  # The password-field helper (src/capture/hidden/atspi_helper_main.cc).
+  pkg_check_modules(ATSPI REQUIRED IMPORTED_TARGET atspi-2 gio-2.0)
 endif()
 if(SEALTRACE_TESTS)
   find_package(GTest CONFIG REQUIRED)

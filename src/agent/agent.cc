@@ -213,6 +213,7 @@ void Agent::WriteStatus(const std::string& state) {
       {"programme_state", programme_state_},
       {"source", info.description},
       {"source_warning", info.warning},
+      {"hidden_input", info.hidden_input},
       {"window_manager", info.has_window_manager},
       {"pid", static_cast<int64_t>(getpid())},
       {"updated_wall_us", env_->NowWallMicros()},

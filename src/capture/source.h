@@ -32,6 +32,7 @@ struct SourceInfo {
   std::string description;       // e.g. "X11 :0 (XInput 2.2)"
   bool has_window_manager = true;
   std::string warning;           // e.g. "no window manager: using input focus"
+  std::string hidden_input;      // hidden-input detection state (HiddenInputSource)
   int screen_width = 0;
   int screen_height = 0;
 };

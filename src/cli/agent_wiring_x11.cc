@@ -1,6 +1,9 @@
 // X11 source wiring (only this file depends on the X11 backend).
 #include <unistd.h>
 
+#include "capture/hidden/a11y_client.h"
+#include "capture/hidden/hidden_input.h"
+#include "capture/hidden/pty_probe.h"
 #include "capture/x11/x11_source.h"
 #include "cli/agent_wiring.h"
 
@@ -32,7 +35,14 @@ absl::StatusOr<std::unique_ptr<Source>> MakeX11Source(const std::string& display
   o.is_excluded = FrameExclusionPredicate(cfg);
   auto src = std::make_unique<X11Source>(std::move(o));
   src->SetOwnPid(static_cast<uint32_t>(getpid()));
-  return std::unique_ptr<Source>(std::move(src));
+  // Hidden input is withheld before the gate: terminals at a no-echo prompt
+  // and password fields reported by the AT-SPI helper process.
+  Env* env = Env::Default();
+  hidden::A11yClient::Options ao;
+  ao.helper_path = hidden::A11yClient::DefaultHelperPath(env);
+  return std::unique_ptr<Source>(new hidden::HiddenInputSource(
+      std::move(src), std::make_unique<hidden::PtyProbe>(env),
+      std::make_unique<hidden::A11yClient>(env, std::move(ao)), env));
 }
 
 }  // namespace sealtrace::cli

@@ -331,6 +331,9 @@ void RegisterAgentCommands(CLI::App& app) {
       if (!j.value("source_warning", std::string()).empty()) {
         std::cout << "warning:          " << j.value("source_warning", std::string()) << "\n";
       }
+      if (!j.value("hidden_input", std::string()).empty()) {
+        std::cout << "hidden input:     " << j.value("hidden_input", std::string()) << "\n";
+      }
       std::cout << "events/min:       " << j.value("events_per_min", 0.0) << "\n"
                 << "segments/min:     " << j.value("segments_per_min", 0.0) << "\n"
                 << "events total:     " << j.value("events_total", 0) << "\n"

@@ -5,6 +5,7 @@
 #include <sys/ipc.h>
 #include <sys/shm.h>
 #include <unistd.h>
+#include <xcb/res.h>
 #include <xcb/shm.h>
 #include <xcb/xcb.h>
 #include <xcb/xinput.h>
@@ -317,6 +318,7 @@ struct X11Source::Impl {
   xcb_window_t CurrentActive();
   void RefreshActive(int64_t t, bool force, bool allow_none = false);
   void ReadWindow(xcb_window_t w, v1::FocusEvent* f, bool title_only);
+  uint32_t ClientPid(xcb_window_t w);
   bool IsOwn(const v1::FocusEvent& f);
   void EmitFocus(int64_t t, bool title_change);
 
@@ -832,6 +834,22 @@ xcb_window_t X11Source::Impl::CurrentActive() {
   return w;
 }
 
+// The pid of the local client that created window `w`, from the X-Resource
+// extension (XResQueryClientIds, LocalClientPID); 0 if unknown or remote.
+uint32_t X11Source::Impl::ClientPid(xcb_window_t w) {
+  xcb_res_client_id_spec_t spec{w, XCB_RES_CLIENT_ID_MASK_LOCAL_CLIENT_PID};
+  XPtr<xcb_res_query_client_ids_reply_t> r(
+      xcb_res_query_client_ids_reply(conn, xcb_res_query_client_ids(conn, 1, &spec), nullptr));
+  if (!r) return 0;
+  for (auto it = xcb_res_query_client_ids_ids_iterator(r.get()); it.rem;
+       xcb_res_client_id_value_next(&it)) {
+    if ((it.data->spec.mask & XCB_RES_CLIENT_ID_MASK_LOCAL_CLIENT_PID) &&
+        xcb_res_client_id_value_value_length(it.data) >= 1)
+      return *xcb_res_client_id_value_value(it.data);
+  }
+  return 0;
+}
+
 void X11Source::Impl::ReadWindow(xcb_window_t w, v1::FocusEvent* f, bool title_only) {
   auto cn = xcb_get_property(conn, 0, w, a_net_wm_name, a_utf8, 0, 1024);
   auto co = xcb_get_property(conn, 0, w, XCB_ATOM_WM_NAME, XCB_GET_PROPERTY_TYPE_ANY, 0, 1024);
@@ -873,6 +891,8 @@ void X11Source::Impl::ReadWindow(xcb_window_t w, v1::FocusEvent* f, bool title_o
   XPtr<xcb_get_property_reply_t> rp(xcb_get_property_reply(conn, cp, nullptr));
   if (rp && xcb_get_property_value_length(rp.get()) >= 4) {
     f->set_pid(*static_cast<uint32_t*>(xcb_get_property_value(rp.get())));
+  } else {
+    f->set_pid(ClientPid(w));  // no _NET_WM_PID: ask the server (X-Resource)
   }
   XPtr<xcb_get_geometry_reply_t> rg(xcb_get_geometry_reply(conn, cg, nullptr));
   XPtr<xcb_translate_coordinates_reply_t> rt(xcb_translate_coordinates_reply(conn, ct, nullptr));
