@@ -159,8 +159,13 @@ EventView DescribeEvent(const v1::Event& e) {
       break;
     case v1::Event::kRedaction:
       v.kind = "redacted";
-      v.detail = e.redaction().kind() + " (up to " + std::to_string(e.redaction().length_bucket()) +
-                 " characters, removed on your device)";
+      // hidden_input markers carry no length: nothing of what was typed is kept.
+      v.detail = e.redaction().length_bucket() == 0
+                     ? e.redaction().kind() +
+                           " (typed where the screen hides it; withheld on your device)"
+                     : e.redaction().kind() + " (up to " +
+                           std::to_string(e.redaction().length_bucket()) +
+                           " characters, removed on your device)";
       break;
     case v1::Event::kControl:
       v.kind = "control";

@@ -84,6 +84,16 @@ TEST(TimelineTest, DescribeKeepsRawTextForTheCallerToEscape) {
   EXPECT_EQ(DescribeEvent(Key(0, "\n")).detail, "press Enter");
 }
 
+TEST(TimelineTest, HiddenInputMarkersClaimNoLength) {
+  EXPECT_NE(DescribeEvent(Redaction(0)).detail.find("up to 32 characters"), std::string::npos);
+  v1::Event h;
+  h.mutable_redaction()->set_kind("hidden_input");
+  auto v = DescribeEvent(h);
+  EXPECT_EQ(v.kind, "redacted");
+  EXPECT_EQ(v.detail.find("up to"), std::string::npos) << v.detail;
+  EXPECT_NE(v.detail.find("withheld on your device"), std::string::npos) << v.detail;
+}
+
 TEST(PauseTest, ParsesStoredValues) {
   EXPECT_FALSE(PausedUntil(std::nullopt, 100).has_value());
   EXPECT_FALSE(PausedUntil(std::string("0"), 100).has_value());

@@ -6,7 +6,10 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <thread>
 
@@ -112,6 +115,44 @@ TEST(A11yClient, HungHelperNeverBlocksQueries) {
   for (uint64_t i = 1; i <= 200000; ++i) c.Query(i, 1);
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
 }
+
+#ifdef SEALTRACE_A11Y_HELPER_PATH
+// The real helper with no session bus at all: it must say so or answer
+// "nothing hidden" quickly, and never take the recorder down with it.
+TEST(A11yClient, RealHelperWithoutABusDegradesCleanly) {
+  const char* old = std::getenv("DBUS_SESSION_BUS_ADDRESS");
+  std::string saved = old ? old : "";
+  setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus", 1);
+  {
+    A11yClient c(Env::Default(), Opts(SEALTRACE_A11Y_HELPER_PATH));
+    std::atomic<int> hidden_answers{0}, answers{0};
+    c.SetCallback([&](const FocusAnswer& a) {
+      ++answers;
+      if (a.hidden) ++hidden_answers;
+    });
+    // Either it comes up (and can only answer "none") or it keeps failing
+    // and the status says why.
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          return c.Available() || c.Status().find("degraded") != std::string::npos ||
+                 c.Status().find("reports") != std::string::npos;
+        },
+        15000))
+        << c.Status();
+    if (c.Available()) {
+      c.Query(1, static_cast<uint32_t>(getpid()));
+      WaitFor([&] { return answers.load() > 0; }, 3000);
+    }
+    EXPECT_EQ(hidden_answers.load(), 0);
+    std::printf("status without a bus: %s\n", c.Status().c_str());
+  }
+  if (old) {
+    setenv("DBUS_SESSION_BUS_ADDRESS", saved.c_str(), 1);
+  } else {
+    unsetenv("DBUS_SESSION_BUS_ADDRESS");
+  }
+}
+#endif
 
 TEST(HelperProtocol, ParsesTheGrammarAndRefusesTheRest) {
   HelperMessage m;

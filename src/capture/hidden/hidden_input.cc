@@ -109,10 +109,11 @@ void HiddenInputFilter::TimerLoop() {
       cv_.wait_for(l, std::chrono::microseconds(deadline_us_ - now));
       continue;
     }
-    // The probe did not answer in time: release by the terminal probe alone,
-    // as if the field were visible (the gate's rules still apply).
+    // The probe did not answer in time: release, deciding by the terminal
+    // probe and the last answer (the gate's rules still apply).
+    // The last answer stays in force: a field known to be a password field
+    // stays hidden while the helper is slow.
     answered_gen_ = gen_;
-    have_answer_ = false;
     ++counters_.bound_expired;
     degraded_ = "password-field detection did not answer within " +
                 std::to_string(opt_.answer_bound_us / 1000) + " ms (" + focus_->Status() +

@@ -21,7 +21,8 @@
 //   - after a focus-moving event, every following event is held until the
 //     FocusProbe answered for the new focus, at most `answer_bound_us`; past
 //     the bound the held events are released and decided by the terminal probe
-//     alone (the gate's own rules still apply), and Status() says so.
+//     and the last answer in force (the gate's own rules still apply), and
+//     Status() says so.
 //
 // Ownership: the probes and `downstream` are borrowed and must outlive the
 // filter. A FocusProbe must never call its callback from inside Query().

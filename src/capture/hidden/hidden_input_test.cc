@@ -239,6 +239,23 @@ TEST(HiddenInputFilter, BoundReleasesHeldEventsAndSaysSo) {
   EXPECT_EQ(f.Status().find("DEGRADED"), std::string::npos) << f.Status();
 }
 
+TEST(HiddenInputFilter, SlowHelperKeepsAKnownPasswordFieldHidden) {
+  Collect out;
+  FakeFocus focus;
+  HiddenInputFilter::Options o;
+  o.answer_bound_us = 40'000;
+  HiddenInputFilter f(&out, nullptr, &focus, Env::Default(), o);
+  f.OnEvent(Focus(5));
+  focus.Answer({focus.LastQuery(), 5, true, "password-text"});
+  f.OnEvent(Click());  // a click inside the same field; the helper never answers
+  Type(&f, "pw");
+  auto start = std::chrono::steady_clock::now();
+  while (f.counters().bound_expired == 0 &&
+         std::chrono::steady_clock::now() - start < std::chrono::seconds(5))
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(out.Text(), "#");
+}
+
 TEST(HiddenInputFilter, UnavailableProbeHoldsNothing) {
   Collect out;
   FakeFocus focus;

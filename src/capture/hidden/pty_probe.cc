@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <set>
 
 namespace sealtrace::hidden {
@@ -50,25 +51,51 @@ int PtsIndex(int64_t tty_nr) {
   return static_cast<int>((major - 136) * 256 + minor);
 }
 
-}  // namespace
+// The terminals whose master side `pid` holds: its /dev/ptmx descriptors,
+// each with "tty-index:" in /proc/<pid>/fdinfo/<fd> (Linux >= 4.9).
+std::set<int> MastersHeld(const std::string& proc, uint32_t pid) {
+  std::set<int> out;
+  const std::string fd_dir = proc + "/" + std::to_string(pid) + "/fd";
+  DIR* d = opendir(fd_dir.c_str());
+  if (!d) return out;
+  int seen = 0;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9' || ++seen > 4096) continue;
+    char target[64];
+    ssize_t n = readlink((fd_dir + "/" + e->d_name).c_str(), target, sizeof(target) - 1);
+    if (n <= 0) continue;
+    target[n] = 0;
+    if (std::strcmp(target, "/dev/ptmx") != 0 && std::strcmp(target, "/dev/pts/ptmx") != 0)
+      continue;
+    const std::string info = proc + "/" + std::to_string(pid) + "/fdinfo/" + e->d_name;
+    int fd = open(info.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    char buf[512];
+    ssize_t r = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (r <= 0) continue;
+    buf[r] = 0;
+    if (const char* t = std::strstr(buf, "tty-index:")) out.insert(atoi(t + 10));
+  }
+  closedir(d);
+  return out;
+}
 
-PtyProbe::PtyProbe(Env* env, std::string proc, std::string dev_pts, int64_t rescan_us)
-    : env_(env), proc_(std::move(proc)), dev_pts_(std::move(dev_pts)), rescan_us_(rescan_us) {}
-
-std::vector<std::string> PtyProbe::TerminalsOf(uint32_t pid) const {
+// Fallback without fdinfo: the controlling terminals of pid's descendants
+// (not of pid itself: a GUI started from a shell has that shell's terminal).
+std::set<int> DescendantTerminals(const std::string& proc, uint32_t pid) {
   std::vector<ProcStat> all;
-  DIR* d = opendir(proc_.c_str());
+  DIR* d = opendir(proc.c_str());
   if (!d) return {};
   while (dirent* e = readdir(d)) {
     if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
-    if (all.size() >= kMaxProcesses) break;
+    if (all.size() >= PtyProbe::kMaxProcesses) break;
     ProcStat st;
-    if (ReadStat(proc_ + "/" + e->d_name + "/stat", &st)) all.push_back(st);
+    if (ReadStat(proc + "/" + e->d_name + "/stat", &st)) all.push_back(st);
   }
   closedir(d);
-  // Descendants of pid (the process tree is acyclic; the bound is all.size()).
   std::set<uint32_t> tree{pid};
-  for (bool grew = true; grew;) {
+  for (bool grew = true; grew;) {  // acyclic: at most all.size() rounds
     grew = false;
     for (const ProcStat& s : all) {
       if (!tree.count(s.pid) && tree.count(s.ppid)) {
@@ -79,10 +106,22 @@ std::vector<std::string> PtyProbe::TerminalsOf(uint32_t pid) const {
   }
   std::set<int> pts;
   for (const ProcStat& s : all) {
-    if (!tree.count(s.pid)) continue;
+    if (s.pid == pid || !tree.count(s.pid)) continue;
     int idx = PtsIndex(s.tty_nr);
     if (idx >= 0) pts.insert(idx);
   }
+  return pts;
+}
+
+}  // namespace
+
+PtyProbe::PtyProbe(Env* env, std::string proc, std::string dev_pts, int64_t rescan_us)
+    : env_(env), proc_(std::move(proc)), dev_pts_(std::move(dev_pts)), rescan_us_(rescan_us) {}
+
+std::vector<std::string> PtyProbe::TerminalsOf(uint32_t pid) const {
+  if (pid == 0) return {};
+  std::set<int> pts = MastersHeld(proc_, pid);
+  if (pts.empty()) pts = DescendantTerminals(proc_, pid);
   std::vector<std::string> out;
   for (int i : pts) out.push_back(dev_pts_ + "/" + std::to_string(i));
   return out;

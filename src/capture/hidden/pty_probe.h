@@ -1,7 +1,8 @@
 // PtyProbe: the Linux TerminalProbe. For a window's process (the terminal
-// emulator), finds the pseudo-terminals its descendants run on (controlling
-// terminal in /proc/<pid>/stat, /dev/pts/N) and reads each one's termios:
-// canonical input with echo off is a password prompt.
+// emulator), finds the pseudo-terminals it drives (the /dev/ptmx descriptors
+// it holds, "tty-index" in /proc/<pid>/fdinfo; without those, the controlling
+// terminals of its descendants from /proc/<pid>/stat) and reads each one's
+// termios: canonical input with echo off is a password prompt.
 //
 // What it sees: sudo, su, ssh/scp asking for a password or passphrase, passwd,
 // getpass() (Python, C), `read -s`, mysql/psql prompts, gpg in a terminal.
@@ -37,8 +38,8 @@ class PtyProbe : public TerminalProbe {
   bool Hidden(uint32_t window_pid) override;
   std::string Status() const override;
 
-  // The terminals (/dev/pts/N paths) of `pid` and its descendants, freshly
-  // scanned. Bounded: at most kMaxProcesses processes are looked at.
+  // The terminals (/dev/pts/N paths) `pid` drives, freshly scanned. Bounded:
+  // at most 4096 descriptors or kMaxProcesses processes are looked at.
   std::vector<std::string> TerminalsOf(uint32_t pid) const;
   // True when the terminal at `path` is in canonical mode with echo off.
   static bool NoEchoPrompt(const std::string& path);

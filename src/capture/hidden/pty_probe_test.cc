@@ -20,13 +20,14 @@ struct PtyTree {
   int master = -1, slave = -1;
   pid_t emulator = -1;
   std::string path;
-  PtyTree() {
+  explicit PtyTree(bool emulator_holds_master = true) {
     char name[128];
     if (openpty(&master, &slave, name, nullptr, nullptr) != 0) return;
     path = name;
     emulator = fork();
     if (emulator == 0) {
       pid_t shell = fork();
+      if (shell != 0 && !emulator_holds_master) close(master);
       if (shell == 0) {
         setsid();
         ioctl(slave, TIOCSCTTY, 0);
@@ -58,6 +59,15 @@ struct PtyTree {
 
 TEST(PtyProbe, FindsTheTerminalOfADescendant) {
   PtyTree t;
+  ASSERT_GT(t.emulator, 0);
+  PtyProbe p(Env::Default());
+  auto terms = p.TerminalsOf(static_cast<uint32_t>(t.emulator));
+  ASSERT_EQ(terms.size(), 1u);
+  EXPECT_EQ(terms[0], t.path);
+}
+
+TEST(PtyProbe, FallsBackToDescendantsWhenNoMasterIsHeld) {
+  PtyTree t(/*emulator_holds_master=*/false);
   ASSERT_GT(t.emulator, 0);
   PtyProbe p(Env::Default());
   auto terms = p.TerminalsOf(static_cast<uint32_t>(t.emulator));
