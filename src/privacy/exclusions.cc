@@ -4,9 +4,13 @@
 
 #include <hs.h>
 
+#include <array>
 #include <cstdlib>
 #include <exception>
+#include <list>
+#include <mutex>
 #include <string>
+#include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_split.h"
@@ -124,8 +128,11 @@ absl::StatusOr<Hotkey> ParseHotkey(std::string_view spec) {
 
 namespace {
 
+// `check_patterns`: compile each title/url pattern on its own so an error names
+// its line. Off for the embedded defaults (tests guard them, and the whole set
+// is compiled by ExclusionMatcher::Create anyway, errors still naming file:line).
 absl::StatusOr<PrivacyConfig> ParseImpl(std::string_view text, std::string_view filename,
-                                        bool* include_defaults) {
+                                        bool* include_defaults, bool check_patterns = true) {
   PrivacyConfig cfg;
   cfg.hotkey = Hotkey{v1::MOD_CTRL | v1::MOD_ALT | v1::MOD_SHIFT, 'p'};
   toml::table root;
@@ -155,6 +162,14 @@ absl::StatusOr<PrivacyConfig> ParseImpl(std::string_view text, std::string_view 
       auto hk = ParseHotkey(*node.value<std::string>());
       if (!hk.ok()) return ConfigError(filename, LineOf(node), std::string(hk.status().message()));
       cfg.hotkey = *hk;
+    } else if (key == "title_policy") {
+      if (!node.is_string()) return type_err(node, key, "a string");
+      auto tp = ParseTitlePolicy(*node.value<std::string>());
+      if (!tp) {
+        return ConfigError(filename, LineOf(node),
+                           "'title_policy' must be \"full\", \"app-and-domain\" or \"app-only\"");
+      }
+      cfg.title_policy = *tp;
     } else if (key == "never_record") {
       const toml::array* arr = node.as_array();
       if (!arr) return type_err(node, key, "an array of strings");
@@ -188,6 +203,27 @@ absl::StatusOr<PrivacyConfig> ParseImpl(std::string_view text, std::string_view 
         r.line = LineOf(e);
         for (auto&& [rk, rn] : t) {
           std::string f(rk.str());
+          if (f == "title" && rn.is_array()) {
+            // Several patterns, all of which must match.
+            const toml::array& pats = *rn.as_array();
+            if (pats.empty() || pats.size() > 8)
+              return ConfigError(filename, LineOf(rn), "'title' array must hold 1 to 8 patterns");
+            for (const toml::node& pn : pats) {
+              if (!pn.is_string()) return type_err(pn, f, "a string or an array of strings");
+              std::string pat = *pn.value<std::string>();
+              if (pat.empty()) return ConfigError(filename, LineOf(pn), "'title' is empty");
+              if (check_patterns) {
+                absl::Status s = CheckPattern(pat, filename, LineOf(pn), f);
+                if (!s.ok()) return s;
+              }
+              if (r.title.empty()) {
+                r.title = std::move(pat);
+              } else {
+                r.title_also.push_back(std::move(pat));
+              }
+            }
+            continue;
+          }
           std::string* dst = f == "reason"      ? &r.reason
                              : f == "app_class" ? &r.app_class
                              : f == "title"     ? &r.title
@@ -195,10 +231,12 @@ absl::StatusOr<PrivacyConfig> ParseImpl(std::string_view text, std::string_view 
                                                 : nullptr;
           if (!dst)
             return ConfigError(filename, LineOf(rn), "unknown key '" + f + "' in [[exclude]]");
-          if (!rn.is_string()) return type_err(rn, f, "a string");
+          if (!rn.is_string()) {
+            return type_err(rn, f, f == "title" ? "a string or an array of strings" : "a string");
+          }
           *dst = *rn.value<std::string>();
           if (dst->empty()) return ConfigError(filename, LineOf(rn), "'" + f + "' is empty");
-          if (f == "title" || f == "url") {
+          if (check_patterns && (f == "title" || f == "url")) {
             absl::Status s = CheckPattern(*dst, filename, LineOf(rn), f);
             if (!s.ok()) return s;
           }
@@ -229,7 +267,8 @@ absl::StatusOr<PrivacyConfig> ParsePrivacyConfig(std::string_view toml_text,
   if (!cfg.ok()) return cfg.status();
   if (include_defaults) {
     bool ignored = false;
-    auto def = ParseImpl(DefaultPrivacyConfigToml(), "privacy.default.toml", &ignored);
+    auto def = ParseImpl(DefaultPrivacyConfigToml(), "privacy.default.toml", &ignored,
+                         /*check_patterns=*/false);
     if (!def.ok()) return def.status();
     cfg->exclusions.insert(cfg->exclusions.begin(), def->exclusions.begin(), def->exclusions.end());
   }
@@ -247,36 +286,118 @@ absl::StatusOr<PrivacyConfig> LoadPrivacyConfig(const std::string& path, Env* en
 
 PrivacyConfig DefaultPrivacyConfig() {
   bool ignored = false;
-  auto cfg = ParseImpl(DefaultPrivacyConfigToml(), "privacy.default.toml", &ignored);
+  auto cfg = ParseImpl(DefaultPrivacyConfigToml(), "privacy.default.toml", &ignored,
+                       /*check_patterns=*/false);
   if (!cfg.ok()) std::abort();
   return *std::move(cfg);
 }
 
 // ---------------------------------------------------------------------------
 
+namespace {
+
+// Compiled exclusion databases, serialised, by their exact pattern set. A
+// recorder builds the same set several times at start-up (config check,
+// consent scope, the gate) and tests build many gates: compiling the shipped
+// set once per process saves most of that (it is ~100 patterns).
+class CompiledCache {
+ public:
+  static CompiledCache& Get() {
+    static CompiledCache* c = new CompiledCache();
+    return *c;
+  }
+  // nullptr on a miss; a fresh database (caller frees) on a hit.
+  hs_database_t* Find(const std::string& key) {
+    std::lock_guard<std::mutex> l(mu_);
+    for (auto it = entries_.begin(); it != entries_.end(); ++it) {
+      if (it->first != key) continue;
+      hs_database_t* db = nullptr;
+      if (hs_deserialize_database(it->second.data(), it->second.size(), &db) != HS_SUCCESS) {
+        entries_.erase(it);
+        return nullptr;
+      }
+      entries_.splice(entries_.begin(), entries_, it);
+      return db;
+    }
+    return nullptr;
+  }
+  void Put(std::string key, const hs_database_t* db) {
+    char* bytes = nullptr;
+    size_t n = 0;
+    if (hs_serialize_database(db, &bytes, &n) != HS_SUCCESS) return;
+    std::string ser(bytes, n);
+    std::free(bytes);  // hs_serialize_database allocates with the misc allocator (malloc)
+    std::lock_guard<std::mutex> l(mu_);
+    entries_.emplace_front(std::move(key), std::move(ser));
+    while (entries_.size() > kMaxEntries) entries_.pop_back();
+  }
+
+ private:
+  static constexpr size_t kMaxEntries = 8;
+  std::mutex mu_;
+  std::list<std::pair<std::string, std::string>> entries_;
+};
+
+absl::StatusOr<hs_database_t*> CompileCached(const std::vector<const char*>& exprs,
+                                             const std::vector<unsigned>& flags,
+                                             const std::vector<unsigned>& ids, int* idx) {
+  std::string key;
+  for (size_t i = 0; i < exprs.size(); ++i) {
+    key += std::to_string(ids[i]);
+    key += ':';
+    key += std::to_string(flags[i]);
+    key += ':';
+    key += exprs[i];
+    key += '\0';
+  }
+  if (hs_database_t* db = CompiledCache::Get().Find(key)) return db;
+  auto compiled = CompileHsBlockDatabase(exprs, flags, ids, idx);
+  if (compiled.ok()) CompiledCache::Get().Put(std::move(key), *compiled);
+  return compiled;
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<const ExclusionMatcher>> ExclusionMatcher::Create(
     const std::vector<ExclusionRule>& rules) {
   std::unique_ptr<ExclusionMatcher> m(new ExclusionMatcher());
   m->rules_ = rules;
+  m->title_first_.assign(rules.size(), 0);
   for (int which = 0; which < 2; ++which) {
     std::vector<const char*> exprs;
     std::vector<unsigned> flags, ids;
+    std::vector<size_t> rule_of;  // expression index -> rule index (for errors)
     for (size_t i = 0; i < rules.size(); ++i) {
-      const std::string& e = which == 0 ? rules[i].title : rules[i].url;
-      if (e.empty()) continue;
-      exprs.push_back(e.c_str());
-      flags.push_back(HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH | HS_FLAG_ALLOWEMPTY);
-      ids.push_back(static_cast<unsigned>(i));
+      std::vector<const std::string*> pats;
+      if (which == 0) {
+        m->title_first_[i] = exprs.size();
+        if (!rules[i].title.empty()) pats.push_back(&rules[i].title);
+        for (const std::string& t : rules[i].title_also) pats.push_back(&t);
+      } else if (!rules[i].url.empty()) {
+        pats.push_back(&rules[i].url);
+      }
+      for (const std::string* e : pats) {
+        // Title pattern ids are their index (title_rule_ maps them to the
+        // rule); URL pattern ids are rule indices.
+        ids.push_back(static_cast<unsigned>(which == 0 ? exprs.size() : i));
+        exprs.push_back(e->c_str());
+        flags.push_back(HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH | HS_FLAG_ALLOWEMPTY);
+        rule_of.push_back(i);
+      }
+    }
+    if (which == 0) {
+      m->title_rule_ = rule_of;
+      m->title_patterns_ = exprs.size();
     }
     if (exprs.empty()) continue;
     int idx = -1;
-    auto compiled = CompileHsBlockDatabase(exprs, flags, ids, &idx);
+    auto compiled = CompileCached(exprs, flags, ids, &idx);
     if (!compiled.ok() && !absl::IsInvalidArgument(compiled.status())) return compiled.status();
     hs_database_t* db = compiled.ok() ? *compiled : nullptr;
     if (!compiled.ok()) {
       const std::string msg(compiled.status().message());
-      if (idx >= 0 && static_cast<size_t>(idx) < ids.size()) {
-        const ExclusionRule& r = rules[ids[idx]];
+      if (idx >= 0 && static_cast<size_t>(idx) < rule_of.size()) {
+        const ExclusionRule& r = rules[rule_of[idx]];
         return ConfigError(r.file, r.line, "invalid pattern: " + msg);
       }
       return absl::InvalidArgumentError("exclusion patterns: " + msg);
@@ -294,8 +415,9 @@ ExclusionMatcher::~ExclusionMatcher() {
   if (url_db_) hs_free_database(url_db_);
 }
 
-std::vector<uint64_t> ExclusionMatcher::MatchDb(hs_database* db, std::string_view text) const {
-  std::vector<uint64_t> bits((rules_.size() + 63) / 64, 0);
+std::vector<uint64_t> ExclusionMatcher::MatchDb(hs_database* db, std::string_view text,
+                                                size_t ids) const {
+  std::vector<uint64_t> bits((ids + 63) / 64, 0);
   if (!db) return bits;
   hs_scratch_t* s = nullptr;
   if (hs_clone_scratch(scratch_proto_, &s) != HS_SUCCESS) {
@@ -320,7 +442,7 @@ std::optional<std::string> ExclusionMatcher::Match(std::string_view app_class,
                                                    std::string_view app_instance,
                                                    std::string_view title) const {
   if (title.size() > kMaxTitleBytes) title = title.substr(0, kMaxTitleBytes);
-  std::vector<uint64_t> tbits = MatchDb(title_db_, title);
+  std::vector<uint64_t> tbits = MatchDb(title_db_, title, title_patterns_);
   // URLs or host names carried in the title: tokens with "://" or a dot.
   std::vector<uint64_t> ubits((rules_.size() + 63) / 64, 0);
   if (url_db_) {
@@ -332,7 +454,7 @@ std::optional<std::string> ExclusionMatcher::Match(std::string_view app_class,
       pos = e + 1;
       if (tok.find("://") == std::string_view::npos && tok.find('.') == std::string_view::npos)
         continue;
-      std::vector<uint64_t> b = MatchDb(url_db_, tok);
+      std::vector<uint64_t> b = MatchDb(url_db_, tok, rules_.size());
       for (size_t i = 0; i < b.size(); ++i) ubits[i] |= b[i];
     }
   }
@@ -342,11 +464,187 @@ std::optional<std::string> ExclusionMatcher::Match(std::string_view app_class,
     if (!r.app_class.empty() && !GlobMatch(r.app_class, app_class) &&
         !GlobMatch(r.app_class, app_instance))
       continue;
-    if (!r.title.empty() && !bit(tbits, i)) continue;
+    if (!r.title.empty()) {
+      bool all = true;
+      for (size_t k = 0; k < 1 + r.title_also.size() && all; ++k) all = bit(tbits, title_first_[i] + k);
+      if (!all) continue;
+    }
     if (!r.url.empty() && !bit(ubits, i)) continue;
     return r.reason;
   }
   return std::nullopt;
+}
+
+
+// ---------------------------------------------------------------------------
+// Title policy and site domains
+
+std::string_view TitlePolicyName(TitlePolicy p) {
+  switch (p) {
+    case TitlePolicy::kFull:
+      return "full";
+    case TitlePolicy::kAppAndDomain:
+      return "app-and-domain";
+    case TitlePolicy::kAppOnly:
+      return "app-only";
+  }
+  return "app-only";
+}
+
+std::optional<TitlePolicy> ParseTitlePolicy(std::string_view name) {
+  for (TitlePolicy p : {TitlePolicy::kFull, TitlePolicy::kAppAndDomain, TitlePolicy::kAppOnly}) {
+    if (TitlePolicyName(p) == name) return p;
+  }
+  return std::nullopt;
+}
+
+bool IsBrowserWindow(std::string_view app_class, std::string_view app_instance) {
+  static constexpr std::array<const char*, 30> kBrowsers = {
+      "firefox*",         "navigator",       "librewolf*",     "waterfox*",     "floorp*",
+      "icecat*",          "palemoon*",       "seamonkey*",     "mullvad*browser*", "zen*",
+      "chromium*",        "google-chrome*",  "chrome",         "brave*",        "microsoft-edge*",
+      "msedge*",          "vivaldi*",        "opera*",         "yandex-browser*", "thorium*",
+      "epiphany*",        "org.gnome.epiphany*", "falkon*",    "qutebrowser*",  "konqueror*",
+      "midori*",          "nyxt*",           "min",            "ungoogled-chromium*", "tor browser*"};
+  for (const char* g : kBrowsers) {
+    if (GlobMatch(g, app_class) || GlobMatch(g, app_instance)) return true;
+  }
+  return false;
+}
+
+namespace {
+
+bool ValidHost(std::string_view h) {
+  if (h.empty() || h.size() > 253) return false;
+  size_t labels = 0;
+  bool all_numeric = true;
+  size_t start = 0;
+  while (start <= h.size()) {
+    size_t dot = h.find('.', start);
+    if (dot == std::string_view::npos) dot = h.size();
+    std::string_view l = h.substr(start, dot - start);
+    if (l.empty() || l.size() > 63 || l.front() == '-' || l.back() == '-') return false;
+    for (unsigned char c : l) {
+      if (!(absl::ascii_isalnum(c) || c == '-')) return false;
+      if (!absl::ascii_isdigit(c)) all_numeric = false;
+    }
+    ++labels;
+    start = dot + 1;
+  }
+  if (labels < 2 || all_numeric) return false;  // single label, or an IPv4 address
+  // The top-level label is alphabetic (or an IDN A-label).
+  std::string_view tld = h.substr(h.rfind('.') + 1);
+  if (tld.size() < 2) return false;
+  if (tld.rfind("xn--", 0) == 0) return true;
+  for (unsigned char c : tld) {
+    if (!absl::ascii_isalpha(c)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string HostOfToken(std::string_view tok) {
+  // Strip the punctuation titles put around addresses: "(https://x.org)", "<x>", "x,".
+  while (!tok.empty() && std::string_view("([<{\"'").find(tok.front()) != std::string_view::npos)
+    tok.remove_prefix(1);
+  while (!tok.empty() && std::string_view(")]>}\"',;:.!?").find(tok.back()) != std::string_view::npos)
+    tok.remove_suffix(1);
+  std::string lower = absl::AsciiStrToLower(std::string(tok));
+  std::string_view t = lower;
+  std::string_view host;
+  const size_t scheme = t.find("://");
+  if (scheme != std::string_view::npos) {
+    std::string_view sch = t.substr(0, scheme);
+    if (sch != "http" && sch != "https") return "";
+    std::string_view rest = t.substr(scheme + 3);
+    host = rest.substr(0, rest.find_first_of("/?#"));
+    const size_t at = host.rfind('@');  // user info
+    if (at != std::string_view::npos) host.remove_prefix(at + 1);
+  } else {
+    const size_t slash = t.find_first_of("/?#");
+    host = t.substr(0, slash);
+    const bool www = host.rfind("www.", 0) == 0;
+    // Without a scheme a path is required ("github.com/org/repo"), except for
+    // "www." hosts: "notes.md" or "main.cc" alone is a file name.
+    if (!www && slash == std::string_view::npos) return "";
+    if (host.find('@') != std::string_view::npos) return "";  // user@host: an e-mail, not a site
+  }
+  if (!host.empty() && host.front() == '[') return "";  // IPv6 literal
+  const size_t colon = host.find(':');
+  if (colon != std::string_view::npos) {
+    std::string_view port = host.substr(colon + 1);
+    for (unsigned char c : port) {
+      if (!absl::ascii_isdigit(c)) return "";
+    }
+    host = host.substr(0, colon);
+  }
+  if (!host.empty() && host.back() == '.') host.remove_suffix(1);  // FQDN dot
+  if (!ValidHost(host)) return "";
+  return std::string(host);
+}
+
+std::string RegistrableDomain(std::string_view host_in) {
+  std::string host = absl::AsciiStrToLower(std::string(host_in));
+  if (!host.empty() && host.back() == '.') host.pop_back();
+  if (!ValidHost(host)) return "";
+  std::vector<std::string_view> labels;
+  for (size_t start = 0;;) {
+    const size_t dot = host.find('.', start);
+    labels.push_back(std::string_view(host).substr(start, dot - start));
+    if (dot == std::string::npos) break;
+    start = dot + 1;
+  }
+  const size_t n = labels.size();
+  auto last = [&](size_t k) {
+    std::string out;
+    for (size_t i = n - k; i < n; ++i) {
+      if (!out.empty()) out += '.';
+      out.append(labels[i]);
+    }
+    return out;
+  };
+  if (n == 2) return host;
+  // Well-known two-label public suffixes where every subdomain is a separate
+  // site (hosting platforms; from the Public Suffix List's private section).
+  static constexpr std::array<const char*, 17> kHosting = {
+      "github.io",     "gitlab.io",     "herokuapp.com",  "appspot.com",  "blogspot.com",
+      "netlify.app",   "vercel.app",    "pages.dev",      "workers.dev",  "azurewebsites.net",
+      "cloudfront.net", "firebaseapp.com", "web.app",     "readthedocs.io", "myshopify.com",
+      "glitch.me",     "fly.dev"};
+  const std::string two = last(2);
+  for (const char* h : kHosting) {
+    if (two == h) return last(3);
+  }
+  // Country-code second-level suffixes: co.uk, com.au, ac.jp, gouv.fr, ...
+  static constexpr std::array<const char*, 27> kSecondLevel = {
+      "co", "com", "net", "org", "gov", "edu", "ac", "or", "ne", "go", "gob", "gv", "govt", "mil",
+      "nhs", "ltd", "plc", "nom", "sch", "gen", "biz", "info", "firm", "gouv", "gc", "id", "me"};
+  const std::string_view tld = labels[n - 1], sld = labels[n - 2];
+  if (tld.size() == 2) {
+    for (const char* s : kSecondLevel) {
+      if (sld == s) return last(3);
+    }
+  }
+  return two;
+}
+
+std::string SiteDomainFromTitle(std::string_view title) {
+  if (title.size() > ExclusionMatcher::kMaxTitleBytes)
+    title = title.substr(0, ExclusionMatcher::kMaxTitleBytes);
+  size_t pos = 0;
+  while (pos < title.size()) {
+    size_t e = title.find_first_of(" \t|", pos);
+    if (e == std::string_view::npos) e = title.size();
+    std::string_view tok = title.substr(pos, e - pos);
+    pos = e + 1;
+    if (tok.find('.') == std::string_view::npos) continue;
+    std::string host = HostOfToken(tok);
+    if (host.empty()) continue;
+    std::string d = RegistrableDomain(host);
+    if (!d.empty()) return d;
+  }
+  return "";
 }
 
 }  // namespace sealtrace::privacy
