@@ -159,6 +159,8 @@ absl::Status PrivacyGate::ApplyConfig(const PrivacyConfig& config) {
   std::lock_guard<std::mutex> l(mu_);
   EndRun();
   FlushPointer();
+  const TitlePolicy before = EffectivePolicyLocked();
+  const bool was_excluded = excluded_reason_.has_value();
   engine_ = std::move(*engine);
   if (have_focus_) {
     excluded_reason_ =
@@ -171,10 +173,39 @@ absl::Status PrivacyGate::ApplyConfig(const PrivacyConfig& config) {
       } else if (!excluded_reason_ && excluded_open_) {
         CloseExcluded(last_t_);
         EmitFocusContext(last_t_);
+      } else if (!excluded_reason_ && !was_excluded) {
+        RefreshFocusContext(before);
       }
     }
   }
   return absl::OkStatus();
+}
+
+void PrivacyGate::SetProgrammeTitlePolicy(TitlePolicy policy) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (policy == programme_title_policy_) return;
+  const TitlePolicy before = EffectivePolicyLocked();
+  programme_title_policy_ = policy;
+  RefreshFocusContext(before);
+}
+
+TitlePolicy PrivacyGate::ProgrammeTitlePolicy() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return programme_title_policy_;
+}
+
+TitlePolicy PrivacyGate::EffectiveTitlePolicy() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return EffectivePolicyLocked();
+}
+
+void PrivacyGate::RefreshFocusContext(TitlePolicy before) {
+  if (EffectivePolicyLocked() == before) return;
+  if (!have_focus_ || !Recording() || excluded_reason_) return;
+  v1::FocusEvent shown = focus_;
+  MinimiseFocus(&shown);
+  if (last_title_out_ && *last_title_out_ == shown.title()) return;
+  EmitFocusContext(last_t_);
 }
 
 void PrivacyGate::Flush() {
@@ -345,6 +376,7 @@ void PrivacyGate::HandleFocus(v1::Event& ev) {
   if (!same_window) {
     EndRun();
     continue_kind_.reset();
+    open_key_.reset();  // a key typed line by line stays in one window
   }
   auto reason = engine_->exclusions->Match(f.app_class(), f.app_instance(), f.title());
   focus_ = f;
@@ -362,9 +394,46 @@ void PrivacyGate::HandleFocus(v1::Event& ev) {
     return;  // no focus event: no title, no geometry
   }
   if (excluded_open_) CloseExcluded(t);
-  auto redacted = engine_->redactor->Redact(f.title());
-  ev.mutable_focus()->set_title(redacted.ok() ? *redacted : std::string());
+  MinimiseFocus(ev.mutable_focus());
+  // Under a restricted policy a title change that shows nothing new (another
+  // page of the same site, any page in app-only) is not forwarded.
+  if (same_window && f.title_change() && EffectivePolicyLocked() != TitlePolicy::kFull &&
+      last_title_out_ && *last_title_out_ == ev.focus().title()) {
+    return;
+  }
+  last_title_out_ = ev.focus().title();
   Enqueue(std::move(ev));
+}
+
+void PrivacyGate::MinimiseFocus(v1::FocusEvent* f) const {
+  const TitlePolicy policy = EffectivePolicyLocked();
+  std::string title;
+  switch (policy) {
+    case TitlePolicy::kFull:
+      title = f->title();
+      break;
+    case TitlePolicy::kAppAndDomain: {
+      title = f->app_class().empty() ? f->app_instance() : f->app_class();
+      if (IsBrowserWindow(f->app_class(), f->app_instance())) {
+        std::string domain = SiteDomainFromTitle(f->title());
+        if (!domain.empty()) title += title.empty() ? domain : " - " + domain;
+      }
+      break;
+    }
+    case TitlePolicy::kAppOnly:
+      break;
+  }
+  if (policy != TitlePolicy::kFull) {
+    // The instance part can carry what the title would (a Chrome app window's
+    // instance is its site and path, e.g. "mail.google.com__mail_u_0").
+    f->clear_app_instance();
+  }
+  if (title.empty()) {
+    f->clear_title();
+    return;
+  }
+  auto redacted = engine_->redactor->Redact(title);
+  f->set_title(redacted.ok() ? *redacted : std::string());
 }
 
 // ---------------------------------------------------------------------------
@@ -382,8 +451,12 @@ void PrivacyGate::EndRun() {
   typed_.clear();
   typed_breaks_.clear();
   deleted_in_run_ = false;
+  continue_kind_.reset();
   // Only a private key block spans runs (its lines); see Decide.
-  if (continue_kind_ && *continue_kind_ != KindName(Kind::kPrivateKey)) continue_kind_.reset();
+  if (open_key_ && open_key_->run_touched) {
+    open_key_->run_touched = false;
+    if (++open_key_->runs >= kMaxOpenKeyRuns) open_key_.reset();
+  }
 }
 
 void PrivacyGate::Decide(bool final) {
@@ -409,25 +482,33 @@ void PrivacyGate::Decide(bool final) {
   while (release < held_.size() && off[release] + held_[release].bytes.size() <= target) ++release;
   if (final) release = held_.size();
 
-  // A finding that ran to the end of the text last time (a secret longer than
-  // the hold bound) continues up to the next whitespace.
-  // A private key block continues over runs (lines) through its END marker.
+  // An open private key (its BEGIN came in an earlier run or decision) covers
+  // everything through its END marker, bounded by kMaxOpenKeyRuns/Bytes.
   size_t cont = 0;
-  if (continue_kind_) {
-    const bool pem = *continue_kind_ == KindName(Kind::kPrivateKey);
-    bool done = false;
-    if (pem) {
-      size_t endm = w.find("-----END", base);
-      size_t close = endm == std::string::npos ? std::string::npos : w.find("-----", endm + 8);
-      size_t stop = close == std::string::npos ? w.size() : close + 5;
-      while (cont < held_.size() && off[cont] < stop) ++cont;
-      done = close != std::string::npos;
-    } else {
-      while (cont < held_.size() && !held_[cont].bytes.empty() && held_[cont].bytes[0] != ' ' &&
-             held_[cont].bytes[0] != '\t')
-        ++cont;
-      done = cont < held_.size() || final;
+  if (open_key_ && open_key_->bytes >= kMaxOpenKeyBytes) open_key_.reset();
+  if (open_key_) {
+    const std::string& marker = open_key_->end_marker;
+    // The marker may have begun in text decided before (the run's tail in ctx_).
+    const size_t from = base >= marker.size() ? base - (marker.size() - 1) : 0;
+    const size_t endm = w.find(marker, from);
+    const size_t stop = endm == std::string::npos ? w.size() : endm + marker.size();
+    while (cont < held_.size() && off[cont] < stop) ++cont;
+    if (cont > 0) {
+      const size_t len = off[cont - 1] + held_[cont - 1].bytes.size() - base;
+      ranges.push_back({held_.front().seq, held_[cont - 1].seq,
+                        std::string(KindName(Kind::kPrivateKey)), len});
+      release = std::max(release, cont);
+      open_key_->bytes += len;
+      open_key_->run_touched = true;
     }
+    if (endm != std::string::npos) open_key_.reset();
+  } else if (continue_kind_) {
+    // A finding that ran to the end of the text last time (a secret longer
+    // than the hold bound) continues up to the next whitespace.
+    while (cont < held_.size() && !held_[cont].bytes.empty() && held_[cont].bytes[0] != ' ' &&
+           held_[cont].bytes[0] != '\t')
+      ++cont;
+    const bool done = cont < held_.size() || final;
     if (cont > 0) {
       ranges.push_back({held_.front().seq, held_[cont - 1].seq, *continue_kind_,
                         off[cont - 1] + held_[cont - 1].bytes.size() - base});
@@ -451,9 +532,22 @@ void PrivacyGate::Decide(bool final) {
       first = std::max(first, cont);
       if (first >= held_.size() || first > last) continue;
       release = std::max(release, last + 1);
-      if (f.end == w.size() && (!final || (f.kind == Kind::kPrivateKey &&
-                                           w.find("-----END", f.begin) == std::string::npos)))
+      if (f.kind == Kind::kPrivateKey && f.end == w.size()) {
+        // A key block without its END so far: it stays open over the
+        // following decisions and runs (lines).
+        const size_t lb = f.begin + 10;  // after "-----BEGIN"
+        const size_t le = w.find("-----", lb);
+        std::string marker = "-----END";
+        if (le != std::string::npos) marker.append(w, lb, le - lb);
+        marker += "-----";
+        if (le != std::string::npos && w.find(marker, le) == std::string::npos) {
+          if (!open_key_) open_key_ = OpenKey{marker};
+          open_key_->run_touched = true;
+          open_key_->bytes += f.end - f.begin;
+        }
+      } else if (f.end == w.size() && !final) {
         continue_kind_ = std::string(KindName(f.kind));
+      }
       ranges.push_back(
           {held_[first].seq, held_[last].seq, std::string(KindName(f.kind)), f.end - f.begin});
     }
@@ -623,8 +717,8 @@ void PrivacyGate::EmitFocusContext(uint64_t t) {
   ev.set_t_us(t);
   *ev.mutable_focus() = focus_;
   ev.mutable_focus()->set_title_change(false);
-  auto redacted = engine_->redactor->Redact(focus_.title());
-  ev.mutable_focus()->set_title(redacted.ok() ? *redacted : std::string());
+  MinimiseFocus(ev.mutable_focus());
+  last_title_out_ = ev.focus().title();
   Enqueue(std::move(ev));
   ReleaseFront(held_.empty() ? kNoSeq : held_.front().seq);
 }
@@ -648,6 +742,7 @@ void PrivacyGate::DropHeld() {
   held_bytes_ = 0;
   ctx_.clear();
   continue_kind_.reset();
+  open_key_.reset();
   candidate_.reset();
   skipped_.clear();
   have_anchor_ = false;

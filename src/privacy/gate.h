@@ -14,6 +14,11 @@
 //               including edits and modifiers in between) are replaced by ONE
 //               RedactionMarker at the time of the first; their key-ups are
 //               dropped; window titles go through the same Redactor;
+//   titles      the title policy (the stricter of the config's title_policy
+//               and the programme's, SetProgrammeTitlePolicy) decides what of a
+//               window title leaves: all of it redacted (full), the application
+//               plus a browser's site domain (app-and-domain), or nothing
+//               (app-only; the application class stays);
 //   minimisation pointer MOVEs are thinned to what reconstructs the path
 //               (online Ramer-Douglas-Peucker, tolerance pointer_epsilon_px; the
 //               last move before any other event is always kept), event times
@@ -23,6 +28,13 @@
 // BackSpace and Delete remove the last character; Return, Tab, Escape, cursor
 // keys, Home/End/PageUp/PageDown, shortcuts, mouse button presses and focus
 // changes end the current run (runs never join: no look-back across them).
+// One exception: a private key. After a run containing "-----BEGIN <label>-----"
+// (<label> ending in PRIVATE KEY) without its "-----END <label>-----", the key is
+// "open": every following run of the same window is replaced as private_key up
+// to and including the matching END marker. The open state closes at that
+// marker, on focus to another window, when consent is revoked, or after
+// kMaxOpenKeyRuns runs / kMaxOpenKeyBytes bytes (then what follows is scanned
+// as usual again).
 //
 // Hold bound: key events (and everything after them, to keep order) are held
 // until the text they produced is Redactor::kHoldBytes (544 bytes) behind the
@@ -127,6 +139,10 @@ class KeyCounts {
 class PrivacyGate : public EventSink {
  public:
   static constexpr size_t kMaxHeldEvents = 4096;
+  // Bounds of an open private key (see the typed-text model above): a 4096-bit
+  // RSA key is ~50 lines and ~3.2 KiB.
+  static constexpr size_t kMaxOpenKeyRuns = 200;
+  static constexpr size_t kMaxOpenKeyBytes = 64 * 1024;
 
   // `downstream` must outlive the gate. Fails if the redactor or the exclusion
   // patterns cannot be compiled: the recorder must then not record.
@@ -156,6 +172,16 @@ class PrivacyGate : public EventSink {
   // active config.
   absl::Status ReloadConfig(const std::string& path, Env* env = Env::Default());
   absl::Status ApplyConfig(const PrivacyConfig& config);
+
+  // The programme's title policy (from the vault's programme state, polled by
+  // the agent). The gate applies the stricter of it and the config's
+  // title_policy: a device may be stricter than its programme, never looser.
+  // Default kFull (no programme policy known). A change applies from the next
+  // event on; if it changes what the focused window's title shows, the window
+  // context is forwarded again under the new policy.
+  void SetProgrammeTitlePolicy(TitlePolicy policy);
+  TitlePolicy ProgrammeTitlePolicy() const;
+  TitlePolicy EffectiveTitlePolicy() const;
 
   // Decides and forwards everything held (call at the end of input).
   void Flush();
@@ -193,6 +219,15 @@ class PrivacyGate : public EventSink {
   void EmitControl(uint64_t t, v1::ControlEvent::Kind kind, uint64_t duration,
                    const std::string& reason);
   void EmitFocusContext(uint64_t t);
+  // Applies the effective title policy and the redactor to a focus event's
+  // title (and clears the WM_CLASS instance unless the policy is full).
+  void MinimiseFocus(v1::FocusEvent* f) const;
+  TitlePolicy EffectivePolicyLocked() const {
+    return StricterTitlePolicy(engine_->config.title_policy, programme_title_policy_);
+  }
+  // Forwards the focused window's context again if the effective title policy
+  // changed what it shows (after SetProgrammeTitlePolicy / ApplyConfig).
+  void RefreshFocusContext(TitlePolicy before);
   void FlushPointer();
   void PointerMove(v1::Event& ev);
   void PauseLocked(uint64_t t, std::optional<uint64_t> until, const char* reason);
@@ -211,6 +246,11 @@ class PrivacyGate : public EventSink {
   uint64_t pause_start_ = 0;
   std::optional<uint64_t> pause_until_;
   uint64_t last_t_ = 0;
+
+  // Title policy and the last focus title forwarded (title changes that show
+  // nothing new under a restricted policy are not forwarded).
+  TitlePolicy programme_title_policy_ = TitlePolicy::kFull;
+  std::optional<std::string> last_title_out_;
 
   // Focus and exclusion.
   bool have_focus_ = false;
@@ -231,7 +271,15 @@ class PrivacyGate : public EventSink {
   bool deleted_in_run_ = false;
   std::string ctx_;  // decided text of the current run (tail, <= kHoldBytes)
   uint64_t next_seq_ = 1;
-  std::optional<std::string> continue_kind_;  // a long finding runs on
+  std::optional<std::string> continue_kind_;  // a long finding runs on (not PEM)
+  // An open private key: its END marker, and the runs and bytes replaced since.
+  struct OpenKey {
+    std::string end_marker;  // "-----END <label>-----"
+    size_t runs = 0;
+    size_t bytes = 0;
+    bool run_touched = false;  // the current run had text replaced as the key
+  };
+  std::optional<OpenKey> open_key_;
   KeyCounts down_keys_;                       // keys whose down was enqueued
   KeyCounts redacted_keys_;                   // keys whose down was redacted; drop their up
   KeyCounts hotkey_keys_;                     // hotkey keys: drop their up
