@@ -159,6 +159,11 @@ bool A11yClient::RunOnce() {
                     : WIFEXITED(status) ? "helper exited with status " +
                                               std::to_string(WEXITSTATUS(status))
                                         : "helper gone";
+  {
+    std::lock_guard<std::mutex> l(status_mu_);
+    if (!diagnostic_.empty()) why += " (" + diagnostic_ + ")";
+    diagnostic_.clear();
+  }
   if (!stop_) SetStatus("degraded: " + why);
   return true;
 }
@@ -184,9 +189,12 @@ void A11yClient::HandleLine(const std::string& line, int* bad) {
       }
       ready_ = true;
       return;
-    case HelperMessage::kError:
-      SetStatus("on, helper reports: " + m.role);
+    case HelperMessage::kError: {
+      std::lock_guard<std::mutex> l(status_mu_);
+      diagnostic_ = m.role;
+      status_ = "on, helper reports: " + m.role;
       return;
+    }
     case HelperMessage::kAnswer:
     case HelperMessage::kFocus: {
       FocusAnswer a{m.id, m.pid, m.hidden, m.role};

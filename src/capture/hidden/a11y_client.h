@@ -74,6 +74,7 @@ class A11yClient : public FocusProbe {
   mutable std::mutex status_mu_;
   std::string status_ = "starting";
   bool enabled_ = false;
+  std::string diagnostic_;  // the helper's last "e" line
   std::mutex sleep_mu_;
   std::condition_variable sleep_cv_;
 };

@@ -269,6 +269,15 @@ bool EnableAccessibility() {
 }  // namespace
 
 int main() {
+  // Without a session bus libatspi aborts; say why and let the recorder retry.
+  GError* bus_err = nullptr;
+  GDBusConnection* session = g_bus_get_sync(G_BUS_TYPE_SESSION, nullptr, &bus_err);
+  if (!session) {
+    if (bus_err) g_error_free(bus_err);
+    Send("e no-session-bus");
+    return 3;
+  }
+  g_object_unref(session);
   const bool enabled = EnableAccessibility();
   if (atspi_init() < 0) {
     Send("e no-bus");

@@ -150,10 +150,11 @@ void HiddenInputFilter::Process(Held h) {
     Forward(std::move(ev));
     return;
   }
-  const bool hidden = (h.terminal_hidden || FocusHidden(h.pid)) && !IsShortcut(k);
-  if (!hidden) {
-    // Return/Enter that submits a prompt is where the hidden stretch ends.
-    in_hidden_ = false;
+  const bool hidden_here = h.terminal_hidden || FocusHidden(h.pid);
+  if (!hidden_here || IsShortcut(k)) {
+    // A shortcut inside a hidden stretch passes without ending it; a visible
+    // key (Return after a prompt, say) ends it.
+    if (!hidden_here) in_hidden_ = false;
     Forward(std::move(ev));
     return;
   }

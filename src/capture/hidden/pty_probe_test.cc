@@ -29,6 +29,7 @@ struct PtyTree {
       pid_t shell = fork();
       if (shell != 0 && !emulator_holds_master) close(master);
       if (shell == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);  // dies with the "emulator"
         setsid();
         ioctl(slave, TIOCSCTTY, 0);
         // A name with spaces and parentheses: /proc/<pid>/stat must still parse.
@@ -41,7 +42,6 @@ struct PtyTree {
   }
   ~PtyTree() {
     if (emulator > 0) {
-      kill(-emulator, SIGKILL);
       kill(emulator, SIGKILL);
       waitpid(emulator, nullptr, 0);
     }
@@ -111,7 +111,14 @@ TEST(PtyProbe, TerminalThatVanishesAfterTheScanIsNotHidden) {
   t->SetLflag(ICANON, ECHO);
   EXPECT_TRUE(p.Hidden(pid));
   t.reset();  // processes killed, pty closed; the cached path is stale
-  EXPECT_FALSE(p.Hidden(pid));
+  // The shell dies by PR_SET_PDEATHSIG, asynchronously; until it has, the
+  // terminal still exists and is still at its prompt.
+  bool hidden = true;
+  for (int i = 0; i < 200 && hidden; ++i) {
+    hidden = p.Hidden(pid);
+    if (hidden) usleep(10'000);
+  }
+  EXPECT_FALSE(hidden);
 }
 
 }  // namespace
