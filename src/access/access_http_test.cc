@@ -379,6 +379,33 @@ TEST(AccessHttp, ProgrammeStateDeletionAndPrincipals) {
   auto dev = f.Client()->Get("/v1/device/state", f.Bearer(alice.device_token));
   ASSERT_TRUE(dev);
   EXPECT_NE(dev->body.find("PAUSED"), std::string::npos);
+  EXPECT_EQ(json::parse(dev->body)["title_policy"], "full");
+  // The title policy: an operator tightens it (at once); loosening it again
+  // waits for a privacy officer; devices get it with the programme state.
+  json tp = f.Post("/v1/admin/title-policy", f.op_token, {{"title_policy", "app-only"}}, &st);
+  ASSERT_EQ(st, 200) << tp.dump();
+  EXPECT_TRUE(tp["applied"].get<bool>());
+  f.Post("/v1/admin/title-policy", f.po1_token, {{"title_policy", "full"}}, &st);
+  EXPECT_EQ(st, 403);
+  f.Post("/v1/admin/title-policy", f.op_token, {{"title_policy", "everything"}}, &st);
+  EXPECT_EQ(st, 400);
+  tp = f.Post("/v1/admin/title-policy", f.op_token, {{"title_policy", "app-and-domain"}}, &st);
+  ASSERT_EQ(st, 200) << tp.dump();
+  EXPECT_FALSE(tp["applied"].get<bool>());
+  json prog = f.Get("/v1/programme", alice.token, &st);
+  ASSERT_EQ(st, 200) << prog.dump();
+  EXPECT_EQ(prog["title_policy"], "app-only");
+  EXPECT_EQ(prog["title_policy_proposal"]["proposal_id"], tp["proposal_id"]);
+  dev = f.Client()->Get("/v1/device/state", f.Bearer(alice.device_token));
+  ASSERT_TRUE(dev);
+  EXPECT_EQ(json::parse(dev->body)["title_policy"], "app-only");
+  json conf = f.Post("/v1/programme/title-policy/confirm", f.po1_token,
+                     {{"proposal_id", tp["proposal_id"]}}, &st);
+  ASSERT_EQ(st, 200) << conf.dump();
+  EXPECT_EQ(conf["title_policy"], "app-and-domain");
+  dev = f.Client()->Get("/v1/device/state", f.Bearer(alice.device_token));
+  ASSERT_TRUE(dev);
+  EXPECT_EQ(json::parse(dev->body)["title_policy"], "app-and-domain");
   // Operator creates an auditor: pending until an officer activates it.
   json a =
       f.Post("/v1/principals", f.op_token, {{"role", "auditor"}, {"name", "works council"}}, &st);

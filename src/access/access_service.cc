@@ -1276,6 +1276,112 @@ absl::StatusOr<DeletionReport> AccessService::RunPurge(const Principal* actor) {
   return total;
 }
 
+// --- window-title policy ---
+
+namespace {
+constexpr char kSettingTitlePolicyProposal[] = "title_policy_proposal";
+}  // namespace
+
+absl::StatusOr<std::string> AccessService::CurrentTitlePolicy() {
+  auto v = vault_->store()->GetSetting(vault::kSettingTitlePolicy);
+  if (!v.ok()) return v.status();
+  return vault::TitlePolicyFromSetting(*v);
+}
+
+absl::StatusOr<TitlePolicyChange> AccessService::SetTitlePolicy(const Principal& actor,
+                                                                const std::string& policy) {
+  auto d = Decide(actor, Action::kSetTitlePolicy, {}, {}, AuditKind::kPolicyChange,
+                  "title_policy");
+  if (!d.ok()) return d.status();
+  if (vault::TitlePolicyRank(policy) < 0) {
+    return absl::InvalidArgumentError(
+        "title_policy must be \"full\", \"app-and-domain\" or \"app-only\"");
+  }
+  auto current = CurrentTitlePolicy();
+  if (!current.ok()) return current.status();
+  TitlePolicyChange out;
+  out.policy = policy;
+  out.proposer_id = actor.id;
+  out.applied = vault::TitlePolicyRank(policy) >= vault::TitlePolicyRank(*current);
+  AuditEntry e = Entry(AuditKind::kPolicyChange, &actor);
+  e.decision = audit::Decision::kAllow;
+  e.rule = d->rule;
+  e.object_id = "title_policy";
+  e.extra["title_policy"] = policy;
+  e.extra["previous"] = *current;
+  if (out.applied) {
+    if (auto r = Append(e); !r.ok()) return r.status();
+    if (auto s = vault_->store()->PutSetting(vault::kSettingTitlePolicy, policy); !s.ok()) {
+      return s;
+    }
+    // A pending loosening is moot once the policy was set again.
+    if (auto s = store_->PutSetting(kSettingTitlePolicyProposal, ""); !s.ok()) return s;
+    return out;
+  }
+  out.proposal_id = NewId(env_, "tp_", 8);
+  out.expires_us = env_->NowWallMicros() + options_.proposal_ttl_us;
+  e.extra["action"] = "propose_title_policy";
+  e.extra["proposal"] = out.proposal_id;
+  if (auto r = Append(e); !r.ok()) return r.status();
+  const std::string row =
+      absl::StrCat(out.proposal_id, " ", policy, " ", actor.id, " ", out.expires_us);
+  if (auto s = store_->PutSetting(kSettingTitlePolicyProposal, row); !s.ok()) return s;
+  return out;
+}
+
+absl::StatusOr<std::optional<TitlePolicyChange>> AccessService::PendingTitlePolicy() {
+  auto v = store_->GetSetting(kSettingTitlePolicyProposal);
+  if (!v.ok()) return v.status();
+  if (!v->has_value() || (*v)->empty()) return std::optional<TitlePolicyChange>();
+  std::vector<std::string> f = absl::StrSplit(**v, ' ');
+  TitlePolicyChange c;
+  if (f.size() != 4 || vault::TitlePolicyRank(f[1]) < 0 ||
+      !absl::SimpleAtoi(f[3], &c.expires_us)) {
+    return absl::DataLossError("malformed title policy proposal setting");
+  }
+  c.proposal_id = f[0];
+  c.policy = f[1];
+  c.proposer_id = f[2];
+  if (env_->NowWallMicros() >= c.expires_us) return std::optional<TitlePolicyChange>();
+  return std::optional<TitlePolicyChange>(c);
+}
+
+absl::StatusOr<std::string> AccessService::ConfirmTitlePolicy(const Principal& actor,
+                                                              const std::string& proposal_id) {
+  auto p = PendingTitlePolicy();
+  if (!p.ok()) return p.status();
+  if (actor.role != Role::kPrivacyOfficer || actor.disabled) {
+    Decision d{false, "title_policy.officer_confirms",
+               "recording more of everyone's window titles needs a privacy officer's confirmation"};
+    return Refuse(&actor, d, AuditKind::kPolicyChange, "title_policy", "", "");
+  }
+  if (!p->has_value() || (*p)->proposal_id != proposal_id) {
+    return absl::FailedPreconditionError("no pending title policy change " + proposal_id +
+                                         " (expired, confirmed or replaced)");
+  }
+  if ((*p)->proposer_id == actor.id) {
+    Decision d{false, "title_policy.two_person", "the proposer cannot confirm their own change"};
+    return Refuse(&actor, d, AuditKind::kPolicyChange, "title_policy", "", "");
+  }
+  auto current = CurrentTitlePolicy();
+  if (!current.ok()) return current.status();
+  AuditEntry e = Entry(AuditKind::kPolicyChange, &actor);
+  e.decision = audit::Decision::kAllow;
+  e.rule = "title_policy.two_person";
+  e.object_id = "title_policy";
+  e.extra["action"] = "confirm_title_policy";
+  e.extra["proposal"] = proposal_id;
+  e.extra["proposer"] = (*p)->proposer_id;
+  e.extra["title_policy"] = (*p)->policy;
+  e.extra["previous"] = *current;
+  if (auto r = Append(e); !r.ok()) return r.status();
+  if (auto s = vault_->store()->PutSetting(vault::kSettingTitlePolicy, (*p)->policy); !s.ok()) {
+    return s;
+  }
+  if (auto s = store_->PutSetting(kSettingTitlePolicyProposal, ""); !s.ok()) return s;
+  return (*p)->policy;
+}
+
 // --- programme state ---
 
 ProgrammeState AccessService::CurrentState() {

@@ -138,6 +138,16 @@ struct RetentionChange {
   int64_t expires_us = 0;
 };
 
+// A change of the programme's window-title policy ("full", "app-and-domain",
+// "app-only"; docs/REDACTION.md §2.1).
+struct TitlePolicyChange {
+  bool applied = false;     // true: in force now; false: awaits a privacy officer
+  std::string proposal_id;  // "tp_" + hex when pending
+  std::string policy;
+  std::string proposer_id;
+  int64_t expires_us = 0;
+};
+
 struct DeletionReport {
   bool key_destroyed = false;
   int segments_deleted = 0;
@@ -285,6 +295,21 @@ class AccessService {
   // Purges segments received more than the retention period ago. `actor` null = the
   // background job.
   absl::StatusOr<DeletionReport> RunPurge(const Principal* actor);
+
+  // --- window-title policy (served to devices with the programme state) ---
+  // Operators set it. A change that records less (a stricter policy, or the
+  // same) applies at once; one that records more of every contributor's window
+  // titles becomes a proposal a privacy officer other than the proposer
+  // confirms (ConfirmTitlePolicy), like a shorter retention. Both audited
+  // (kPolicyChange, object "title_policy") before anything changes.
+  absl::StatusOr<TitlePolicyChange> SetTitlePolicy(const Principal& actor,
+                                                   const std::string& policy);
+  absl::StatusOr<std::string> ConfirmTitlePolicy(const Principal& actor,
+                                                 const std::string& proposal_id);
+  // The pending (unexpired) loosening, if any.
+  absl::StatusOr<std::optional<TitlePolicyChange>> PendingTitlePolicy();
+  // The policy in force, as devices get it (absent = "full"; unknown = "app-only").
+  absl::StatusOr<std::string> CurrentTitlePolicy();
 
   // --- programme state ---
   ProgrammeState CurrentState();

@@ -123,6 +123,9 @@ TEST(AccessMatrix, EveryRoleEveryPath) {
        [&](const Principal& p) { return st(f.svc->SetRetentionDays(p, 0)); },
        {"operator"}},
       {"run_purge", [&](const Principal& p) { return st(f.svc->RunPurge(&p)); }, {"operator"}},
+      {"set_title_policy",
+       [&](const Principal& p) { return st(f.svc->SetTitlePolicy(p, "full")); },
+       {"operator"}},
       {"list_principals",
        [&](const Principal& p) { return st(f.svc->ListPrincipals(p)); },
        {"operator"}},
@@ -597,6 +600,55 @@ TEST(AccessRetention, PurgesOldSegmentsAndLogsIt) {
   bool logged = false;
   for (const auto& e : *entries) logged |= e.entry.rule == "retention.purge";
   EXPECT_TRUE(logged);
+}
+
+TEST(AccessTitlePolicy, StricterAppliesLooserNeedsAnOfficer) {
+  AccessFixture f;
+  Contributor alice = f.Enrol("alice");
+  auto device_policy = [&] {
+    auto s = f.vault_->GetDeviceState("Bearer " + alice.device_token);
+    EXPECT_TRUE(s.ok()) << s.status();
+    return s.ok() ? s->title_policy : std::string();
+  };
+  EXPECT_EQ(*f.svc->CurrentTitlePolicy(), "full");
+  EXPECT_EQ(device_policy(), "full");
+  EXPECT_TRUE(absl::IsInvalidArgument(f.svc->SetTitlePolicy(f.op, "none").status()));
+  // Stricter: in force at once, served to devices.
+  auto strict = f.svc->SetTitlePolicy(f.op, "app-only");
+  ASSERT_TRUE(strict.ok()) << strict.status();
+  EXPECT_TRUE(strict->applied);
+  EXPECT_EQ(device_policy(), "app-only");
+  // Looser: only a proposal until a second person, a privacy officer, confirms.
+  auto looser = f.svc->SetTitlePolicy(f.op, "app-and-domain");
+  ASSERT_TRUE(looser.ok()) << looser.status();
+  EXPECT_FALSE(looser->applied);
+  EXPECT_EQ(looser->proposal_id.rfind("tp_", 0), 0u);
+  EXPECT_EQ(device_policy(), "app-only");
+  ASSERT_TRUE(f.svc->PendingTitlePolicy()->has_value());
+  EXPECT_EQ(RuleOf(f.svc->ConfirmTitlePolicy(f.op, looser->proposal_id).status()),
+            "title_policy.officer_confirms");
+  EXPECT_TRUE(absl::IsFailedPrecondition(f.svc->ConfirmTitlePolicy(f.po1, "tp_nope").status()));
+  auto confirmed = f.svc->ConfirmTitlePolicy(f.po1, looser->proposal_id);
+  ASSERT_TRUE(confirmed.ok()) << confirmed.status();
+  EXPECT_EQ(*confirmed, "app-and-domain");
+  EXPECT_EQ(device_policy(), "app-and-domain");
+  EXPECT_FALSE(f.svc->PendingTitlePolicy()->has_value());
+  // A privacy officer cannot confirm a loosening they proposed... and cannot
+  // propose one at all (operators set the policy).
+  EXPECT_EQ(RuleOf(f.svc->SetTitlePolicy(f.po1, "full").status()), "deny.default");
+  // A stricter setting made while a loosening waits cancels the proposal.
+  ASSERT_FALSE(f.svc->SetTitlePolicy(f.op, "full")->applied);
+  ASSERT_TRUE(f.svc->SetTitlePolicy(f.op, "app-only")->applied);
+  EXPECT_FALSE(f.svc->PendingTitlePolicy()->has_value());
+  // Every change is in the audit log.
+  auto entries = f.svc->AuditEntries(f.po1, "");
+  ASSERT_TRUE(entries.ok()) << entries.status();
+  int changes = 0;
+  for (const auto& e : *entries) {
+    changes += e.entry.kind == audit::AuditKind::kPolicyChange &&
+               e.entry.object_id == "title_policy" && e.entry.decision == audit::Decision::kAllow;
+  }
+  EXPECT_EQ(changes, 5);  // app-only, propose, confirm, propose full, app-only
 }
 
 TEST(AccessExport, PrivacyBudgetLedgerInTheVault) {

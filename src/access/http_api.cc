@@ -522,7 +522,16 @@ vault::ApiResponse AccessApi::Handle(const vault::ApiRequest& req) {
   // --- programme state ---
   if (path == "/v1/programme" && get) {
     return with("", [&](const Principal&) {
-      return Json(200, {{"programme_state", ProgrammeStateName(svc->CurrentState())}});
+      ST_TRY(title, svc->CurrentTitlePolicy());
+      ST_TRY(pending, svc->PendingTitlePolicy());
+      json out = {{"programme_state", ProgrammeStateName(svc->CurrentState())},
+                  {"title_policy", *title}};
+      if (pending->has_value()) {
+        out["title_policy_proposal"] = {{"proposal_id", (*pending)->proposal_id},
+                                        {"title_policy", (*pending)->policy},
+                                        {"expires_us", (*pending)->expires_us}};
+      }
+      return Json(200, out);
     });
   }
   if (path == "/v1/programme/propose" && post) {
@@ -598,6 +607,28 @@ vault::ApiResponse AccessApi::Handle(const vault::ApiRequest& req) {
       ST_TRY(id, Field<std::string>(*body, "proposal_id", true));
       ST_TRY(days, svc->ConfirmRetention(p, *id));
       return Json(200, {{"retention_days", *days}, {"applied", true}});
+    });
+  }
+  if (path == "/v1/admin/title-policy" && post) {
+    return with(kScopeAdmin, [&](const Principal& p) {
+      ST_TRY(policy, Field<std::string>(*body, "title_policy", true));
+      ST_TRY(ch, svc->SetTitlePolicy(p, *policy));
+      json out = {{"title_policy", ch->policy}, {"applied", ch->applied}};
+      if (!ch->applied) {
+        out["proposal_id"] = ch->proposal_id;
+        out["expires_us"] = ch->expires_us;
+        out["message"] =
+            "a looser title policy records more of everyone's window titles: a privacy officer "
+            "must confirm";
+      }
+      return Json(200, out);
+    });
+  }
+  if (path == "/v1/programme/title-policy/confirm" && post) {
+    return with(kScopeState, [&](const Principal& p) {
+      ST_TRY(id, Field<std::string>(*body, "proposal_id", true));
+      ST_TRY(policy, svc->ConfirmTitlePolicy(p, *id));
+      return Json(200, {{"title_policy", *policy}, {"applied", true}});
     });
   }
   if (path == "/v1/admin/purge" && post) {

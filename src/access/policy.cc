@@ -267,6 +267,8 @@ std::string_view ActionName(Action a) {
       return "rotate_keys";
     case Action::kCheckpoint:
       return "checkpoint";
+    case Action::kSetTitlePolicy:
+      return "set_title_policy";
   }
   return "unknown";
 }
@@ -337,6 +339,7 @@ Decision Evaluate(const Principal& p, Action a, const Target& t, const std::vect
           return Allow("operator.manage", "operators manage principals");
         case Action::kListDevices:
         case Action::kSetRetention:
+        case Action::kSetTitlePolicy:
         case Action::kRunPurge:
         case Action::kRotateKeys:
         case Action::kCheckpoint:

@@ -141,6 +141,7 @@ enum class Action {
   kRunPurge,
   kRotateKeys,
   kCheckpoint,  // sign a fresh checkpoint on demand
+  kSetTitlePolicy,  // the programme's window-title policy for devices
 };
 std::string_view ActionName(Action a);
 

@@ -80,6 +80,10 @@ enum class InsertSegmentResult {
 };
 
 inline constexpr char kSettingProgrammeState[] = "programme_state";
+// The programme's window-title policy for devices (docs/REDACTION.md §2.1):
+// "full" (absent = full), "app-and-domain" or "app-only". Set through the
+// access layer (AccessService::SetTitlePolicy), served with the device state.
+inline constexpr char kSettingTitlePolicy[] = "title_policy";
 
 class MetadataStore {
  public:

@@ -189,7 +189,8 @@ struct VaultServer::Impl {
     if (st.ok()) {
       nlohmann::json j = {{"programme_state", st->programme_state},
                           {"recording_allowed", st->recording_allowed},
-                          {"contributor_paused", st->contributor_paused}};
+                          {"contributor_paused", st->contributor_paused},
+                          {"title_policy", st->title_policy}};
       res.status = 200;
       res.set_content(j.dump(), kJson);
     } else if (absl::IsUnauthenticated(st.status())) {

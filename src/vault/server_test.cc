@@ -126,6 +126,16 @@ TEST_F(ServerTest, EnrollUploadStateMetrics) {
   ASSERT_TRUE(vault_->store()->PutSetting(kSettingProgrammeState, "PAUSED").ok());
   st = c.Get("/v1/device/state", h);
   EXPECT_EQ(json::parse(st->body)["recording_allowed"], false);
+  // The programme's title policy rides on the device state: absent = full, an
+  // unknown stored value = app-only (fail closed).
+  EXPECT_EQ(sj["title_policy"], "full");
+  ASSERT_TRUE(vault_->store()->PutSetting(kSettingTitlePolicy, "app-and-domain").ok());
+  st = c.Get("/v1/device/state", h);
+  EXPECT_EQ(json::parse(st->body)["title_policy"], "app-and-domain");
+  ASSERT_TRUE(vault_->store()->PutSetting(kSettingTitlePolicy, "titles-please").ok());
+  st = c.Get("/v1/device/state", h);
+  EXPECT_EQ(json::parse(st->body)["title_policy"], "app-only");
+  ASSERT_TRUE(vault_->store()->PutSetting(kSettingTitlePolicy, "full").ok());
   st = c.Get("/v1/device/state");
   ASSERT_TRUE(st);
   EXPECT_EQ(st->status, 401);

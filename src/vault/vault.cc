@@ -144,7 +144,22 @@ absl::StatusOr<DeviceState> Vault::GetDeviceState(std::string_view authorization
   if (!paused.ok()) return paused.status();
   out.contributor_paused = *paused;
   if (*paused) out.recording_allowed = false;
+  auto title = store_->GetSetting(kSettingTitlePolicy);
+  if (!title.ok()) return title.status();
+  out.title_policy = TitlePolicyFromSetting(*title);
   return out;
+}
+
+int TitlePolicyRank(std::string_view name) {
+  if (name == "full") return 0;
+  if (name == "app-and-domain") return 1;
+  if (name == "app-only") return 2;
+  return -1;
+}
+
+std::string TitlePolicyFromSetting(const std::optional<std::string>& stored) {
+  if (!stored.has_value() || stored->empty()) return "full";
+  return TitlePolicyRank(*stored) >= 0 ? *stored : "app-only";
 }
 
 absl::Status Vault::Health() { return store_->Ping(); }

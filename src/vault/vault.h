@@ -56,7 +56,15 @@ struct DeviceState {
   std::string programme_state;  // ACTIVE | PAUSED | INCIDENT
   bool recording_allowed = false;
   bool contributor_paused = false;  // paused by the contributor (dashboard)
+  std::string title_policy = "full";  // full | app-and-domain | app-only
 };
+
+// Title policy names, least to most strict ("full" 0, "app-and-domain" 1,
+// "app-only" 2); -1 for anything else.
+int TitlePolicyRank(std::string_view name);
+// The stored setting as devices get it: absent = "full"; a value this vault
+// does not know = "app-only" (fail closed).
+std::string TitlePolicyFromSetting(const std::optional<std::string>& stored);
 
 class Vault {
  public:
@@ -73,7 +81,8 @@ class Vault {
   const std::string& enroll_secret_path() const { return enroll_secret_path_; }
   const std::string& data_dir() const { return data_dir_; }
 
-  // Programme state for an authenticated device (updates its last_seen).
+  // Programme state and title policy for an authenticated device (updates its
+  // last_seen).
   // UNAUTHENTICATED for a bad token; other codes when the store cannot answer.
   // `spool`, when given, is stored as the device's backlog (written only when
   // it changed or a minute passed, so polls stay cheap).
