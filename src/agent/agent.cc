@@ -113,6 +113,9 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Create(Env* env, AgentConfig confi
     if (!f.ok()) return f.status();
     a->filter_ = std::move(*f);
   }
+  // The last programme state the uploader wrote (a previous run's, until it
+  // polls): its title policy applies from the first event on.
+  a->ReadVaultState();
   a->counter_ = std::make_unique<CountingSink>(
       a->filter_ ? static_cast<EventSink*>(a->filter_.get()) : a->recorder_.get());
   auto waiter = Waiter::Create({a->cfg_.state_dir});
@@ -211,6 +214,8 @@ void Agent::WriteStatus(const std::string& state) {
   nlohmann::json j{
       {"state", state},
       {"programme_state", programme_state_},
+      {"programme_title_policy", programme_title_policy_},
+      {"title_policy", filter_ ? filter_->title_policy() : std::string()},
       {"source", info.description},
       {"source_warning", info.warning},
       {"hidden_input", info.hidden_input},
@@ -274,6 +279,8 @@ void Agent::ReadVaultState() {
   std::optional<DeviceState> st = ParseVaultState(*text);
   if (!st) return;  // damaged: keep the last state
   programme_state_ = st->programme_state;
+  programme_title_policy_ = st->title_policy;
+  if (filter_) filter_->SetTitlePolicy(st->title_policy);
   vault_pause_ = !st->recording_allowed;
   vault_pause_reason_ =
       st->contributor_paused ? "contributor_dashboard" : "programme_" + programme_state_;
@@ -347,7 +354,7 @@ void Agent::Housekeeping() {
   const int64_t seal_check_us =
       std::max<int64_t>(10'000, std::min<int64_t>(1'000'000, cfg_.max_segment_age_ms * 1000));
   int64_t last_status = 0;
-  std::string last_state, last_programme_state;
+  std::string last_state, last_programme_state, last_title_policy;
   bool status_requested = false;
   bool source_stop_sent = false;
   ReadControl();
@@ -375,10 +382,11 @@ void Agent::Housekeeping() {
     // heartbeat: a file rewritten every second costs an open, a write and a
     // rename per second for a reader that is almost never there.
     if (status_requested || state != last_state || programme_state_ != last_programme_state ||
-        now - last_status >= kStatusHeartbeatUs) {
+        programme_title_policy_ != last_title_policy || now - last_status >= kStatusHeartbeatUs) {
       last_status = now;
       last_state = state;
       last_programme_state = programme_state_;
+      last_title_policy = programme_title_policy_;
       status_requested = false;
       WriteStatus(state);
     }

@@ -45,6 +45,13 @@ class EventFilter : public EventSink {
   virtual void SetPaused(bool paused, const std::string& reason) = 0;
   virtual bool paused() const = 0;
   virtual bool excluded() const { return false; }
+  // The programme's window-title policy, as the vault sent it ("full",
+  // "app-and-domain", "app-only"; anything else must be read as the strictest).
+  // Called from the housekeeping thread whenever the programme state is read,
+  // and once from Agent::Create before the source starts.
+  virtual void SetTitlePolicy(const std::string& policy) {}
+  // The title policy in force ("" when the filter has none).
+  virtual std::string title_policy() const { return ""; }
   // Forwards everything held (end of input / shutdown).
   virtual void Flush() {}
 };
@@ -166,6 +173,7 @@ class Agent {
   };
   std::deque<RateSample> rate_samples_;  // housekeeping thread only
   std::string programme_state_ = "ACTIVE";
+  std::string programme_title_policy_ = "full";
   std::string last_status_request_;   // housekeeping thread / Run only
   bool vault_pause_ = false;          // programme not ACTIVE, or the contributor paused
   std::string vault_pause_reason_;

@@ -10,7 +10,19 @@ std::string ScopeText(const RecordingScope& s) {
   t += "sealtrace will record, on this device, while recording is on and not paused:\n";
   if (s.keys) t += "  - keystrokes (secrets such as card numbers, keys and passwords are redacted on this device)\n";
   if (s.pointer) t += "  - mouse clicks, drags, scrolls and a thinned pointer path\n";
-  if (s.window_titles) t += "  - the application and window title in focus (redacted)\n";
+  if (s.window_titles) {
+    if (s.title_policy == "app-only") {
+      t += "  - the application in focus (no window titles)\n";
+    } else if (s.title_policy == "app-and-domain") {
+      t += "  - the application in focus and, for web browsers, the site's domain (no window "
+           "titles)\n";
+    } else {
+      t += "  - the application and window title in focus (redacted)\n";
+    }
+    if (s.title_policy.empty() || s.title_policy == "full") {
+      t += "    (the programme may keep less of window titles than this, never more)\n";
+    }
+  }
   t += s.screen_frames ? "  - screenshots of the active window around clicks and focus changes\n"
                        : "  - NO screenshots\n";
   t += "Never recorded (only a marker with a duration is kept):\n";

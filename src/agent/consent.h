@@ -14,6 +14,9 @@ struct RecordingScope {
   bool keys = true;
   bool pointer = true;
   bool window_titles = true;
+  // How much of a window title this device keeps (its privacy config's
+  // title_policy): "full" (or ""), "app-and-domain", "app-only".
+  std::string title_policy;
   bool screen_frames = false;
   std::string exclusions_summary;  // human-readable list of excluded apps/windows
   std::string retention = "as set by the programme's retention policy (default 90 days)";

@@ -58,6 +58,7 @@ std::string EncodeVaultState(const DeviceState& s, int64_t updated_wall_us) {
   nlohmann::json j{{"programme_state", s.programme_state},
                    {"recording_allowed", s.recording_allowed},
                    {"contributor_paused", s.contributor_paused},
+                   {"title_policy", s.title_policy},
                    {"updated_wall_us", updated_wall_us}};
   return j.dump() + "\n";
 }
@@ -75,6 +76,11 @@ std::optional<DeviceState> ParseVaultState(std::string_view text) {
   s.programme_state = ps->get<std::string>();
   s.recording_allowed = allowed->get<bool>();
   s.contributor_paused = cp != j.end() && cp->is_boolean() && cp->get<bool>();
+  // Absent (an older uploader's file): the vault sent none, "full".
+  if (auto tp = j.find("title_policy"); tp != j.end()) {
+    if (!tp->is_string()) return std::nullopt;
+    s.title_policy = tp->get<std::string>();
+  }
   return s;
 }
 

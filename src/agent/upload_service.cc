@@ -48,11 +48,7 @@ void UploadService::PollState() {
   report.spool_bytes = stats.bytes;
   auto st = client_->GetDeviceState(report);
   if (!st.ok()) return;  // unreachable: the last answer stays in force
-  if (last_state_ && last_state_->programme_state == st->programme_state &&
-      last_state_->recording_allowed == st->recording_allowed &&
-      last_state_->contributor_paused == st->contributor_paused) {
-    return;
-  }
+  if (last_state_ && *last_state_ == *st) return;
   if (ReplaceFile(env_, VaultStatePath(cfg_), EncodeVaultState(*st, env_->NowWallMicros())).ok()) {
     last_state_ = *st;
   }

@@ -113,6 +113,13 @@ TEST(UploadService, UploadsSegmentsAsTheyArriveAndRelaysTheProgrammeState) {
     auto j = ReadJson(VaultStatePath(cfg));
     return j.is_object() && j["recording_allowed"] == false && j["contributor_paused"] == true;
   }));
+  // Only the programme's title policy changes: that alone is written too.
+  paused.title_policy = "app-only";
+  vault->SetState(paused);
+  ASSERT_TRUE(WaitUntil([&] {
+    auto j = ReadJson(VaultStatePath(cfg));
+    return j.is_object() && j.value("title_policy", "") == "app-only";
+  }));
 
   (*service)->RequestStop();
   runner.join();

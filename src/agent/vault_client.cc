@@ -71,6 +71,11 @@ class HttpVaultClient final : public VaultClient {
     s.programme_state = j.value("programme_state", "ACTIVE");
     s.recording_allowed = j.value("recording_allowed", true);
     s.contributor_paused = j.value("contributor_paused", false);
+    if (auto tp = j.find("title_policy"); tp != j.end()) {
+      // Present but not a string: an answer we do not understand; the gate
+      // reads the unknown name as its strictest policy.
+      s.title_policy = tp->is_string() ? tp->get<std::string>() : "invalid";
+    }
     return s;
   }
 

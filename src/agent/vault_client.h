@@ -28,6 +28,11 @@ struct DeviceState {
   std::string programme_state = "ACTIVE";  // ACTIVE | PAUSED | INCIDENT
   bool recording_allowed = true;
   bool contributor_paused = false;  // the contributor paused from the dashboard
+  // The programme's window-title policy: "full" | "app-and-domain" |
+  // "app-only" (a vault that does not send one has none: "full"). Passed on as
+  // received; the privacy gate reads a value it does not know as "app-only".
+  std::string title_policy = "full";
+  bool operator==(const DeviceState&) const = default;
 };
 
 struct EnrolResponse {

@@ -1,7 +1,10 @@
 // Privacy gate wiring: every recording path (agent, up, demo) goes through the
 // PrivacyGate. If the gate cannot be built (redaction engine or exclusion
 // patterns fail to compile, bad config), the agent refuses to record.
+#include <algorithm>
 #include <mutex>
+#include <utility>
+#include <vector>
 
 #include "cli/agent_wiring.h"
 #include "privacy/exclusions.h"
@@ -30,6 +33,15 @@ class GateFilter final : public EventFilter {
   }
   bool paused() const override { return gate_->IsPaused(); }
   bool excluded() const override { return gate_->IsExcluded(); }
+  // The programme's title policy; a name this build does not know is read as
+  // the strictest (app-only). The device config's policy stays a floor.
+  void SetTitlePolicy(const std::string& policy) override {
+    gate_->SetProgrammeTitlePolicy(
+        privacy::ParseTitlePolicy(policy).value_or(privacy::TitlePolicy::kAppOnly));
+  }
+  std::string title_policy() const override {
+    return std::string(privacy::TitlePolicyName(gate_->EffectiveTitlePolicy()));
+  }
   void Flush() override { gate_->Flush(); }
   privacy::PrivacyGate* gate() { return gate_.get(); }
 
@@ -50,8 +62,84 @@ GateFilter::~GateFilter() {
 }
 
 absl::StatusOr<privacy::PrivacyConfig> LoadConfigFor(const std::string& path) {
-  if (path.empty()) return privacy::ParsePrivacyConfig(privacy::DefaultPrivacyConfigToml(), "<default>");
+  // No file: the shipped defaults (once; parsing the default file as a user
+  // file would prepend the defaults to themselves).
+  if (path.empty()) return privacy::ParsePrivacyConfig("", "<default>");
   return privacy::LoadPrivacyConfig(path);
+}
+
+// What the shipped exclusion reasons cover, for the consent text.
+const char* ReasonDescription(const std::string& reason) {
+  static const std::pair<const char*, const char*> kKnown[] = {
+      {"password_manager", "password managers"},
+      {"auth_prompt", "password and authentication prompts"},
+      {"private_browsing", "private and incognito browser windows, Tor Browser"},
+      {"messaging", "messaging applications and web messengers"},
+      {"email", "e-mail applications and web mail"},
+      {"web_mail_or_messaging", "web mail and web messengers, by address"},
+      {"health", "patient portals, telehealth, health insurers' member and claim pages, pharmacies"},
+      {"hr", "HR and performance-review systems, performance reviews, 360 feedback, disciplinary "
+             "matters"},
+      {"payroll", "payroll systems, payslips and pay stubs"},
+      {"banking", "online banking, banks' login pages, banking and personal-finance applications"},
+  };
+  for (const auto& [r, d] : kKnown) {
+    if (reason == r) return d;
+  }
+  return nullptr;
+}
+
+// One line per exclusion reason, in order of first appearance: what it covers,
+// the applications, and the title and address patterns (listed for rules
+// without a known description, counted for the shipped ones).
+std::string SummariseExclusions(const std::vector<privacy::ExclusionRule>& rules) {
+  struct Group {
+    std::string reason;
+    std::vector<std::string> apps, patterns;
+    size_t titles = 0, urls = 0;
+  };
+  std::vector<Group> groups;
+  for (const auto& r : rules) {
+    auto it = std::find_if(groups.begin(), groups.end(),
+                           [&](const Group& g) { return g.reason == r.reason; });
+    if (it == groups.end()) it = groups.insert(groups.end(), Group{r.reason, {}, {}, 0, 0});
+    if (!r.app_class.empty()) it->apps.push_back(r.app_class);
+    if (!r.title.empty()) {
+      ++it->titles;
+      std::string p = "window title /" + r.title + "/";
+      for (const auto& t : r.title_also) p += " and /" + t + "/";
+      it->patterns.push_back(p);
+    }
+    if (!r.url.empty()) {
+      ++it->urls;
+      it->patterns.push_back("address /" + r.url + "/");
+    }
+  }
+  std::string out;
+  for (const Group& g : groups) {
+    out += "  - " + g.reason;
+    const char* desc = ReasonDescription(g.reason);
+    if (desc) out += std::string(": ") + desc;
+    std::vector<std::string> parts;
+    if (!g.apps.empty()) {
+      std::string a = "applications ";
+      for (size_t i = 0; i < g.apps.size(); ++i) a += (i ? ", " : "") + g.apps[i];
+      parts.push_back(a);
+    }
+    if (desc) {
+      if (g.titles) parts.push_back(std::to_string(g.titles) + " window-title pattern(s)");
+      if (g.urls) parts.push_back(std::to_string(g.urls) + " web-address pattern(s)");
+    } else {
+      parts.insert(parts.end(), g.patterns.begin(), g.patterns.end());
+    }
+    if (!parts.empty()) {
+      out += " (";
+      for (size_t i = 0; i < parts.size(); ++i) out += (i ? "; " : "") + parts[i];
+      out += ")";
+    }
+    out += "\n";
+  }
+  return out;
 }
 
 }  // namespace
@@ -65,12 +153,8 @@ RecordingScope ScopeFor(const std::string& privacy_config, bool frames) {
                            "; nothing will be recorded)\n";
     return s;
   }
-  for (const auto& r : cfg->exclusions) {
-    s.exclusions_summary += "  - " + r.reason;
-    if (!r.app_class.empty()) s.exclusions_summary += " (application " + r.app_class + ")";
-    if (!r.title.empty()) s.exclusions_summary += " (window title /" + r.title + "/)";
-    s.exclusions_summary += "\n";
-  }
+  s.title_policy = std::string(privacy::TitlePolicyName(cfg->title_policy));
+  s.exclusions_summary = SummariseExclusions(cfg->exclusions);
   if (!cfg->never_record.empty()) {
     s.exclusions_summary +=
         "  - " + std::to_string(cfg->never_record.size()) + " never-record word(s) you listed\n";
