@@ -393,12 +393,15 @@ void PrivacyGate::HandleFocus(v1::Event& ev) {
     }
     return;  // no focus event: no title, no geometry
   }
+  const bool leaving_exclusion = excluded_open_;
   if (excluded_open_) CloseExcluded(t);
   MinimiseFocus(ev.mutable_focus());
   // Under a restricted policy a title change that shows nothing new (another
-  // page of the same site, any page in app-only) is not forwarded.
-  if (same_window && f.title_change() && EffectivePolicyLocked() != TitlePolicy::kFull &&
-      last_title_out_ && *last_title_out_ == ev.focus().title()) {
+  // page of the same site, any page in app-only) is not forwarded; after an
+  // excluded stretch the window's context always is.
+  if (same_window && f.title_change() && !leaving_exclusion &&
+      EffectivePolicyLocked() != TitlePolicy::kFull && last_title_out_ &&
+      *last_title_out_ == ev.focus().title()) {
     return;
   }
   last_title_out_ = ev.focus().title();

@@ -660,6 +660,25 @@ TEST_F(GateTest, TitlePolicyAppOnlyKeepsOnlyTheApplication) {
   EXPECT_EQ(sink.Typed(), "hi");
 }
 
+TEST_F(GateTest, TitlePolicyAppOnlyContextAfterAnExcludedPage) {
+  PrivacyConfig cfg = DefaultPrivacyConfig();
+  cfg.title_policy = TitlePolicy::kAppOnly;
+  Make(cfg);
+  Focus(1, "firefox", "News — Mozilla Firefox");
+  Focus(1, "firefox", "Online Banking — Mozilla Firefox", true);  // excluded page
+  Type("pin");
+  Focus(1, "firefox", "News — Mozilla Firefox", true);  // back: the context again
+  Type("ok");
+  gate->Flush();
+  auto f = Foci(sink);
+  ASSERT_EQ(f.size(), 2u);
+  EXPECT_EQ(f[1].title(), "");
+  auto c = sink.Controls();
+  ASSERT_EQ(c.size(), 2u);
+  EXPECT_EQ(c[0].reason(), "banking");
+  EXPECT_EQ(sink.Typed(), "ok");
+}
+
 TEST_F(GateTest, TitlePolicyAppAndDomain) {
   PrivacyConfig cfg = DefaultPrivacyConfig();
   cfg.title_policy = TitlePolicy::kAppAndDomain;
