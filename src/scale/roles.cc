@@ -18,6 +18,7 @@
 #include "scale/pipeline.h"
 #include "vault/enroll.h"
 #include "vault/key_service.h"
+#include "vault/vault.h"
 
 namespace sealtrace::scale {
 namespace {
@@ -198,13 +199,17 @@ absl::Status RunIngestGateway(const ScaleConfig& c, const RoleOptions& o) {
       res.set_header("Retry-After", "5");
       return SendError(res, 503, "storage_error", "store unavailable");
     }
-    auto state = (*store)->GetSetting(vault::kSettingProgrammeState);
-    if (!state.ok()) {
+    // The same answer as the vault's (vault::ReadDeviceState), contributor
+    // pause and title policy included.
+    auto st = vault::ReadDeviceState(store->get(), dev->contributor_id, env->NowWallMicros());
+    if (!st.ok()) {
       res.set_header("Retry-After", "5");
       return SendError(res, 503, "storage_error", "store unavailable");
     }
-    std::string ps = state->value_or("ACTIVE");
-    nlohmann::json j = {{"programme_state", ps}, {"recording_allowed", ps == "ACTIVE"}};
+    nlohmann::json j = {{"programme_state", st->programme_state},
+                        {"recording_allowed", st->recording_allowed},
+                        {"contributor_paused", st->contributor_paused},
+                        {"title_policy", st->title_policy}};
     res.status = 200;
     res.set_content(j.dump(), kJson);
   });

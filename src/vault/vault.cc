@@ -133,18 +133,22 @@ absl::StatusOr<DeviceState> Vault::GetDeviceState(std::string_view authorization
       }
     }
   }
-  auto state = store_->GetSetting(kSettingProgrammeState);
+  return ReadDeviceState(store_.get(), dev->contributor_id, env_->NowWallMicros());
+}
+
+absl::StatusOr<DeviceState> ReadDeviceState(MetadataStore* store, const Id16& contributor,
+                                            int64_t now_wall_us) {
+  auto state = store->GetSetting(kSettingProgrammeState);
   if (!state.ok()) return state.status();
   DeviceState out;
   out.programme_state = state->value_or("ACTIVE");
   out.recording_allowed = out.programme_state == "ACTIVE";
   // The contributor's own pause (dashboard): fail closed if it cannot be read.
-  auto paused = ContributorRecordingPaused(store_.get(), dev->contributor_id.Hex(),
-                                           env_->NowWallMicros());
+  auto paused = ContributorRecordingPaused(store, contributor.Hex(), now_wall_us);
   if (!paused.ok()) return paused.status();
   out.contributor_paused = *paused;
   if (*paused) out.recording_allowed = false;
-  auto title = store_->GetSetting(kSettingTitlePolicy);
+  auto title = store->GetSetting(kSettingTitlePolicy);
   if (!title.ok()) return title.status();
   out.title_policy = TitlePolicyFromSetting(*title);
   return out;

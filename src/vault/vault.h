@@ -59,6 +59,12 @@ struct DeviceState {
   std::string title_policy = "full";  // full | app-and-domain | app-only
 };
 
+// What a device is told (GET /v1/device/state) for its contributor, read from
+// the store: programme state, the contributor's own pause (fail closed), the
+// title policy. The one implementation for the vault and the scale gateway.
+absl::StatusOr<DeviceState> ReadDeviceState(MetadataStore* store, const Id16& contributor,
+                                            int64_t now_wall_us);
+
 // Title policy names, least to most strict ("full" 0, "app-and-domain" 1,
 // "app-only" 2); -1 for anything else.
 int TitlePolicyRank(std::string_view name);
