@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -89,7 +90,10 @@ Focus Describe(AtspiAccessible* acc) {
   return f;
 }
 
+bool g_debug = false;  // SEALTRACE_A11Y_DEBUG=1: event types on stderr (no content)
+
 void OnFocusEvent(AtspiEvent* ev, void*) {
+  if (g_debug && ev) fprintf(stderr, "a11y event %s detail1=%d\n", ev->type, ev->detail1);
   if (!ev || !ev->source || ev->detail1 != 1) return;
   g_focus = Describe(ev->source);
   Send("f " + std::to_string(g_focus.pid) + " " + (g_focus.hidden ? "1" : "0") + " " +
@@ -269,6 +273,7 @@ bool EnableAccessibility() {
 }  // namespace
 
 int main() {
+  g_debug = getenv("SEALTRACE_A11Y_DEBUG") != nullptr;
   // Without a session bus libatspi aborts; say why and let the recorder retry.
   GError* bus_err = nullptr;
   GDBusConnection* session = g_bus_get_sync(G_BUS_TYPE_SESSION, nullptr, &bus_err);
