@@ -357,7 +357,7 @@ bool IsReference(std::string_view v) {
   }
   if (c0 == '%' && (v.size() <= 3 || IsPercentVar(v))) return true;
   if (c0 == '<' && v.back() == '>') return true;
-  if (c0 == '{' || c0 == '[' || c0 == '`' || c0 == '(') return true;
+  if (c0 == '{' || c0 == '[' || c0 == '`') return true;
   if (v.find("{{") != std::string_view::npos || v.find("${") != std::string_view::npos)
     return true;
   return false;
@@ -862,7 +862,8 @@ bool ValidateLongUser(ScanState& st, size_t, size_t, size_t to, Finding* out) {
 bool ValidateLongFlag(ScanState& st, size_t, size_t, size_t to, Finding* out) {
   Word w;
   if (!ReadWord(st, to, &w)) return false;
-  if (st.text[w.tb] == '-' || st.text[w.tb] == '/') return false;
+  // The next flag, a path, or a subexpression: -Password (ConvertTo-...).
+  if (st.text[w.tb] == '-' || st.text[w.tb] == '/' || st.text[w.tb] == '(') return false;
   size_t vb = w.vb;
   std::string_view v = st.text.substr(vb, w.ve - vb);
   if (StartsWithCi(v, "pass:")) {

@@ -183,6 +183,7 @@ TEST(CredentialsCli, PipesAndHereStrings) {
   Password("echo '[[a;b&c!9]]' | sudo -S ls");
   Password("echo '[[D0cker!]]' | docker login -u bob --password-stdin ghcr.io");
   Password("sudo -S <<< \"[[S3cret!]]\" apt update");
+  Password("sudo -S <<< '[[(UA4s$ux!8]]' apt upgrade -y");
   Password("chpasswd <<< 'bob:[[Chp4ss!]]'");
   Clean("echo \"hello world\" | sudo tee /etc/motd");
   Clean("echo $SUDO_PASS | sudo -S true");
