@@ -202,6 +202,8 @@ bool PasswordStopword(std::string_view v) {
       // Where a password is kept, not the password.
       "1password", "keepass", "keepassxc", "bitwarden", "lastpass", "dashlane", "vault",
       "keychain", "keyring",
+      // nsswitch.conf: "passwd: files systemd".
+      "files", "compat", "sss", "nis", "nisplus", "systemd",
   };
   static const WordSet kSet(kStop);
   return kSet.Contains(v);
@@ -489,6 +491,9 @@ bool ValidatePasswordImpl(ScanState& st, size_t from, size_t to, bool strict, Fi
   size_t cue_len = 0;
   Cue cue = IdentifyCue(st, from, &cue_len);
   if (!CueBoundaryOk(st, from, cue)) return false;
+  // A file path: /etc/passwd:root:x:0:0, ~/.pgpass: (not cmdkey's " /pass:").
+  if (Before(st, from) == '/' && (IsAlnum(Before(st, from - 1)) || Before(st, from - 1) == '.'))
+    return false;
   // Query strings: ?password=x&next=..., &db_pass=x&...
   size_t ident = from;
   while (ident > 0 && from - ident < 40 &&
@@ -512,6 +517,21 @@ bool ValidatePasswordImpl(ScanState& st, size_t from, size_t to, bool strict, Fi
   if ((cue == Cue::kPwd || cue == Cue::kPass) && PathLike(v)) return false;  // PWD=/home/me
   if (cue == Cue::kPwd && std::all_of(v.begin(), v.end(), [](char c) { return IsLower(c); }))
     return false;  // "pwd: command not found"
+  if (!quoted) {
+    // "Password: 8-64 characters": a range of lengths.
+    size_t dash = v.find('-');
+    if (dash != std::string_view::npos && dash > 0 && dash + 1 < v.size() && v.size() <= 7 &&
+        AllDigits(v.substr(0, dash)) && AllDigits(v.substr(dash + 1)))
+      return false;
+    // "password: check your email", "password: same as last time": a
+    // lower-case word followed by more words is prose.
+    if (std::all_of(v.begin(), v.end(), [](char c) { return IsLower(c); })) {
+      if (ProseWord(v)) return false;
+      size_t k = ve;
+      while (k < st.text.size() && k < ve + 3 && st.text[k] == ' ') ++k;
+      if (k > ve && IsLower(At(st, k))) return false;
+    }
+  }
   if (cue == Cue::kPass && IsUpper(At(st, from)) && IsUpper(At(st, from + 3))) {
     // Test output: "--- PASS: TestLogin (0.00s)", "PASS: 15 tests".
     if (StartsWithCi(v, "test")) return false;
@@ -519,8 +539,9 @@ bool ValidatePasswordImpl(ScanState& st, size_t from, size_t to, bool strict, Fi
   }
   if (cue == Cue::kPasscode && AllDigits(v) && v.size() <= 8) return false;  // the PIN rule's
   if ((cue == Cue::kSecret || cue == Cue::kToken)) {
+    // The generic-secret rule's when it covers the whole value (one kind).
     size_t gb, ge;
-    if (GenericSecretValue(st, to, &gb, &ge)) return false;  // the generic-secret rule's
+    if (GenericSecretValue(st, to, &gb, &ge) && gb <= vb && ge >= ve) return false;
   }
   // "password: SecretStr = ..." is a type annotation, not a value.
   bool colon = false;
@@ -1643,6 +1664,16 @@ bool ValidateNatural(ScanState& st, size_t, size_t from, size_t to, Finding* out
   while (kb > ce && !IsSpace(Before(st, kb))) --kb;
   std::string cop = LowerStr(st.text.substr(kb, ke - kb));
   bool apostrophe = (kb == ce || kb <= ce + 1) && (cop.ends_with("'s") || cop.ends_with("\xe2\x80\x99s"));
+  // "Password for bob: x": the qualifier runs to the colon.
+  static constexpr std::string_view kCopulas[] = {
+      "is", "was", "ist", "lautet", "war", "est", "était", "etait", "c'est", "es", "era", "è",
+      "é", "är", "ar", "var", "er", "on", "je", "jest", "to", "brzmi", "-", "->", "=>",
+      "\xe2\x86\x92", "\xe2\x80\x94", "\xe2\x80\x93"};
+  if (!apostrophe && !cop.empty() && cop.back() == ':' &&
+      !InList(std::string_view(cop).substr(0, cop.size() - 1), kCopulas)) {
+    kb = ke - 1;  // no copula: everything up to the colon is the qualifier
+    cop = ":";
+  }
   // Between cue and copula: nothing, or a qualifier starting with a
   // preposition ("for the wifi", "für das WLAN", "du wifi") or a pronoun
   // ("I use", "you gave me").
@@ -1878,7 +1909,7 @@ void AddCredentialRules(std::vector<Rule>* out) {
   r.push_back(R{Kind::kPin,
                 {{R"(\b)" SEALTRACE_PIN_CUE R"((?:\s)" SEALTRACE_PIN_PREP
                   R"(\s[^\n]{1,30}?)" SEALTRACE_PIN_SEP R"(|)" SEALTRACE_PIN_SEP
-                  R"(|\s)\s{0,3}["'#]?\d{4,8})",
+                  R"(|\s)\s{0,3}["'#(]?\d{4,8})",
                   kCi}},
                 ValidatePin});
 
@@ -1886,10 +1917,13 @@ void AddCredentialRules(std::vector<Rule>* out) {
 #define SEALTRACE_NL_CUE                                                                     \
   R"((?:password|passwort|passwd|pw|pwd|passcode|passphrase|pass|kennwort|mot de passe|mdp|contrase(?:ñ|Ñ|n)a|clave|senha|wachtwoord|has(?:ł|Ł|l)o|heslo|l(?:ö|Ö|o)senord(?:et)?|passord(?:et)?|adgangskode(?:n)?|salasana|jelsz(?:ó|Ó|o)|wi-?fi[- ]?key|wlan[- ]?schl(?:ü|ue)ssel|network key|wpa2? key))"
 #define SEALTRACE_NL_COPULA                                                                  \
-  R"((?:is|was|ist|lautet|war|est|(?:é|e)tait|c'est|es|era|(?:è|é)|(?:ä|a)r|var|er|on|je|jest|to|brzmi))"
+  R"((?:is|was|ist|lautet|war|est|(?:é|e)tait|c'est|es|era|(?:è|é)|(?:ä|a)r|var|er|on|je|jest|to|brzmi|-|->|=>|\xe2\x86\x92|\xe2\x80\x94|\xe2\x80\x93))"
   r.push_back(R{Kind::kPassword,
                 {{R"(\b)" SEALTRACE_NL_CUE R"((?:'s|\xe2\x80\x99s|(?:\s[^\n]{1,40})?\s)" SEALTRACE_NL_COPULA
                   R"(:?)\s{1,3})",
+                  kSom | kCi},
+                 // "Password for bob: x", "Passwort für das WLAN: x"
+                 {R"(\b)" SEALTRACE_NL_CUE R"(\s(?:for|to|of|on|f(?:ü|u)r|zum|zur|vom|von|du|de|del|pour|para|da|do|della|dello|van|voor|til|till|f(?:ö|o)r|p(?:å|a)|dla|na|k)\s[^\n:]{1,40}:\s{0,3})",
                   kSom | kCi}},
                 ValidateNatural});
   r.push_back(R{Kind::kPassword,

@@ -206,6 +206,9 @@ TEST(CredentialsCli, EverydayFlagsStayUntouched) {
            "python -p",
            "kubectl port-forward -p 8080",
            "kubectl port-forward svc/api 8080:80 -n dev",
+           "docker-compose -p myproject up",
+           "npm run dev -- -p 3000",
+           "java -jar app.jar -p 8080",
            "nc -l -p 4444",
            "scp -P 22 report.pdf nas:",
            "ssh-keygen -p -f ~/.ssh/id_ed25519",
@@ -440,6 +443,10 @@ TEST(CredentialsChat, PasswordsInSentences) {
   Password("login: bob:[[hunter22]]");
   Password("credentials: admin / [[Adm1nPw!]]");
   Password("Username: bob Password: [[Hunter2]]");
+  Password("Password for bob: [[hunter2]]");
+  Password("Passwort für WLAN: [[Sommer2024]]");
+  Password("wifi password - [[Sommer2024]]");
+  Password("password -> [[abc123!]]");
   Password("user bob password [[hunter2]]");
 }
 
@@ -508,6 +515,16 @@ TEST(CredentialsChat, ProseAboutPasswordsStays) {
            "the token expired yesterday",
            "Is the password field required?",
            "password_required: true",
+           "passwd:         files systemd",
+           "/etc/passwd:root:x:0:0:root:/root:/bin/bash",
+           "Password: 8-64 characters",
+           "password: check your email",
+           "password: same as last time",
+           "PasswordAuthentication no",
+           "Did you change the password to something stronger?",
+           "I set the password to expire every 90 days",
+           "the password for this account is managed by IT",
+           "a password is like a toothbrush",
            "passwordless: true",
            "pass: true",
        })
@@ -539,6 +556,7 @@ TEST(CredentialsPin, DigitsAfterAPinCue) {
   Pin("alarm code: [[1234]]");
   Pin("PIN for card 1234 is [[5678]]");
   Pin("pin #[[1234]]");
+  Pin("PIN ([[1234]])");
   Pin("[[4821]] is my PIN");
   // An alphanumeric passcode is a password.
   Password("passcode: [[Abc123xyz]]");
