@@ -425,7 +425,11 @@ void RegisterAccessCommands(CLI::App& app) {
       json keys = Call(*c, "GET", "/v1/audit/keys");
       std::string ktext;
       for (auto& k : keys["verifier_keys"]) ktext += k.get<std::string>() + "\n";
-      if (!keys_out->empty()) (void)WriteFileAtomic(Env::Default(), *keys_out, ktext, 0644);
+      if (!keys_out->empty()) {
+        if (auto s = WriteFileAtomic(Env::Default(), *keys_out, ktext, 0644); !s.ok()) {
+          Fail("cannot write the verifier keys to " + *keys_out + ": " + std::string(s.message()));
+        }
+      }
       std::cout << "fetched " << i << " leaves (checkpoint size " << size << ") into " << *out
                 << "\nverifier keys:\n"
                 << ktext;

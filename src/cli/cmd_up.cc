@@ -101,7 +101,14 @@ struct EmbeddedVault {
     port = *p;
     url = std::string(tls ? "https" : "http") + "://127.0.0.1:" + std::to_string(port);
     stack->service->StartBackground(60'000'000, 3'600'000'000LL);
-    thread = std::thread([this] { server->Serve().IgnoreError(); });
+    thread = std::thread([this] {
+      // The recorder keeps spooling if the vault stops; the contributor must
+      // know uploads have nowhere to go.
+      if (auto s = server->Serve(); !s.ok()) {
+        std::cerr << "sealtrace up: the embedded vault stopped serving: " << s.message()
+                  << " (recording continues into the spool)\n";
+      }
+    });
     return absl::OkStatus();
   }
   void Stop() {

@@ -52,24 +52,12 @@ int main(int argc, char** argv) {
 #ifndef SEALTRACE_NO_X11
   sealtrace::cli::RegisterUpCommands(app);
 #endif
-#ifndef SEALTRACE_NO_CMD_server
   sealtrace::cli::RegisterServerCommand(app);
-#endif
-#ifndef SEALTRACE_NO_CMD_redact
   sealtrace::cli::RegisterRedactCommand(app);
-#endif
-#ifndef SEALTRACE_NO_CMD_audit
   sealtrace::cli::RegisterAuditCommand(app);
-#endif
-#ifndef SEALTRACE_NO_CMD_export
   sealtrace::cli::RegisterExportCommand(app);
-#endif
-#ifndef SEALTRACE_NO_CMD_scale
   sealtrace::cli::RegisterScaleCommands(app);
-#endif
-#ifndef SEALTRACE_NO_CMD_access
   sealtrace::cli::RegisterAccessCommands(app);
-#endif
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -104,7 +104,12 @@ absl::StatusOr<PurgeReport> Spool::Put(uint64_t sequence, const Id16& segment_id
     report.bytes += e.size;
   }
   if (report.segments > 0) {
-    env_->SyncDir(opt_.dir).IgnoreError();
+    // The files are gone either way; without the directory sync a crash may
+    // bring some back, to be purged (or uploaded) again. Say so, carry on.
+    if (auto s = env_->SyncDir(opt_.dir); !s.ok()) {
+      spdlog::warn("spool: purge not yet durable (sync of {} failed: {})", opt_.dir,
+                   std::string(s.message()));
+    }
     stats_.purged_segments_total += report.segments;
     stats_.purged_bytes_total += report.bytes;
     spdlog::warn(
