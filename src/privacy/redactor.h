@@ -135,6 +135,12 @@ class Redactor {
   // Findings in `text`, sorted by begin, non-overlapping (overlaps merged).
   absl::StatusOr<std::vector<Finding>> Scan(std::string_view text) const;
 
+  // Findings of every line of `text` ('\n'-separated; the '\n' belongs to no
+  // line), each line redacted exactly as Scan(line) would (no context or
+  // look-back across lines), with offsets into `text`; sorted by begin.
+  // Faster than one Scan per line: one Vectorscan pass over many lines.
+  absl::StatusOr<std::vector<Finding>> ScanLines(std::string_view text) const;
+
   // `text` with every finding replaced by Placeholder(kind). If `findings` is
   // non-null it receives the findings (offsets into `text`).
   absl::StatusOr<std::string> Redact(std::string_view text,
@@ -154,6 +160,9 @@ class Redactor {
   hs_database* db_ = nullptr;
   std::vector<Rule> rules_;             // indexed by rule id
   std::vector<uint32_t> pattern_rule_;  // Vectorscan pattern id -> rule index
+  std::vector<uint8_t> pattern_whole_text_;    // pattern id -> whole-text rule?
+  std::vector<uint32_t> whole_text_patterns_;  // their pattern ids
+  bool lines_in_one_scan_ = false;  // ScanLines may scan many lines at once
   std::vector<std::string> never_record_;
   hs_scratch* proto_scratch_ = nullptr;
   mutable std::mutex mu_;
@@ -168,7 +177,9 @@ class Redactor {
 // the end of what was appended (or when the run ends). A finding that starts
 // in the emitted part is therefore seen whole with its context, so a secret
 // split across Append() calls is found exactly as if it came in one piece.
-// Memory: at most ~2 * kHoldBytes plus the last appended piece.
+// Text is decided in batches (up to 32 KiB of new text per scan), so each
+// byte is scanned about once.
+// Memory: at most ~2 * kHoldBytes plus one batch plus the last appended piece.
 // A finding that still reaches the undecided end when it must be emitted
 // (a secret longer than kMaxFindingBytes) is continued: following text is
 // redacted as the same kind up to the next whitespace (for private keys: up to

@@ -1,11 +1,23 @@
 #include "privacy/redactor.h"
 
 #include <gtest/gtest.h>
+#include <hs.h>
 
+#include <algorithm>
+#include <cstdint>
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "privacy/hs_compile.h"
+
 namespace sealtrace::privacy {
+namespace rules {
+// rules_tokens.cc: the candidates of the whole-text phone and AWS scans.
+void PhoneCandidatesForTest(std::string_view text, std::vector<std::pair<size_t, size_t>>* out);
+void AwsSecretRunsForTest(std::string_view text, std::vector<std::pair<size_t, size_t>>* out);
+}  // namespace rules
 namespace {
 
 std::shared_ptr<const Redactor> R() {
@@ -257,6 +269,16 @@ TEST(Redactor, PathologicalInputIsLinear) {
       }(),
       [] {
         std::string s;
+        while (s.size() < (1 << 20)) s += "(1) 2-3.4/";
+        return s;
+      }(),
+      [] {
+        std::string s;
+        while (s.size() < (1 << 20)) s += "aB3xY9zQ+/";
+        return s;
+      }(),
+      [] {
+        std::string s;
         uint32_t x = 1;
         for (int i = 0; i < (1 << 20); ++i) {
           x = x * 1103515245 + 12345;
@@ -342,6 +364,264 @@ TEST(StreamRedactor, RunsDoNotJoin) {
   ASSERT_TRUE(s.EndRun(&out, &f).ok());
   EXPECT_TRUE(f.empty());
   EXPECT_EQ(out, "4111 1111 1111 1111");
+}
+
+
+// ---------------------------------------------------------------------------
+// The whole-text scans give their validators exactly the candidates Vectorscan
+// gave for the patterns they replace.
+
+using Spans = std::vector<std::pair<size_t, size_t>>;
+
+// (from, to) of every match of `expr` (leftmost start of match), sorted.
+Spans VectorscanMatches(const char* expr, const std::string& text) {
+  Spans out;
+  static std::map<std::string, std::pair<hs_database_t*, hs_scratch_t*>> cache;
+  auto& [db, scratch] = cache[expr];
+  if (!db) {
+    int bad = -1;
+    auto c = CompileHsBlockDatabase({expr}, {HS_FLAG_SOM_LEFTMOST}, {0}, &bad);
+    EXPECT_TRUE(c.ok()) << c.status();
+    if (!c.ok()) return out;
+    db = *c;
+    EXPECT_EQ(hs_alloc_scratch(db, &scratch), HS_SUCCESS);
+  }
+  hs_scan(
+      db, text.data(), static_cast<unsigned>(text.size()), 0, scratch,
+      [](unsigned, unsigned long long from, unsigned long long to, unsigned, void* ctx) {
+        static_cast<Spans*>(ctx)->emplace_back(from, to);
+        return 0;
+      },
+      &out);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+// Deterministic pseudo-random text over `alphabet`, with runs of one class.
+std::string RandomText(uint32_t* x, std::string_view alphabet, size_t n) {
+  std::string s;
+  while (s.size() < n) {
+    *x = *x * 1103515245 + 12345;
+    s.push_back(alphabet[(*x >> 16) % alphabet.size()]);
+  }
+  return s;
+}
+
+std::vector<std::string> PhoneLikeTexts() {
+  std::vector<std::string> v = {
+      "call +1 (415) 555-2671 or 020 7946 0958, 2024-03-15 14:30",
+      "+44 20 7946 0958 / 415-555-2671 / (0)30 1234567 ((12345678",
+      "1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9",
+      "12345678901234567890123456789012345678901234567890",
+      "++1234567 (((1))) ..1.2.3.4.5.6.7.8.. --12-34-56-78--",
+      "855372,2024-10-16,652943,54598.59,3,SKU-19267,-27.3604,9057202157222",
+      "1      2 1       2 (1) 234-5678 +(12) 345 6789",
+      "1234567",
+      "123456",
+      "",
+  };
+  uint32_t x = 7;
+  for (int i = 0; i < 300; ++i) v.push_back(RandomText(&x, "0123456789 ()./-+a\n", 1 + i * 3));
+  for (int i = 0; i < 100; ++i) v.push_back(RandomText(&x, "0123456789  -", 200));
+  return v;
+}
+
+TEST(WholeTextScans, PhoneCandidatesAreVectorscansMatches) {
+  for (const std::string& t : PhoneLikeTexts()) {
+    Spans got;
+    rules::PhoneCandidatesForTest(t, &got);
+    EXPECT_EQ(got, VectorscanMatches(R"([+(]?\d[\d ()./-]{5,24}\d)", t)) << t;
+  }
+}
+
+TEST(WholeTextScans, AwsRunsAreTheMatchesTheValidatorCanAccept) {
+  // Runs of [A-Za-z0-9/+] of every length around 40, at every offset in a
+  // 64-byte block, separated by other bytes.
+  std::vector<std::string> texts;
+  uint32_t x = 11;
+  for (size_t pre = 0; pre < 130; ++pre) {
+    std::string t(pre, ' ');
+    for (size_t len : {39, 40, 41, 40, 64, 40, 80, 40, 128, 40, 1}) {
+      t += RandomText(&x, "aB3+/", len);
+      t += RandomText(&x, " -_=\n\xe9", 1 + (x >> 20) % 3);
+    }
+    texts.push_back(t);
+    texts.push_back(t.substr(0, t.size() - 1));
+    texts.push_back(t.substr(pre));
+  }
+  texts.push_back(std::string(40, 'a'));
+  texts.push_back(std::string(41, 'a'));
+  texts.push_back(std::string(64, 'a'));
+  texts.push_back(std::string(24, '-') + std::string(40, 'a'));
+  texts.push_back(std::string(24, '-') + std::string(40, 'a') + "-");
+  texts.push_back(std::string(88, '-') + std::string(40, 'a'));
+  for (int i = 0; i < 200; ++i) texts.push_back(RandomText(&x, "aaaaaaaaaaaaaaaaaaaaaaaaaaa ", 1 + i * 7));
+  auto is_run = [](char c) {
+    unsigned char u = static_cast<unsigned char>(c);
+    return (u >= '0' && u <= '9') || ((u | 0x20) >= 'a' && (u | 0x20) <= 'z') || u == '+' ||
+           u == '/';
+  };
+  for (const std::string& t : texts) {
+    Spans want;
+    for (const auto& [f, e] : VectorscanMatches("[A-Za-z0-9/+]{40}", t))
+      if ((f == 0 || !is_run(t[f - 1])) && (e == t.size() || !is_run(t[e])))
+        want.emplace_back(f, e);
+    Spans got;
+    rules::AwsSecretRunsForTest(t, &got);
+    EXPECT_EQ(got, want) << t;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// ScanLines: the same findings as one Scan per line.
+
+std::vector<Finding> PerLine(std::string_view text) {
+  std::vector<Finding> out;
+  size_t b = 0;
+  while (b <= text.size()) {
+    size_t e = text.find('\n', b);
+    if (e == std::string_view::npos) e = text.size();
+    for (const Finding& f : ScanOk(text.substr(b, e - b)))
+      out.push_back({f.kind, f.begin + b, f.end + b});
+    b = e + 1;
+  }
+  return out;
+}
+
+std::vector<std::string> SecretLines() {
+  return {
+      "card 4111 1111 1111 1111 exp 12/27",
+      "password: Tr0ub4dor&3",
+      "export GITHUB_TOKEN=ghp_16C7e42F292c6912E7710c838347Ae178B4a",
+      "mail jane.roe@example.com about it",
+      "call +44 20 7946 0958 after lunch",
+      "IBAN DE89 3704 0044 0532 0130 00 BIC",
+      "SSN 123-45-6789",
+      "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+      "key wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY end",
+      "Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0."
+      "dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+      "x -----BEGIN RSA PRIVATE KEY----- MIIEpAIBAAKCAQEA7 -----END RSA PRIVATE KEY----- y",
+      "-----BEGIN OPENSSH PRIVATE KEY-----",
+      "b3BlbnNzaC1rZXk",
+      "-----END OPENSSH PRIVATE KEY-----",
+      "status of Project Falcon?",
+      "api_key = \"a8f5f167f44f4964e6c998dee827110c\"",
+      "the password",           // cue at the end of a line: the next line is not its value
+      "  hunter2hunter2!",
+      "token",
+      "= abcdef1234567890abcdef",
+      "order no. 555-867-5309",
+      "",
+      "\r",
+      "plain words and 2024-03-15 and v1.2.3 and 192.168.100.200",
+      "ssn",
+      "123456789",
+      "aws secret",
+      ": wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+  };
+}
+
+TEST(ScanLines, SameFindingsAsScanPerLine) {
+  std::vector<std::string> lines = SecretLines();
+  std::vector<std::string> texts;
+  // Every line alone, every pair, and all of them in a few orders.
+  for (const auto& a : lines) {
+    texts.push_back(a);
+    texts.push_back(a + "\n");
+    for (const auto& b : lines) texts.push_back(a + "\n" + b);
+  }
+  std::string all;
+  for (int round = 0; round < 3; ++round)
+    for (size_t i = 0; i < lines.size(); ++i) all += lines[(i * (round + 3)) % lines.size()] + "\n";
+  texts.push_back(all);
+  texts.push_back("\n\n\n");
+  texts.push_back(all + all.substr(0, 100));
+  uint32_t x = 5;
+  for (int i = 0; i < 50; ++i)
+    texts.push_back(RandomText(&x, "0123456789 +-()@.:=\n\tpassword tokenaB/", 2000));
+  for (const auto& t : texts) {
+    auto got = R()->ScanLines(t);
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_EQ(*got, PerLine(t)) << t;
+  }
+}
+
+TEST(ScanLines, PathologicalLinesStayLinear) {
+  std::string text;
+  for (const char* piece : {"1", "1 ", "a@", "password: ", "aB3xY9zQ", "4111-", "(1) "}) {
+    std::string line;
+    while (line.size() < (256 << 10)) line += piece;
+    text += line + "\n";
+  }
+  auto got = R()->ScanLines(text);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(*got, PerLine(text));
+}
+
+// ---------------------------------------------------------------------------
+// StreamRedactor decides in batches of 32 KiB: secrets cut by a decision at
+// any offset are found as in one piece.
+
+std::string LongTextWithSecrets(size_t prefix) {
+  std::string text(prefix, 'x');
+  std::string filler = "the quick brown fox jumps over the lazy dog 12 34 ";
+  uint32_t x = 3;
+  const auto secrets = SecretLines();
+  size_t k = 0;
+  while (text.size() < (100 << 10)) {
+    for (int i = 0; i < 20; ++i) text += filler;
+    text += secrets[k++ % secrets.size()];
+    text += RandomText(&x, " \t", 1);
+  }
+  return text;
+}
+
+TEST(StreamRedactor, BatchesCutAtEveryOffsetMatchBlockMode) {
+  // The decision boundary falls at every offset of the first secrets as the
+  // prefix grows; pieces of several sizes.
+  for (size_t prefix = 0; prefix < 700; prefix += 1) {
+    std::string text = LongTextWithSecrets(prefix);
+    auto want = R()->Redact(text);
+    ASSERT_TRUE(want.ok());
+    size_t piece = prefix % 5 == 0 ? 1 : std::vector<size_t>{7, 100, 4096, 33000}[prefix % 4];
+    if (piece == 1 && prefix % 35 != 0) piece = 13;  // byte by byte only sometimes (slow)
+    StreamRedactor s(R());
+    std::string out;
+    for (size_t i = 0; i < text.size(); i += piece)
+      ASSERT_TRUE(s.Append(std::string_view(text).substr(i, piece), &out, nullptr).ok());
+    ASSERT_TRUE(s.EndRun(&out, nullptr).ok());
+    ASSERT_EQ(out, *want) << "prefix " << prefix << " piece " << piece;
+  }
+}
+
+TEST(StreamRedactor, LongPrivateKeyIsContinuedAcrossBatches) {
+  std::string body;
+  uint32_t x = 9;
+  while (body.size() < (100 << 10)) body += RandomText(&x, "ABCDEFabcdef0123456789+/", 64) + "\n";
+  std::string text = "key -----BEGIN RSA PRIVATE KEY-----\n" + body +
+                     "-----END RSA PRIVATE KEY----- after";
+  StreamRedactor s(R());
+  std::string out;
+  for (size_t i = 0; i < text.size(); i += 1000)
+    ASSERT_TRUE(s.Append(std::string_view(text).substr(i, 1000), &out, nullptr).ok());
+  ASSERT_TRUE(s.EndRun(&out, nullptr).ok());
+  EXPECT_EQ(out, "key [REDACTED:private_key] after");
+  EXPECT_EQ(out, *R()->Redact(text));
+}
+
+TEST(StreamRedactor, PathologicalStreamsStayLinear) {
+  for (const char* piece : {"1", "1 ", "a@", "password: ", "aB3xY9zQ", "4111-", "(1) "}) {
+    std::string text;
+    while (text.size() < (512 << 10)) text += piece;
+    StreamRedactor s(R());
+    std::string out;
+    for (size_t i = 0; i < text.size(); i += 4096)
+      ASSERT_TRUE(s.Append(std::string_view(text).substr(i, 4096), &out, nullptr).ok());
+    ASSERT_TRUE(s.EndRun(&out, nullptr).ok());
+    EXPECT_LE(out.size(), 3 * text.size() + 64);
+  }
 }
 
 }  // namespace

@@ -1,13 +1,24 @@
 #include "privacy/redactor_rules.h"
 
 #include <algorithm>
-#include <string>
+#include <array>
+#include <bit>
+#include <cstdint>
 #include <cstring>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace sealtrace::privacy {
 namespace rules {
+// Defined in redactor.cc: the pattern that makes a rule a whole-text rule.
+extern const char kWholeTextPattern[];
 namespace {
 
 // --- e-mail ----------------------------------------------------------------
@@ -71,13 +82,23 @@ bool PhoneCueBefore(const ScanState& st, size_t s) {
   return false;
 }
 
+// The separator between two digit groups (at most 3 bytes, else the number
+// is refused): a fixed buffer, no allocation per candidate.
+struct Sep {
+  char c[4] = {};
+  uint8_t n = 0;
+  bool Has(char x) const { return std::memchr(c, x, n) != nullptr; }
+  bool Is(char x) const { return n == 1 && c[0] == x; }
+  bool operator==(const Sep& o) const { return n == o.n && std::memcmp(c, o.c, n) == 0; }
+};
+
 bool ParsePhone(const ScanState& st, size_t s, size_t to) {
   struct G {
     size_t b, e;
   };
   G g[16];
   size_t ng = 0;
-  std::string seps[16];
+  Sep seps[16];
   int open = 0, close = 0;
   size_t paren_group = 99;
   size_t i = s;
@@ -86,7 +107,7 @@ bool ParsePhone(const ScanState& st, size_t s, size_t to) {
     plus = true;
     ++i;
   }
-  std::string cur_sep;
+  Sep cur_sep;
   while (i < to) {
     unsigned char c = st.text[i];
     if (IsDigit(c)) {
@@ -94,23 +115,23 @@ bool ParsePhone(const ScanState& st, size_t s, size_t to) {
       while (i < to && IsDigit(st.text[i])) ++i;
       if (ng == 16) return false;
       if (ng > 0) seps[ng] = cur_sep;
-      cur_sep.clear();
+      cur_sep = Sep{};
       g[ng++] = {b, i};
       continue;
     }
     if (c == '(') {
-      if (++open > 1 || (ng > 0 && cur_sep.find(')') != std::string::npos)) return false;
+      if (++open > 1 || (ng > 0 && cur_sep.Has(')'))) return false;
       paren_group = ng;
     } else if (c == ')') {
       if (++close > open || paren_group != ng - 1 || ng == 0) return false;
     } else if (c != ' ' && c != '-' && c != '.' && c != '/') {
       return false;
     }
-    cur_sep.push_back(static_cast<char>(c));
-    if (cur_sep.size() > 3) return false;
+    if (cur_sep.n == 3) return false;  // a fourth separator byte
+    cur_sep.c[cur_sep.n++] = static_cast<char>(c);
     ++i;
   }
-  if (ng == 0 || open != close || !cur_sep.empty()) return false;
+  if (ng == 0 || open != close || cur_sep.n != 0) return false;
   size_t digits = 0;
   for (size_t k = 0; k < ng; ++k) digits += g[k].e - g[k].b;
   auto glen = [&](size_t k) { return g[k].e - g[k].b; };
@@ -118,13 +139,20 @@ bool ParsePhone(const ScanState& st, size_t s, size_t to) {
   // space/dash next to a paren.
   char plain = 0;
   for (size_t k = 1; k < ng; ++k) {
-    std::string_view sp = seps[k];
-    std::string stripped;
-    for (char c : sp)
-      if (c != '(' && c != ')') stripped.push_back(c);
-    if (stripped.size() > 1) return false;
-    if (stripped.empty() && sp.find_first_of("()") == std::string_view::npos) return false;
-    if (!stripped.empty()) {
+    const Sep& sp = seps[k];
+    char stripped[4];
+    size_t ns = 0;
+    bool paren = false;
+    for (size_t j = 0; j < sp.n; ++j) {
+      if (sp.c[j] == '(' || sp.c[j] == ')') {
+        paren = true;
+      } else {
+        stripped[ns++] = sp.c[j];
+      }
+    }
+    if (ns > 1) return false;
+    if (ns == 0 && !paren) return false;
+    if (ns != 0) {
       if (plain == 0) plain = stripped[0];
       // Mixed '.' with others looks like versions/IPs; '/' only once.
       if ((stripped[0] == '.') != (plain == '.')) return false;
@@ -148,10 +176,10 @@ bool ParsePhone(const ScanState& st, size_t s, size_t to) {
   if (open > 0) return false;
   // NANP: 3-3-4 or 1-3-3-4, one separator kind, area code 2-9.
   if (ng == 3 && glen(0) == 3 && glen(1) == 3 && glen(2) == 4 && seps[1] == seps[2] &&
-      st.text[g[0].b] >= '2' && st.text[g[1].b] >= '2' && seps[1] != "/")
+      st.text[g[0].b] >= '2' && st.text[g[1].b] >= '2' && !seps[1].Is('/'))
     return true;
   if (ng == 4 && glen(0) == 1 && st.text[g[0].b] == '1' && glen(1) == 3 && glen(2) == 3 &&
-      glen(3) == 4 && seps[1] == seps[2] && seps[2] == seps[3] && seps[1] != "/")
+      glen(3) == 4 && seps[1] == seps[2] && seps[2] == seps[3] && !seps[1].Is('/'))
     return true;
   // National trunk prefix 0 (Europe, UK, ...): 0xx[x[x]] then 2-3 groups.
   if (st.text[g[0].b] == '0' && At(st, g[0].b + 1) != '0' && glen(0) >= 3 && glen(0) <= 5 &&
@@ -276,6 +304,232 @@ bool ValidateAwsSecretBare(ScanState& st, size_t, size_t from, size_t to, Findin
   return true;
 }
 
+// --- whole-text scans: phone numbers and bare AWS secrets ----------------------
+// As Vectorscan patterns, `[+(]?\d[\d ()./-]{5,24}\d` (phone) and
+// `[A-Za-z0-9/+]{40}` (bare AWS secret) have no literal to anchor on: the
+// scan ran their automata over every byte and reported a candidate at nearly
+// every digit of logs and CSV and at every offset of long alphanumeric runs
+// (2.7 M and 2.5 M candidates on 64 MB of mixed text, most of the redactor's
+// time). They are whole-text rules instead (kWholeTextPattern, redactor.cc):
+// their validator runs once per scanned text, finds the character-class runs
+// with a byte-class scan, and hands the same per-candidate validator exactly
+// the candidates Vectorscan reported for those patterns (leftmost start, every
+// end offset, in end order), adding each confirmed finding to st.out.
+
+// Byte classes of the two scans: bit 1 a phone-run byte [0-9 ()./-], bit 2
+// a bare-secret byte [A-Za-z0-9/+].
+constexpr std::array<uint8_t, 256> kRunClass = [] {
+  std::array<uint8_t, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    if ((c >= '0' && c <= '9') || c == ' ' || c == '(' || c == ')' || c == '.' || c == '/' ||
+        c == '-')
+      t[c] |= 1;
+    if ((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '+' ||
+        c == '/')
+      t[c] |= 2;
+  }
+  return t;
+}();
+inline bool IsPhoneRunByte(unsigned char c) { return kRunClass[c] & 1; }
+
+#if defined(__SSE2__)
+inline __m128i Load16(const char* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); }
+inline __m128i InRange(__m128i v, char lo, char hi) {
+  return _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(static_cast<char>(lo - 1))),
+                       _mm_cmplt_epi8(v, _mm_set1_epi8(static_cast<char>(hi + 1))));
+}
+inline __m128i Eq(__m128i v, char c) { return _mm_cmpeq_epi8(v, _mm_set1_epi8(c)); }
+inline unsigned Bits(__m128i m) { return static_cast<unsigned>(_mm_movemask_epi8(m)); }
+// Digits and phone-run bytes [0-9 ()./-] of 16 bytes.
+inline void PhoneMasks16(const char* p, unsigned* digit, unsigned* run) {
+  const __m128i v = Load16(p);
+  const __m128i d = InRange(v, '0', '9');
+  // ( ) and - . / are 0x28 0x29 and 0x2d 0x2e 0x2f.
+  const __m128i r = _mm_or_si128(_mm_or_si128(d, Eq(v, ' ')),
+                                 _mm_or_si128(InRange(v, '(', ')'), InRange(v, '-', '/')));
+  *digit = Bits(d);
+  *run = Bits(r);
+}
+inline unsigned B64StdMask16(const char* p) {
+  const __m128i v = Load16(p);
+  const __m128i l = _mm_or_si128(v, _mm_set1_epi8(0x20));
+  return Bits(_mm_or_si128(_mm_or_si128(InRange(v, '0', '9'), InRange(l, 'a', 'z')),
+                           _mm_or_si128(Eq(v, '+'), Eq(v, '/'))));
+}
+#endif
+
+uint64_t LowBits(size_t k) { return k >= 64 ? ~uint64_t{0} : (uint64_t{1} << k) - 1; }
+
+// Bit k of *digit / *run set iff p[k] is a digit / a phone-run byte, for
+// k < len <= 64; loads never leave [begin, p + len).
+void PhoneMasks(const char* begin, const char* p, size_t len, uint64_t* digit, uint64_t* run) {
+  uint64_t d = 0, r = 0;
+  size_t k = 0;
+#if defined(__SSE2__)
+  unsigned dm, rm;
+  for (; k + 16 <= len; k += 16) {
+    PhoneMasks16(p + k, &dm, &rm);
+    d |= static_cast<uint64_t>(dm) << k;
+    r |= static_cast<uint64_t>(rm) << k;
+  }
+  if (k < len && p + len - begin >= 16) {
+    PhoneMasks16(p + len - 16, &dm, &rm);  // a load that ends at p + len
+    const unsigned shift = static_cast<unsigned>(16 - (len - k));
+    d |= static_cast<uint64_t>(dm >> shift) << k;
+    r |= static_cast<uint64_t>(rm >> shift) << k;
+    k = len;
+  }
+#endif
+  for (; k < len; ++k) {
+    const unsigned char c = static_cast<unsigned char>(p[k]);
+    if (IsDigit(c)) d |= uint64_t{1} << k;
+    if (IsPhoneRunByte(c)) r |= uint64_t{1} << k;
+  }
+  *digit = d;
+  *run = r;
+}
+
+// The phone pattern's matches, as Vectorscan reports them with leftmost start
+// of match: for every end `t` (a digit) such that some digit p with
+// 7 <= t - p <= 26 starts a run [p, t) of [0-9 ()./-], the leftmost such p,
+// extended by one byte to a '+' or '(' right before it. Only runs in which a
+// digit starts 7 run bytes can hold a match: 64-byte masks find them, and
+// each such run is walked once. Linear.
+// `want_end(t)` may skip ends whose candidates would be refused anyway (it
+// only saves work: the starts of the other ends do not depend on it).
+template <typename WantEnd, typename Emit>
+void ForEachPhoneCandidate(std::string_view text, WantEnd&& want_end, Emit&& emit) {
+  const size_t n = text.size();
+  if (n < 7) return;
+  const char* base = text.data();
+  size_t next = 0;  // runs before this are done; text[next - 1] is not a run byte
+  uint64_t digit = 0, run = 0, run_next = 0, digit_next = 0;
+  PhoneMasks(base, base, std::min<size_t>(64, n), &digit_next, &run_next);
+  for (size_t b = 0; b < n; b += 64) {
+    digit = digit_next;
+    run = run_next;
+    digit_next = run_next = 0;
+    if (b + 64 < n) PhoneMasks(base, base + b + 64, std::min<size_t>(64, n - b - 64), &digit_next, &run_next);
+    if (next >= b + 64) continue;
+    // Bit k: a digit at b + k followed by 6 more run bytes.
+    uint64_t w = digit & run;
+    for (unsigned j = 1; j <= 6; ++j) w &= (run >> j) | (run_next << (64 - j));
+    if (next > b) w &= ~LowBits(next - b);
+    while (w != 0) {
+      const size_t p = b + static_cast<size_t>(std::countr_zero(w));
+      size_t r0 = p;
+      while (r0 > next && IsPhoneRunByte(text[r0 - 1])) --r0;
+      size_t r1 = p + 7;
+      while (r1 < n && IsPhoneRunByte(text[r1])) ++r1;
+      size_t d = r0;
+      while (!IsDigit(text[d])) ++d;  // the run's first digit (<= p)
+      size_t q = d;                   // first digit >= max(r0, t - 26)
+      for (size_t t = d + 7; t <= r1; ++t) {
+        if (!IsDigit(text[t - 1]) || !want_end(t)) continue;
+        size_t lo = t > r0 + 26 ? t - 26 : r0;
+        if (q < lo) q = lo;
+        while (!IsDigit(text[q])) ++q;  // stops at t - 1 at the latest
+        if (q + 7 > t) continue;
+        size_t f = q > 0 && (text[q - 1] == '+' || text[q - 1] == '(') ? q - 1 : q;
+        emit(f, t);
+      }
+      next = r1 + 1;  // text[r1] is not a run byte
+      if (next >= b + 64) break;
+      w &= ~LowBits(next - b);
+    }
+  }
+}
+
+// Bit k set iff p[k] is in [A-Za-z0-9/+], for k < len <= 64; `begin` is the
+// start of the text (loads never leave [begin, p + len)).
+uint64_t B64StdMask(const char* begin, const char* p, size_t len) {
+  uint64_t m = 0;
+#if defined(__SSE2__)
+  size_t k = 0;
+  for (; k + 16 <= len; k += 16) m |= static_cast<uint64_t>(B64StdMask16(p + k)) << k;
+  if (k < len && p + len - begin >= 16) {
+    // The last bytes: a load that ends at p + len.
+    m |= static_cast<uint64_t>(B64StdMask16(p + len - 16) >> (16 - (len - k))) << k;
+    return m;
+  }
+  for (; k < len; ++k)
+    if (kRunClass[static_cast<unsigned char>(p[k])] & 2) m |= uint64_t{1} << k;
+#else
+  for (size_t k = 0; k < len; ++k)
+    if (kRunClass[static_cast<unsigned char>(p[k])] & 2) m |= uint64_t{1} << k;
+#endif
+  return m;
+}
+
+// The maximal runs of exactly 40 [A-Za-z0-9/+] bytes: of the candidates the
+// pattern [A-Za-z0-9/+]{40} gave (every 40-byte window of a run), the only
+// ones the bare-secret validator can accept (it wants no run byte on either
+// side). 64 bytes at a time; runs shorter than 40 cost one mask each.
+template <typename Emit>
+void ForEachAwsSecretRun(std::string_view text, Emit&& emit) {
+  const size_t n = text.size();
+  size_t run = 0;  // length of the run ending right before block b
+  for (size_t b = 0; b < n; b += 64) {
+    const size_t len = std::min<size_t>(64, n - b);
+    const uint64_t m = B64StdMask(text.data(), text.data() + b, len);
+    if (m == LowBits(len)) {  // the whole block continues the run
+      run += len;
+      continue;
+    }
+    // The run reaching into this block ends at its first non-run byte.
+    const size_t lead = static_cast<size_t>(std::countr_one(m));
+    if (run + lead == 40) emit(b + lead - 40, b + lead);
+    // Runs that start inside the block: only look at them one by one when
+    // one is 40 or longer (rare in text).
+    uint64_t x = m & ~LowBits(lead + 1);
+    uint64_t a2 = x & (x >> 1), a4 = a2 & (a2 >> 2), a8 = a4 & (a4 >> 4),
+             a16 = a8 & (a8 >> 8), a32 = a16 & (a16 >> 16), a40 = a32 & (a8 >> 32);
+    run = 0;
+    if (a40 == 0) {
+      // No run of 40 inside; the run at the top (if any) continues.
+      if (len == 64 && (m >> 63) != 0) run = static_cast<size_t>(std::countl_one(m));
+      continue;
+    }
+    while (x != 0) {
+      const size_t s = static_cast<size_t>(std::countr_zero(x));
+      const size_t e = s + static_cast<size_t>(std::countr_one(x >> s));
+      if (e >= len) {  // runs on into the next block (or to the end)
+        run = e - s;
+        break;
+      }
+      if (e - s == 40) emit(b + s, b + e);
+      x &= ~LowBits(e);
+    }
+  }
+  if (run == 40) emit(n - 40, n);
+}
+
+// Whole-text validator for phone numbers: every candidate through
+// ValidatePhone, confirmed findings added to st.out.
+bool ScanPhones(ScanState& st, size_t rule, size_t, size_t, Finding*) {
+  // ValidatePhone refuses an end followed by a letter or digit, or by . - : /
+  // and a digit, whatever the start: skip those before finding the start.
+  auto want_end = [&](size_t t) {
+    unsigned char na = At(st, t);
+    return !(IsAlnum(na) ||
+             ((na == '.' || na == '-' || na == ':' || na == '/') && IsDigit(At(st, t + 1))));
+  };
+  ForEachPhoneCandidate(st.text, want_end, [&](size_t from, size_t to) {
+    Finding f{};
+    if (ValidatePhone(st, rule, from, to, &f) && f.end > f.begin) st.out->push_back(f);
+  });
+  return false;
+}
+
+// Whole-text validator for bare AWS secret keys.
+bool ScanAwsSecrets(ScanState& st, size_t rule, size_t, size_t, Finding*) {
+  ForEachAwsSecretRun(st.text, [&](size_t from, size_t to) {
+    Finding f{};
+    if (ValidateAwsSecretBare(st, rule, from, to, &f) && f.end > f.begin) st.out->push_back(f);
+  });
+  return false;
+}
+
 // --- JWT -------------------------------------------------------------------
 int B64UrlValue(unsigned char c) {
   if (IsUpper(c)) return c - 'A';
@@ -355,13 +609,23 @@ bool ValidateNeverRecord(ScanState& st, size_t, size_t from, size_t to, Finding*
 
 }  // namespace
 
+// For redactor_test: the candidates the whole-text scans produce, to compare
+// with what Vectorscan reports for the patterns they replace.
+void PhoneCandidatesForTest(std::string_view text, std::vector<std::pair<size_t, size_t>>* out) {
+  ForEachPhoneCandidate(
+      text, [](size_t) { return true; }, [&](size_t f, size_t t) { out->emplace_back(f, t); });
+}
+void AwsSecretRunsForTest(std::string_view text, std::vector<std::pair<size_t, size_t>>* out) {
+  ForEachAwsSecretRun(text, [&](size_t f, size_t t) { out->emplace_back(f, t); });
+}
+
 Rule NeverRecordRule() { return Rule{Kind::kNeverRecord, {}, ValidateNeverRecord}; }
 
 void AddTokenRules(std::vector<Rule>* out) {
   using R = Rule;
   auto& r = *out;
   r.push_back(R{Kind::kEmail, {{R"([A-Za-z0-9._%+\-]@[A-Za-z0-9])", kSom}}, ValidateEmail});
-  r.push_back(R{Kind::kPhone, {{R"([+(]?\d[\d ()./-]{5,24}\d)", kSom}}, ValidatePhone});
+  r.push_back(R{Kind::kPhone, {{kWholeTextPattern, kSom}}, ScanPhones});
   r.push_back(R{
       Kind::kAwsAccessKey,
       {{R"(\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|AROA|APKA|ASCA)[A-Z0-9]{16})", kSom}},
@@ -371,7 +635,7 @@ void AddTokenRules(std::vector<Rule>* out) {
         {{R"(aws.{0,20}(?:secret|sk)[A-Za-z_ ]{0,20}["']?\s{0,3}[:=]\s{0,3}["']?[A-Za-z0-9/+]{40})",
           kSom | kCi}},
         ValidateAwsSecretCue});
-  r.push_back(R{Kind::kAwsSecretKey, {{R"([A-Za-z0-9/+]{40})", kSom}}, ValidateAwsSecretBare});
+  r.push_back(R{Kind::kAwsSecretKey, {{kWholeTextPattern, kSom}}, ScanAwsSecrets});
   r.push_back(R{Kind::kGithubToken,
                 {{R"(\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36})", kSom}},
                 ValidatePrefixed<Kind::kGithubToken, AlnumOk, 36, 255>});
