@@ -681,7 +681,7 @@ bool HasDigits(const ScanState& st, size_t from, size_t to, size_t n) {
   return d >= n;
 }
 
-bool ValidateCard(ScanState& st, size_t, size_t from, size_t to, Finding* out) {
+bool CardEndingAt(const ScanState& st, size_t from, size_t to, Finding* out) {
   size_t b;
   if (!HasDigits(st, from, to, 13) || !CardSpan(st, from, to, &b, true)) return false;
   *out = {Kind::kPaymentCard, b, to};
@@ -736,69 +736,129 @@ bool ParseCvv(const ScanState& st, size_t p, size_t* end) {
   return true;
 }
 
-// Card context: the digit-run candidate ends where a valid card number ends;
-// an expiry and/or a security code follow after separators
-// ("4111 1111 1111 1111 12/27 123", "4111111111111111|12|2027|123",
-// "4111... exp 12/27, 123"). Both validators look at most 40 bytes ahead
-// and check the card only when the text after it has the right shape.
+// Card context: an expiry and/or a security code written after a card
+// number ("4111 1111 1111 1111 12/27 123", "4111111111111111|12|2027|123",
+// "5500... exp 12/27, 123"). The shared digit-run candidate goes on over
+// them (see AddIdentifierRules), so Vectorscan reports a match ending at the
+// card, one ending at the expiry and one ending at the code; the parts are
+// found backwards from the end of the match, and the card must be valid.
 bool IsCardCtxSep(unsigned char c) {
-  return c == ' ' || c == '\t' || c == ',' || c == ';' || c == '|' || c == '/';
+  return c == ' ' || c == '\t' || c == ',' || c == ';' || c == '|';
 }
 
-size_t SkipCardCtxSeps(const ScanState& st, size_t p) {
-  size_t n = 0;
-  while (n < 4 && IsCardCtxSep(At(st, p))) ++p, ++n;
-  return n == 0 ? std::string_view::npos : p;
+// Skips separators (at most 6) and at most one expiry cue word ("exp",
+// "exp.", "expiry:", "valid thru") backwards from `p`; npos if something
+// else is there.
+size_t BackOverCardCtx(const ScanState& st, size_t p, bool allow_word) {
+  const size_t lim = p > 24 ? p - 24 : 0;
+  size_t seps = 0;
+  bool word = false;
+  while (p > lim) {
+    unsigned char c = Before(st, p);
+    if (IsCardCtxSep(c) || (word && (c == ':' || c == '.'))) {
+      --p;
+      ++seps;
+    } else if (allow_word && !word && (IsAlpha(c) || c == ':' || c == '.')) {
+      size_t e = p;
+      while (p > lim && (IsAlpha(Before(st, p)) || Before(st, p) == '.' || Before(st, p) == ':'))
+        --p;
+      std::string w;
+      for (size_t i = p; i < e; ++i)
+        if (IsAlpha(st.text[i])) w.push_back(Lower(st.text[i]));
+      static constexpr std::string_view kWords[] = {"exp", "expiry", "expires", "expiration",
+                                                    "expdate", "expirydate", "valid"};
+      bool ok = false;
+      for (auto k : kWords) ok |= w == k;
+      if (!ok) return std::string_view::npos;
+      word = true;
+    } else {
+      break;
+    }
+  }
+  return seps == 0 ? std::string_view::npos : p;
 }
 
-// An expiry cue word between a card number and its expiry ("exp", "exp.",
-// "expiry", "expires", "exp date:", "valid thru"); returns the position after
-// it and its punctuation, or p.
-size_t SkipExpiryWord(const ScanState& st, size_t p) {
-  size_t e = p;
-  while (e < st.text.size() && e < p + 12 && (IsAlpha(st.text[e]) || st.text[e] == '.')) ++e;
-  std::string w;
-  for (size_t i = p; i < e; ++i) w.push_back(Lower(st.text[i]));
-  while (!w.empty() && w.back() == '.') w.pop_back();
-  static constexpr std::string_view kWords[] = {"exp", "expiry", "expires", "expiration", "valid",
-                                                "exp.date", "expdate", "ablauf", "gultig"};
-  bool ok = false;
-  for (auto k : kWords) ok |= w == k;
-  if (!ok) return p;
-  while (e < st.text.size() && e < p + 24 &&
-         (st.text[e] == ' ' || st.text[e] == ':' || st.text[e] == '.' || IsAlpha(st.text[e])))
-    ++e;  // "date:", "thru "
-  return e;
+// An expiry ending at `to`: returns its start, or npos.
+size_t ExpiryEndingAt(const ScanState& st, size_t to) {
+  size_t i = to;
+  while (i > 0 && to - i < 5 && IsDigit(Before(st, i))) --i;
+  if (to - i != 2 && to - i != 4) return std::string_view::npos;
+  if (Before(st, i) == ' ') --i;
+  unsigned char s = Before(st, i);
+  if (s != '/' && s != '-' && s != '.' && s != '|') return std::string_view::npos;
+  --i;
+  if (Before(st, i) == ' ') --i;
+  size_t m = i;
+  while (m > 0 && i - m < 3 && IsDigit(Before(st, m))) --m;
+  if (m == i || i - m > 2) return std::string_view::npos;
+  size_t e;
+  if (!ParseExpiry(st, m, &e, false) || e != to) return std::string_view::npos;
+  return m;
 }
 
 bool CardEndsHere(const ScanState& st, size_t from, size_t to) {
   size_t b;
-  return HasDigits(st, from, to, 13) && CardSpan(st, from, to, &b, true);
+  return to > from && HasDigits(st, from, to, 13) && CardSpan(st, from, to, &b, true);
 }
 
-bool ValidateCardExpiry(ScanState& st, size_t, size_t from, size_t to, Finding* out) {
-  size_t p = SkipCardCtxSeps(st, to);
-  if (p == std::string_view::npos || !IsDigit(At(st, p))) return false;
-  size_t e;
-  if (!ParseExpiry(st, p, &e, false) || !CardEndsHere(st, from, to)) return false;
-  *out = {Kind::kCardExpiry, p, e};
-  return true;
-}
-
-bool ValidateCardCvv(ScanState& st, size_t, size_t from, size_t to, Finding* out) {
-  size_t p = SkipCardCtxSeps(st, to);
-  if (p == std::string_view::npos) return false;
-  p = SkipExpiryWord(st, p);
-  if (!IsDigit(At(st, p))) return false;
-  size_t e;
-  if (ParseExpiry(st, p, &e, false)) {
-    p = SkipCardCtxSeps(st, e);
-    if (p == std::string_view::npos) return false;
+// A card number that ends exactly at `end` (walking back at most 26 bytes
+// over digits and single separators).
+bool CardEndsAt(const ScanState& st, size_t end) {
+  if (!IsDigit(Before(st, end))) return false;
+  size_t b = end;
+  const size_t lim = end > 26 ? end - 26 : 0;
+  while (b > lim) {
+    unsigned char c = Before(st, b);
+    if (IsDigit(c) || ((c == ' ' || c == '-' || c == '.') && IsDigit(Before(st, b - 1)))) {
+      --b;
+    } else {
+      break;
+    }
   }
+  while (b < end && !IsDigit(st.text[b])) ++b;
+  if (IsDigit(Before(st, b))) {  // stopped inside a long run: start at the next group
+    while (b < end && IsDigit(st.text[b])) ++b;
+    while (b < end && !IsDigit(st.text[b])) ++b;
+  }
+  return CardEndsHere(st, b, end);
+}
+
+// The security code ending at `to` after a card (and maybe its expiry).
+bool CardCvvEndingAt(const ScanState& st, size_t from, size_t to, Finding* out) {
+  size_t cb = to;
+  while (cb > from && to - cb < 5 && IsDigit(Before(st, cb))) --cb;
+  if (to - cb < 3 || to - cb > 4) return false;
   size_t ce;
-  if (!ParseCvv(st, p, &ce) || !CardEndsHere(st, from, to)) return false;
-  *out = {Kind::kCardSecurityCode, p, ce};
+  if (!ParseCvv(st, cb, &ce) || ce != to) return false;
+  size_t q = BackOverCardCtx(st, cb, false);
+  if (q == std::string_view::npos) return false;
+  size_t m = ExpiryEndingAt(st, q);
+  if (m != std::string_view::npos) {
+    q = BackOverCardCtx(st, m, true);
+    if (q == std::string_view::npos) return false;
+  }
+  if (m == std::string_view::npos ? !CardEndsHere(st, from, q) : !CardEndsAt(st, q)) return false;
+  *out = {Kind::kCardSecurityCode, cb, to};
   return true;
+}
+
+// The expiry ending at `to` after a card.
+bool CardExpiryEndingAt(const ScanState& st, size_t to, Finding* out) {
+  size_t m = ExpiryEndingAt(st, to);
+  if (m == std::string_view::npos) return false;
+  size_t q = BackOverCardCtx(st, m, true);
+  if (q == std::string_view::npos || !CardEndsAt(st, q)) return false;
+  *out = {Kind::kCardExpiry, m, to};
+  return true;
+}
+
+// Candidates anchored on the expiry's '/' or '|': the expiry itself, or the
+// security code after it.
+bool ValidateExpiryBesideCard(ScanState& st, size_t, size_t, size_t to, Finding* out) {
+  return CardExpiryEndingAt(st, to, out);
+}
+bool ValidateCvvBesideExpiry(ScanState& st, size_t, size_t from, size_t to, Finding* out) {
+  return CardCvvEndingAt(st, from, to, out);
 }
 
 // --- IBAN ------------------------------------------------------------------
@@ -931,12 +991,29 @@ bool Standalone(const ScanState& st, size_t b, size_t e) {
   return ClearBefore(st, b) && ClearAfter(st, e) && NotInLongerGrouping(st, b, e);
 }
 
+bool DigitIdsEndingAt(const ScanState& st, size_t to, Finding* out);
+
+// The shared digit-run candidate: a payment card, an expiry or security
+// code after one, or a digit-form national identifier, whichever ends at
+// `to` (one finding per match end).
+bool ValidateDigitRun(ScanState& st, size_t, size_t from, size_t to, Finding* out) {
+  const unsigned char last = Before(st, to);
+  if (!IsDigit(last)) return false;
+  // Which alternative of the pattern ended here: a code or an expiry after
+  // separators, or the digit run itself.
+  size_t i = to;
+  while (i > from && IsDigit(Before(st, i))) --i;
+  if (Before(st, i) == ' ' && to - i >= 3 && to - i <= 4 && CardCvvEndingAt(st, from, to, out))
+    return true;
+  return CardEndingAt(st, from, to, out) || DigitIdsEndingAt(st, to, out);
+}
+
 // National identifiers whose written form is digits with distinctive
 // punctuation, on the shared digit-run candidate (which ends where the
 // identifier's digits end): grouped Aadhaar (4-4-4), formatted CPF,
 // Swedish personnummer with its - or +, US ITIN, French NIR in its usual
 // spaced layout, and DNI with a separated letter ("12345678-Z").
-bool ValidateDigitIds(ScanState& st, size_t, size_t from, size_t to, Finding* out) {
+bool DigitIdsEndingAt(const ScanState& st, size_t to, Finding* out) {
   auto emit = [&](Kind k, size_t b, size_t e) {
     if (!Standalone(st, b, e)) return false;
     std::string c = Compact(st, b, e, nullptr);
@@ -986,7 +1063,6 @@ bool ValidateDigitIds(ScanState& st, size_t, size_t from, size_t to, Finding* ou
       }
     }
   }
-  (void)from;
   return false;
 }
 
@@ -1457,14 +1533,15 @@ void AddIdentifierRules(std::vector<Rule>* out) {
   using R = Rule;
   auto& r = *out;
   // One digit-run candidate (8-23 digits with single space, dot, dash or
-  // plus separators) serves payment cards, their expiry and security code
-  // written beside them, and the digit-form national identifiers; Vectorscan
-  // runs it once however many rules share it.
-  constexpr const char* kDigitRun = R"(\b\d(?:[ .+-]?\d){7,22}\b)";
-  r.push_back(R{Kind::kPaymentCard, {{kDigitRun, kSom}}, ValidateCard});
-  r.push_back(R{Kind::kCardExpiry, {{kDigitRun, kSom}}, ValidateCardExpiry});
-  r.push_back(R{Kind::kCardSecurityCode, {{kDigitRun, kSom}}, ValidateCardCvv});
-  r.push_back(R{Kind::kInAadhaar, {{kDigitRun, kSom}}, ValidateDigitIds});
+  // plus separators) serves payment cards, a security code written right
+  // after a card, and the digit-form national identifiers: Vectorscan runs it
+  // once for all of them. An expiry (and the code after it) beside a card is
+  // anchored on the expiry's '/' or '|'.
+  r.push_back(R{Kind::kPaymentCard, {{R"(\b\d(?:[ .+-]?\d){7,22}\b)", kSom}}, ValidateDigitRun});
+  r.push_back(R{Kind::kCardExpiry, {{R"(\d ?[/|] ?\d\d(?:\d\d)?\b)", kSom}}, ValidateExpiryBesideCard});
+  r.push_back(R{Kind::kCardSecurityCode,
+                {{R"(\d ?[/|] ?\d\d(?:\d\d)?(?:[ \t]{1,3}|[ \t]{0,2}[,;|][ \t]{0,2})\d{3,4}\b)", kSom}},
+                ValidateCvvBesideExpiry});
   r.push_back(
       R{Kind::kIban, {{R"(\b[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]){11,30})", kSom}}, ValidateIban});
   r.push_back(R{Kind::kUsSsn,
@@ -1477,13 +1554,9 @@ void AddIdentifierRules(std::vector<Rule>* out) {
   // fiscale), and the separated letter forms.
   r.push_back(R{Kind::kUkNino, {{R"(\d[A-Za-z]\b)", kSom}}, ValidateLetterTail});
   r.push_back(R{Kind::kUkNino,
-                {{R"(\b[A-Z]{2} \d\d \d\d \d\d [A-D]\b)", kSom | kCi},
-                 {R"(\b[A-Z]{2} ?\d{6} ?[A-D]\b)", kSom | kCi},
-                 {R"(\b[A-Z]{2}-\d\d-\d\d-\d\d-[A-D]\b)", kSom | kCi}},
+                {{R"(\b[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z](?: \d\d \d\d \d\d |-\d\d-\d\d-\d\d-| ?\d{6} )[A-D]\b)",
+                  kSom}},
                 ValidateFormat<Kind::kUkNino>});
-  r.push_back(R{Kind::kEsDni,
-                {{R"(\b[XYZ](?:[ \-]\d{7}[ \-]?|\d{7}[ \-])[A-Z]\b)", kSom}},
-                ValidateFormat<Kind::kEsDni>});
 
   // Cues: whole words (or after '_', as in JSON keys like "user_dob"), with
   // an optional "number", "no", "id", ... glued on ("routing_number").

@@ -360,7 +360,9 @@ TEST(RulesIdentifiers, CardExpiryAndSecurityCodeBesideACard) {
     std::string mc = Group(Card(r, "5" + std::to_string(r.Range(1, 5)), 16), {4, 4, 4, 4}, ' ');
     Expect("<<" + mc + ">> <<" + r.Digits(3) + ">>", {Kind::kPaymentCard, Kind::kCardSecurityCode});
     Expect("<<" + g + ">> <<" + r.Digits(4) + ">>", {Kind::kPaymentCard, Kind::kCardSecurityCode});
-    Expect("<<" + g + ">>, <<" + r.Digits(3) + ">>", {Kind::kPaymentCard, Kind::kCardSecurityCode});
+    // A code after a comma needs its expiry or cue (or a space): "card, 123" is
+    // not guessed.
+    Expect("<<" + g + ">>, " + r.Digits(3), {Kind::kPaymentCard});
   }
   // Visa (like Discover, UnionPay) has 19-digit cards: 4-4-4-4-3 is one
   // number, a card when its Luhn check holds.
@@ -448,7 +450,8 @@ TEST(RulesIdentifiers, EsDniNie) {
     ExpectOne(Kind::kEsDni, "<<" + d.substr(0, 2) + "." + d.substr(2, 3) + "." + d.substr(5, 3) +
                                 "-" + d.substr(8) + ">>");
     ExpectOne(Kind::kEsDni, "NIE: <<" + n + ">>");
-    ExpectOne(Kind::kEsDni, "<<" + n.substr(0, 1) + "-" + n.substr(1, 7) + "-" + n.substr(8) + ">>");
+    // A separated NIE only after its cue.
+    ExpectOne(Kind::kEsDni, "NIE <<" + n.substr(0, 1) + "-" + n.substr(1, 7) + "-" + n.substr(8) + ">>");
     std::string lower = d;
     lower.back() = static_cast<char>(std::tolower(lower.back()));
     ExpectOne(Kind::kEsDni, "dni <<" + lower + ">>");

@@ -357,9 +357,11 @@ std::string CardGrouped(Rng& r, size_t* len) {
   }
 }
 
-std::string Expiry(Rng& r) {
+// `beside`: written right after the card with no cue word (the redactor then
+// needs its '/'; "12-27" there is read as something else).
+std::string Expiry(Rng& r, bool beside = false) {
   std::string mm = Pad(r.Range(1, 12), 2), yy = Pad(r.Range(24, 35), 2);
-  switch (r.Below(4)) {
+  switch (r.Below(beside ? 3 : 4)) {
     case 0:
       return mm + "/" + yy;
     case 1:
@@ -420,6 +422,7 @@ void IdentifierPositives(Gen& g) {
   }
   {
     std::string v;
+    bool cue_only = false;
     switch (r.Below(6)) {
       case 0:
         v = DniValue(r, true);
@@ -437,19 +440,19 @@ void IdentifierPositives(Gen& g) {
       case 3:
         v = NieValue(r);
         break;
-      case 4: {
+      case 4: {  // separated NIE: after its cue only
         std::string n = NieValue(r);
         v = n.substr(0, 1) + "-" + n.substr(1, 7) + "-" + n.substr(8);
+        cue_only = true;
         break;
       }
       default:
         v = Lower(DniValue(r, true));
         break;
     }
-    g.Emit("pos:es_dni",
-           g.Wrap({"DNI: {}", "NIE {}", "mi DNI es {}", "NIF: {}", "Documento: DNI {}",
-                   "\"dni\": \"{}\""}),
-           v, "es_dni");
+    static const Strs kCues = {"DNI: {}", "NIE {}", "mi DNI es {}", "NIF: {}", "Documento: DNI {}",
+                               "\"dni\": \"{}\""};
+    g.Emit("pos:es_dni", cue_only ? r.Pick(kCues) : g.Wrap(kCues), v, "es_dni");
   }
   {
     std::string c = CfValue(r, true);
@@ -571,8 +574,10 @@ void IdentifierPositives(Gen& g) {
   // --- card context -----------------------------------------------------------
   {
     size_t len;
-    std::string card = CardGrouped(r, &len), exp = Expiry(r), cvv = D(r, len == 15 ? 4 : 3);
-    switch (r.Below(7)) {
+    size_t form = r.Below(7);
+    bool beside = form == 1 || form == 2 || form == 5;
+    std::string card = CardGrouped(r, &len), exp = Expiry(r, beside), cvv = D(r, len == 15 ? 4 : 3);
+    switch (form) {
       case 0:
         Multi(g, "pos:card_expiry",
               {{"card ", ""}, {card, "payment_card"}, {" exp ", ""}, {exp, "card_expiry"},
