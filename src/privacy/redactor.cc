@@ -8,6 +8,7 @@
 #include <array>
 #include <cmath>
 #include <cstring>
+#include <map>
 #include <utility>
 #include <vector>
 
@@ -120,25 +121,29 @@ std::string EscapeLiteral(std::string_view w) {
 int OnMatch(unsigned int id, unsigned long long from, unsigned long long to, unsigned int,
             void* ctx);
 
-// Whether a pattern's matches inside one line of a multi-line text are
-// exactly its matches in that line scanned alone (Redactor::ScanLines): it
-// reports its start of match (so a match reaching back into an earlier line
-// is seen as such), and it has no anchor (^ $ \A \z \Z \G, or an inline
-// (?m)), whose meaning would change at a line boundary, and no flag that
-// ties matches to the whole scan (single match, combinations). \b is the
-// same at a line start and at the start of the text ('\n' is not a word
-// byte). Conservative: anything that looks like an anchor counts as one.
-bool LineSafe(const char* expr, unsigned flags) {
-  if (!(flags & HS_FLAG_SOM_LEFTMOST)) return false;
-  if (flags & (HS_FLAG_MULTILINE | HS_FLAG_SINGLEMATCH | HS_FLAG_COMBINATION | HS_FLAG_QUIET))
-    return false;
-  bool in_class = false;
+// How ScanLines treats a pattern when many lines share one Vectorscan scan.
+// kLineExact: its matches inside a line are exactly its matches in that line
+// scanned alone: it reports its start of match (a match reaching back into an
+// earlier line is seen as such and that line is scanned again alone) and has
+// no anchor. \b is the same at a line start and at the start of a text ('\n'
+// is not a word byte). kLineRescan: no start of match, so a line with one of
+// its matches is scanned again alone. kLineAnchored: ^ or $ (or multi-line
+// mode), whose meaning changes at a line boundary: the main scan ignores it,
+// a small multi-line database of such patterns finds the lines where it
+// matches, and those lines are scanned again alone. kLineUnsafe (\A \z \Z \G,
+// \Q, an inline (?m), single-match or combination flags): ScanLines scans
+// line by line. Conservative: anything that looks like an anchor is one.
+enum LineMode : uint8_t { kLineExact, kLineWholeText, kLineRescan, kLineAnchored, kLineUnsafe };
+
+LineMode PatternLineMode(const char* expr, unsigned flags) {
+  if (flags & (HS_FLAG_SINGLEMATCH | HS_FLAG_COMBINATION | HS_FLAG_QUIET)) return kLineUnsafe;
+  bool in_class = false, anchored = (flags & HS_FLAG_MULTILINE) != 0;
   for (size_t i = 0; expr[i] != 0; ++i) {
     char c = expr[i];
     if (c == '\\') {
       char n = expr[i + 1];
-      if (n == 0) return false;
-      if (!in_class && (n == 'A' || n == 'z' || n == 'Z' || n == 'G' || n == 'Q')) return false;
+      if (n == 0) return kLineUnsafe;
+      if (!in_class && (n == 'A' || n == 'z' || n == 'Z' || n == 'G' || n == 'Q')) return kLineUnsafe;
       ++i;
       continue;
     }
@@ -152,13 +157,15 @@ bool LineSafe(const char* expr, unsigned flags) {
       if (expr[i + 1] == ']') ++i;  // a literal ']' first in the class
       continue;
     }
-    if (c == '^' || c == '$') return false;
+    if (c == '^' || c == '$') anchored = true;
     if (c == '(' && expr[i + 1] == '?') {
       for (size_t j = i + 2; expr[j] != 0 && (IsAlpha(expr[j]) || expr[j] == '-'); ++j)
-        if (expr[j] == 'm') return false;
+        if (expr[j] == 'm') return kLineUnsafe;
     }
   }
-  return !in_class;
+  if (in_class) return kLineUnsafe;
+  if (anchored) return kLineAnchored;
+  return (flags & HS_FLAG_SOM_LEFTMOST) ? kLineExact : kLineRescan;
 }
 
 }  // namespace
@@ -176,33 +183,54 @@ absl::StatusOr<std::shared_ptr<const Redactor>> Redactor::Create(const RedactorO
           absl::StrCat("never-record entry longer than ", kMaxFindingBytes, " bytes"));
     r->never_record_.push_back(w);
   }
+  // Vectorscan patterns: one per distinct (expression, flags). Rules that
+  // share a pattern (several identifier rules validate the same digit runs)
+  // share its matches: each match is handed to each of them, in rule order.
+  // Vectorscan does not merge identical expressions; each copy would cost a
+  // full automaton over the text.
   std::vector<std::string> exprs;
   std::vector<unsigned> flags;
-  for (size_t i = 0; i < r->rules_.size(); ++i) {
-    for (const auto& p : r->rules_[i].patterns) {
-      exprs.push_back(p.expr);
-      flags.push_back(p.flags);
-      r->pattern_rule_.push_back(static_cast<uint32_t>(i));
+  std::vector<std::pair<uint32_t, uint32_t>> pattern_of_rule;  // (pattern id, rule)
+  std::map<std::pair<std::string, unsigned>, uint32_t> seen;
+  auto add = [&](std::string expr, unsigned f, size_t rule) {
+    auto [it, fresh] = seen.try_emplace({expr, f}, static_cast<uint32_t>(exprs.size()));
+    if (fresh) {
+      exprs.push_back(std::move(expr));
+      flags.push_back(f);
     }
-  }
+    pattern_of_rule.emplace_back(it->second, static_cast<uint32_t>(rule));
+  };
+  for (size_t i = 0; i < r->rules_.size(); ++i)
+    for (const auto& p : r->rules_[i].patterns) add(p.expr, p.flags, i);
   if (!r->never_record_.empty()) {
     size_t rule = r->rules_.size();
     r->rules_.push_back(NeverRecordRule());
-    for (const auto& w : r->never_record_) {
-      exprs.push_back(EscapeLiteral(w));
-      flags.push_back(kSom | kCi);
-      r->pattern_rule_.push_back(static_cast<uint32_t>(rule));
-    }
+    for (const auto& w : r->never_record_) add(EscapeLiteral(w), kSom | kCi, rule);
   }
-  // Whole-text rules, and whether one Vectorscan pass can serve many lines.
-  r->pattern_whole_text_.assign(exprs.size(), 0);
+  std::stable_sort(pattern_of_rule.begin(), pattern_of_rule.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  // A rule listing one pattern twice is handed each match once.
+  pattern_of_rule.erase(std::unique(pattern_of_rule.begin(), pattern_of_rule.end()),
+                        pattern_of_rule.end());
+  r->pattern_rules_at_.assign(exprs.size() + 1, 0);
+  for (const auto& [pattern, rule] : pattern_of_rule) {
+    r->pattern_rules_.push_back(rule);
+    ++r->pattern_rules_at_[pattern + 1];
+  }
+  for (size_t id = 0; id < exprs.size(); ++id) r->pattern_rules_at_[id + 1] += r->pattern_rules_at_[id];
+  // Whole-text rules, and how one Vectorscan pass can serve many lines.
+  r->pattern_line_mode_.assign(exprs.size(), kLineExact);
   r->lines_in_one_scan_ = true;
   for (size_t id = 0; id < exprs.size(); ++id) {
-    if (exprs[id] == kWholeTextPattern && !(flags[id] & HS_FLAG_MULTILINE)) {
-      r->pattern_whole_text_[id] = 1;
-      r->whole_text_patterns_.push_back(static_cast<uint32_t>(id));
-    } else if (!LineSafe(exprs[id].c_str(), flags[id])) {
-      r->lines_in_one_scan_ = false;
+    LineMode m = exprs[id] == kWholeTextPattern && !(flags[id] & HS_FLAG_MULTILINE)
+                     ? kLineWholeText
+                     : PatternLineMode(exprs[id].c_str(), flags[id]);
+    r->pattern_line_mode_[id] = m;
+    if (m == kLineWholeText) r->whole_text_patterns_.push_back(static_cast<uint32_t>(id));
+    if (m == kLineUnsafe) r->lines_in_one_scan_ = false;
+    if (m == kLineAnchored) {
+      r->anchored_exprs_.push_back(exprs[id]);
+      r->anchored_flags_.push_back((flags[id] & ~HS_FLAG_SOM_LEFTMOST) | HS_FLAG_MULTILINE);
     }
   }
   std::vector<const char*> cexprs;
@@ -224,6 +252,7 @@ absl::StatusOr<std::shared_ptr<const Redactor>> Redactor::Create(const RedactorO
 }
 
 Redactor::~Redactor() {
+  if (anchors_db_) hs_free_database(anchors_db_);
   for (hs_scratch* s : free_scratch_) hs_free_scratch(s);
   if (proto_scratch_) hs_free_scratch(proto_scratch_);
   if (db_) hs_free_database(db_);
@@ -252,18 +281,21 @@ namespace {
 struct CallbackCtx {
   ScanState* st;
   const std::vector<Redactor::Rule>* rules;
-  const std::vector<uint32_t>* pattern_rule;
+  const uint32_t* pattern_rules;     // rules of pattern id: [at[id], at[id + 1])
+  const uint32_t* pattern_rules_at;
 };
 
 int OnMatch(unsigned int id, unsigned long long from, unsigned long long to, unsigned int,
             void* ctx) {
   auto* c = static_cast<CallbackCtx*>(ctx);
-  uint32_t rule = (*c->pattern_rule)[id];
-  Finding f{};
-  if ((*c->rules)[rule].validate(*c->st, rule, static_cast<size_t>(from), static_cast<size_t>(to),
-                                 &f) &&
-      f.end > f.begin) {
-    c->st->out->push_back(f);
+  for (uint32_t k = c->pattern_rules_at[id]; k < c->pattern_rules_at[id + 1]; ++k) {
+    const uint32_t rule = c->pattern_rules[k];
+    Finding f{};
+    if ((*c->rules)[rule].validate(*c->st, rule, static_cast<size_t>(from),
+                                   static_cast<size_t>(to), &f) &&
+        f.end > f.begin) {
+      c->st->out->push_back(f);
+    }
   }
   return 0;
 }
@@ -343,9 +375,12 @@ struct LinesCtx {
   std::string_view block;
   size_t base = 0;  // offset of block in the caller's text
   const std::vector<Redactor::Rule>* rules = nullptr;
-  const std::vector<uint32_t>* pattern_rule = nullptr;
-  const std::vector<uint8_t>* whole_text = nullptr;
+  const uint32_t* pattern_rules = nullptr;  // as in CallbackCtx
+  const uint32_t* pattern_rules_at = nullptr;
+  const std::vector<uint8_t>* line_mode = nullptr;
   const std::vector<uint32_t>* whole_text_patterns = nullptr;
+  const std::vector<size_t>* anchored_lines = nullptr;  // sorted line begins (block offsets)
+  size_t anchored_next = 0;
   ScanState* st = nullptr;
   std::vector<Finding>* raw = nullptr;  // the current line's findings (line offsets)
   std::vector<Finding>* out = nullptr;  // everything so far (text offsets)
@@ -354,20 +389,27 @@ struct LinesCtx {
   size_t line_begin = 0, line_end = 0;  // current line [begin, end); end: '\n' or block end
   bool line_dirty = false;
 
-  void Validate(uint32_t rule, size_t from, size_t to) {
-    touched.push_back(rule);
-    Finding f{};
-    if ((*rules)[rule].validate(*st, rule, from, to, &f) && f.end > f.begin) raw->push_back(f);
+  void Validate(uint32_t id, size_t from, size_t to) {
+    for (uint32_t k = pattern_rules_at[id]; k < pattern_rules_at[id + 1]; ++k) {
+      const uint32_t rule = pattern_rules[k];
+      touched.push_back(rule);
+      Finding f{};
+      if ((*rules)[rule].validate(*st, rule, from, to, &f) && f.end > f.begin) raw->push_back(f);
+    }
   }
   void StartLine(size_t b) {
     line_begin = b;
     const void* nl = std::memchr(block.data() + b, '\n', block.size() - b);
     line_end = nl ? static_cast<size_t>(static_cast<const char*>(nl) - block.data()) : block.size();
-    line_dirty = false;
+    // A line where an anchored pattern matches is scanned again alone.
+    while (anchored_next < anchored_lines->size() && (*anchored_lines)[anchored_next] < b)
+      ++anchored_next;
+    line_dirty =
+        anchored_next < anchored_lines->size() && (*anchored_lines)[anchored_next] == b;
     st->text = block.substr(b, line_end - b);
     // Whole-text rules: what Vectorscan reports for the line alone, [0, 1).
-    if (line_end > b)
-      for (uint32_t id : *whole_text_patterns) Validate((*pattern_rule)[id], 0, 1);
+    if (line_end > b && !line_dirty)
+      for (uint32_t id : *whole_text_patterns) Validate(id, 0, 1);
   }
   void FinishLine() {
     if (line_dirty) {
@@ -402,7 +444,10 @@ struct LinesCtx {
 int OnLineMatch(unsigned int id, unsigned long long from, unsigned long long to, unsigned int,
                 void* ctx) {
   auto* c = static_cast<LinesCtx*>(ctx);
-  if ((*c->whole_text)[id] || to == 0) return 0;  // whole-text rules: per line (StartLine)
+  const uint8_t mode = (*c->line_mode)[id];
+  // Whole-text rules run per line (StartLine); anchored patterns are found by
+  // their own database.
+  if (mode == kLineWholeText || mode == kLineAnchored || to == 0) return 0;
   const size_t last = static_cast<size_t>(to) - 1;
   if (c->block[last] == '\n') return 0;  // ends with a line break: no line has it
   if (last < c->line_begin) {
@@ -413,11 +458,12 @@ int OnLineMatch(unsigned int id, unsigned long long from, unsigned long long to,
     return 0;
   }
   c->AdvanceTo(last);
-  if (from < c->line_begin) {
+  if (c->line_dirty) return 0;
+  if (mode == kLineRescan || from < c->line_begin) {
     c->line_dirty = true;
     return 0;
   }
-  c->Validate((*c->pattern_rule)[id], static_cast<size_t>(from) - c->line_begin,
+  c->Validate(id, static_cast<size_t>(from) - c->line_begin,
               static_cast<size_t>(to) - c->line_begin);
   return 0;
 }
@@ -432,7 +478,7 @@ absl::StatusOr<std::vector<Finding>> Redactor::Scan(std::string_view text) const
   ScanState st{
       text,          this, &raw, &skip, &last_from, std::string_view::npos, std::string_view::npos,
       &never_record_};
-  CallbackCtx ctx{&st, &rules_, &pattern_rule_};
+  CallbackCtx ctx{&st, &rules_, pattern_rules_.data(), pattern_rules_at_.data()};
   hs_scratch* scratch = AcquireScratch();
   if (!scratch) return absl::ResourceExhaustedError("redaction engine: cannot allocate scratch");
   hs_error_t rc =
@@ -453,7 +499,8 @@ absl::StatusOr<std::vector<Finding>> Redactor::ScanLines(std::string_view text) 
     return absl::OkStatus();
   };
   if (!lines_in_one_scan_) {
-    // Some pattern would mean something else across lines: one scan per line.
+    // Some pattern would mean something else across lines (kLineUnsafe): one
+    // scan per line.
     for (size_t b = 0; b < text.size();) {
       const void* nl = std::memchr(text.data() + b, '\n', text.size() - b);
       size_t e = nl ? static_cast<size_t>(static_cast<const char*>(nl) - text.data()) : text.size();
@@ -462,8 +509,40 @@ absl::StatusOr<std::vector<Finding>> Redactor::ScanLines(std::string_view text) 
     }
     return out;
   }
+  // The anchored patterns' database, compiled once, on first use (the
+  // recorder never calls ScanLines).
+  hs_scratch* anchors_scratch = nullptr;
+  if (!anchored_exprs_.empty()) {
+    std::call_once(anchors_once_, [this] {
+      std::vector<const char*> e;
+      std::vector<unsigned> ids;
+      for (size_t i = 0; i < anchored_exprs_.size(); ++i) {
+        e.push_back(anchored_exprs_[i].c_str());
+        ids.push_back(static_cast<unsigned>(i));
+      }
+      auto db = CompileHsBlockDatabase(e, anchored_flags_, ids);
+      if (db.ok()) {
+        anchors_db_ = *db;
+        anchors_ok_ = true;
+      }
+    });
+    if (!anchors_ok_ || hs_alloc_scratch(anchors_db_, &anchors_scratch) != HS_SUCCESS) {
+      // Cannot tell where they match: line by line.
+      if (anchors_scratch) hs_free_scratch(anchors_scratch);
+      for (size_t b = 0; b < text.size();) {
+        const void* nl = std::memchr(text.data() + b, '\n', text.size() - b);
+        size_t e = nl ? static_cast<size_t>(static_cast<const char*>(nl) - text.data()) : text.size();
+        if (auto s = scan_line(b, e); !s.ok()) return s;
+        b = e + 1;
+      }
+      return out;
+    }
+  }
   hs_scratch* scratch = AcquireScratch();
-  if (!scratch) return absl::ResourceExhaustedError("redaction engine: cannot allocate scratch");
+  if (!scratch) {
+    if (anchors_scratch) hs_free_scratch(anchors_scratch);
+    return absl::ResourceExhaustedError("redaction engine: cannot allocate scratch");
+  }
   std::vector<Finding> raw;
   std::vector<size_t> skip(rules_.size(), 0);
   std::vector<size_t> last_from(rules_.size(), std::string_view::npos);
@@ -483,13 +562,48 @@ absl::StatusOr<std::vector<Finding>> Redactor::ScanLines(std::string_view text) 
       }
       e = static_cast<size_t>(static_cast<const char*>(nl) - text.data()) + 1;
     }
+    const std::string_view block = text.substr(b, e - b);
+    std::vector<size_t> anchored_lines;
+    if (anchors_scratch) {
+      struct AnchorsCtx {
+        std::string_view block;
+        std::vector<size_t>* lines;
+        size_t line_begin = 0, line_end = 0;  // last line marked
+      } actx{block, &anchored_lines};
+      hs_error_t rc = hs_scan(
+          anchors_db_, block.data(), static_cast<unsigned>(block.size()), 0, anchors_scratch,
+          [](unsigned, unsigned long long, unsigned long long to, unsigned, void* p) {
+            auto* a = static_cast<AnchorsCtx*>(p);
+            if (to == 0) return 0;
+            const size_t last = static_cast<size_t>(to) - 1;
+            if (a->block[last] == '\n') return 0;  // ends with a line break: no line has it
+            if (!a->lines->empty() && last >= a->line_begin && last < a->line_end) return 0;
+            const void* nl = memrchr(a->block.data(), '\n', last);
+            a->line_begin = nl ? static_cast<size_t>(static_cast<const char*>(nl) - a->block.data()) + 1 : 0;
+            const void* nr = std::memchr(a->block.data() + last, '\n', a->block.size() - last);
+            a->line_end = nr ? static_cast<size_t>(static_cast<const char*>(nr) - a->block.data())
+                             : a->block.size();
+            a->lines->push_back(a->line_begin);
+            return 0;
+          },
+          &actx);
+      if (rc != HS_SUCCESS) {
+        status = absl::InternalError(absl::StrCat("redaction scan failed: ", rc));
+        break;
+      }
+      std::sort(anchored_lines.begin(), anchored_lines.end());
+      anchored_lines.erase(std::unique(anchored_lines.begin(), anchored_lines.end()),
+                           anchored_lines.end());
+    }
     LinesCtx ctx;
-    ctx.block = text.substr(b, e - b);
+    ctx.block = block;
     ctx.base = b;
     ctx.rules = &rules_;
-    ctx.pattern_rule = &pattern_rule_;
-    ctx.whole_text = &pattern_whole_text_;
+    ctx.pattern_rules = pattern_rules_.data();
+    ctx.pattern_rules_at = pattern_rules_at_.data();
+    ctx.line_mode = &pattern_line_mode_;
     ctx.whole_text_patterns = &whole_text_patterns_;
+    ctx.anchored_lines = &anchored_lines;
     ctx.st = &st;
     ctx.raw = &raw;
     ctx.out = &out;
@@ -507,6 +621,7 @@ absl::StatusOr<std::vector<Finding>> Redactor::ScanLines(std::string_view text) 
     b = e;
   }
   ReleaseScratch(scratch);
+  if (anchors_scratch) hs_free_scratch(anchors_scratch);
   if (!status.ok()) return status;
   if (!dirty.empty()) {
     // Lines to scan on their own: drop what the shared pass found in them.

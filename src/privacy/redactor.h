@@ -159,10 +159,21 @@ class Redactor {
 
   hs_database* db_ = nullptr;
   std::vector<Rule> rules_;             // indexed by rule id
-  std::vector<uint32_t> pattern_rule_;  // Vectorscan pattern id -> rule index
-  std::vector<uint8_t> pattern_whole_text_;    // pattern id -> whole-text rule?
+  // Vectorscan pattern id -> its rules: pattern_rules_[pattern_rules_at_[id]
+  // .. pattern_rules_at_[id + 1]) (rules with the same pattern share it).
+  std::vector<uint32_t> pattern_rules_;
+  std::vector<uint32_t> pattern_rules_at_;
+  // ScanLines: how each pattern is treated when many lines share one scan
+  // (redactor.cc, LineMode), the whole-text patterns, and the anchored ones,
+  // which a small database compiled on the first ScanLines call finds.
+  std::vector<uint8_t> pattern_line_mode_;     // pattern id -> LineMode
   std::vector<uint32_t> whole_text_patterns_;  // their pattern ids
-  bool lines_in_one_scan_ = false;  // ScanLines may scan many lines at once
+  bool lines_in_one_scan_ = false;             // ScanLines may scan many lines at once
+  std::vector<std::string> anchored_exprs_;
+  std::vector<unsigned> anchored_flags_;
+  mutable std::once_flag anchors_once_;
+  mutable hs_database* anchors_db_ = nullptr;
+  mutable bool anchors_ok_ = false;
   std::vector<std::string> never_record_;
   hs_scratch* proto_scratch_ = nullptr;
   mutable std::mutex mu_;

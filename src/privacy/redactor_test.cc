@@ -77,7 +77,8 @@ TEST(RedactorRules, PaymentCards) {
   ExpectClean("1234 5678 9012 3456");                // Luhn fails / no brand
   ExpectClean("order 0000000000000000");             // no brand
   ExpectClean("tracking 9400111899223197428490");    // too long
-  ExpectClean("4111.1111.1111.1111");                // dotted, not a card format
+  // Dotted 4-4-4-4 is a card layout (identifier rules, rules_identifiers_test).
+  ExpectFound("payment_card", "<<4111.1111.1111.1111>>");
 }
 
 TEST(RedactorRules, Iban) {
@@ -520,6 +521,15 @@ std::vector<std::string> SecretLines() {
       "123456789",
       "aws secret",
       ": wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+      // Command lines and URLs (credential rules with anchors or without
+      // start of match).
+      "-pS3cretPass mysql -u root",
+      "mysql -u root -pS3cretPass db",
+      "AUTH s3cr3tPassw0rd",
+      "htpasswd -b users.htpasswd alice Pa55word!",
+      "postgres://alice:Pa55word!@db.example.com/app",
+      "  --password=Hunter22x --user bob",
+      "/p:Secr3tPw",
   };
 }
 

@@ -415,22 +415,23 @@ void ForEachPhoneCandidate(std::string_view text, WantEnd&& want_end, Emit&& emi
     uint64_t w = digit & run;
     for (unsigned j = 1; j <= 6; ++j) w &= (run >> j) | (run_next << (64 - j));
     if (next > b) w &= ~LowBits(next - b);
+    // (base[], not text[]: no bounds assertion per byte; every index is < n.)
     while (w != 0) {
       const size_t p = b + static_cast<size_t>(std::countr_zero(w));
       size_t r0 = p;
-      while (r0 > next && IsPhoneRunByte(text[r0 - 1])) --r0;
+      while (r0 > next && IsPhoneRunByte(base[r0 - 1])) --r0;
       size_t r1 = p + 7;
-      while (r1 < n && IsPhoneRunByte(text[r1])) ++r1;
+      while (r1 < n && IsPhoneRunByte(base[r1])) ++r1;
       size_t d = r0;
-      while (!IsDigit(text[d])) ++d;  // the run's first digit (<= p)
+      while (!IsDigit(base[d])) ++d;  // the run's first digit (<= p)
       size_t q = d;                   // first digit >= max(r0, t - 26)
       for (size_t t = d + 7; t <= r1; ++t) {
-        if (!IsDigit(text[t - 1]) || !want_end(t)) continue;
+        if (!IsDigit(base[t - 1]) || !want_end(t)) continue;
         size_t lo = t > r0 + 26 ? t - 26 : r0;
         if (q < lo) q = lo;
-        while (!IsDigit(text[q])) ++q;  // stops at t - 1 at the latest
+        while (!IsDigit(base[q])) ++q;  // stops at t - 1 at the latest
         if (q + 7 > t) continue;
-        size_t f = q > 0 && (text[q - 1] == '+' || text[q - 1] == '(') ? q - 1 : q;
+        size_t f = q > 0 && (base[q - 1] == '+' || base[q - 1] == '(') ? q - 1 : q;
         emit(f, t);
       }
       next = r1 + 1;  // text[r1] is not a run byte
