@@ -836,8 +836,14 @@ bool UserPassTail(const ScanState& st, size_t vb, size_t ve, char sep, Finding* 
 
 // " -p", " -P", " -a", " -w", " -u", " -U", " -N", " -k" (to is just after the
 // flag letter).
+// A flag starts a word: at the start, after a blank, a quote or '('.
+bool FlagStart(const ScanState& st, size_t dash) {
+  unsigned char p = Before(st, dash);
+  return p == 0 || IsSpace(p) || p == '"' || p == '\'' || p == '(';
+}
+
 bool ValidateShortFlag(ScanState& st, size_t, size_t, size_t to, Finding* out) {
-  if (to < 2) return false;
+  if (to < 2 || !FlagStart(st, to - 2)) return false;
   char flag = st.text[to - 1];
   const Owner* o = FindOwner(st, to - 2);
   if (!o || o->fam == Fam::kStop || o->flags.find(flag) == std::string_view::npos) return false;
@@ -880,7 +886,8 @@ bool ValidateLongUser(ScanState& st, size_t, size_t, size_t to, Finding* out) {
 
 // "--password X", "--db-password X", "-pw X" (plink), "-storepass X"
 // (keytool), "-pass pass:X" (openssl). The "=" form is the cue rule's.
-bool ValidateLongFlag(ScanState& st, size_t, size_t, size_t to, Finding* out) {
+bool ValidateLongFlag(ScanState& st, size_t, size_t from, size_t to, Finding* out) {
+  if (!FlagStart(st, from)) return false;
   Word w;
   if (!ReadWord(st, to, &w)) return false;
   // The next flag, a path, or a subexpression: -Password (ConvertTo-...).
@@ -902,7 +909,8 @@ bool ValidateLongFlag(ScanState& st, size_t, size_t, size_t to, Finding* out) {
 }
 
 // xfreerdp /p:X, /password:X.
-bool ValidateSlashP(ScanState& st, size_t, size_t, size_t to, Finding* out) {
+bool ValidateSlashP(ScanState& st, size_t, size_t from, size_t to, Finding* out) {
+  if (Before(st, from) != 0 && !IsSpace(Before(st, from))) return false;
   size_t seg = SegmentStart(st, to);
   std::string l = LowerStr(st.text.substr(seg, to - seg));
   if (l.find("freerdp") == std::string::npos && l.find("/u:") == std::string::npos &&
@@ -1146,7 +1154,10 @@ bool ValidateSecureString(ScanState& st, size_t, size_t, size_t to, Finding* out
 }
 
 // Redis / SMTP: AUTH pass | AUTH user pass | AUTH PLAIN <base64>
-bool ValidateAuthCommand(ScanState& st, size_t, size_t, size_t to, Finding* out) {
+bool ValidateAuthCommand(ScanState& st, size_t, size_t from, size_t to, Finding* out) {
+  // In command position: line start, after a blank or a prompt ("6379> AUTH").
+  if (Before(st, from) != 0 && !IsSpace(Before(st, from)) && Before(st, from) != '>')
+    return false;
   Words ws;
   ReadWords(st, to, &ws);
   if (ws.n == 0 || ws.n > 2) return false;
@@ -1822,81 +1833,80 @@ void AddCredentialRules(std::vector<Rule>* out) {
       {{R"(\b(?:api[_\-]?key|apikey|api[_\-]?secret|api[_\-]?token|access[_\-]?key(?:[_\-]?id)?|access[_\-]?token|refresh[_\-]?token|auth[_\-]?token|secret[_\-]?key|client[_\-]?secret|private[_\-]?key|session[_\-]?token|x-api-key|bearer|token|secret)["']?\s{0,3}[:=]?\s{0,3}["']?)",
         kSom | kCi},
        // *_SECRET=, *_TOKEN=, *_KEY= environment variables (JWT_SECRET, SIGNING_KEY).
-       {R"([A-Za-z0-9]_(?:secret|token|key)["']?\s{0,3}[:=]\s{0,3}["']?)", kCi}},
+       {R"([A-Za-z0-9]_(?:secret|token|key)["']?\s{0,3}[:=]\s{0,3}["']?)", kSom | kCi}},
       ValidateGenericSecret});
 
   // --- command lines ---
-  r.push_back(R{Kind::kPassword, {{R"((?:^|[\s"'(])-[pPawuUNk])", 0}}, ValidateShortFlag});
+  r.push_back(R{Kind::kPassword, {{R"(\B-[pPawuUNk])", kSom}}, ValidateShortFlag});
   r.push_back(R{Kind::kPassword,
-                {{R"((?:^|[\s"'])--?(?:[A-Za-z0-9]{1,20}-){0,3}(?:password|passwd|pass|passphrase|pwd|pw|(?:src|dest|new)?(?:store|key)pass)\s{1,3})",
-                  kCi}},
+                {{R"(\B--?(?:[A-Za-z0-9]{1,20}-){0,3}(?:password|passwd|pass|passphrase|pwd|pw|(?:src|dest|new)?(?:store|key)pass)\s{1,3})",
+                  kSom | kCi}},
                 ValidateLongFlag});
-  r.push_back(R{Kind::kPassword, {{R"(--(?:proxy-)?user[\s=])", 0}}, ValidateLongUser});
-  r.push_back(R{Kind::kPassword, {{R"((?:^|\s)/p(?:assword)?:)", kCi}}, ValidateSlashP});
-  r.push_back(R{Kind::kPassword, {{R"(\bhtpasswd\s)", 0}}, ValidateHtpasswd});
+  r.push_back(R{Kind::kPassword, {{R"((?:--user|--proxy-user)[\s=])", kSom}}, ValidateLongUser});
+  r.push_back(R{Kind::kPassword, {{R"(\B/p(?:assword)?:)", kSom | kCi}}, ValidateSlashP});
+  r.push_back(R{Kind::kPassword, {{R"(\bhtpasswd\s)", kSom}}, ValidateHtpasswd});
   r.push_back(R{Kind::kPassword, {{R"(\bnet\s{1,3}user?\s)", kSom | kCi}}, ValidateNet});
   r.push_back(R{Kind::kPassword,
-                {{R"(\bopenssl\s{1,3}passwd\s)", 0}, {R"(\bmkpasswd\s)", 0}},
+                {{R"(\bopenssl\s{1,3}passwd\s)", kSom}, {R"(\bmkpasswd\s)", kSom}},
                 ValidatePasswdHash});
   r.push_back(R{Kind::kPassword,
-                {{R"(\b(?:sqlplus|expdp|impdp|sqlldr|dgmgrl|rman)(?:\.exe)?\s)", kCi}},
+                {{R"(\b(?:sqlplus|expdp|impdp|sqlldr|dgmgrl|rman)(?:\.exe)?\s)", kSom | kCi}},
                 ValidateSlashCred});
-  r.push_back(R{Kind::kPassword, {{R"(jdbc:oracle:thin:)", kCi}}, ValidateJdbcOracle});
+  r.push_back(R{Kind::kPassword, {{R"(jdbc:oracle:thin:)", kSom | kCi}}, ValidateJdbcOracle});
   r.push_back(R{Kind::kPassword,
-                {{R"(\b(?:impacket-[a-z]{3,20}|(?:psexec|wmiexec|smbexec|atexec|dcomexec|secretsdump|GetUserSPNs|GetNPUsers|mssqlclient|lookupsid|getTGT|getST|rpcdump|samrdump)\.py)\s)",
-                  0}},
+                {{R"(\b(?:impacket-[a-z]{3,20}|(?:psexec|wmiexec|smbexec|atexec|dcomexec|secretsdump|GetUserSPNs|GetNPUsers|mssqlclient|lookupsid|getTGT|getST|rpcdump|samrdump)\.py)\s)", kSom}},
                 ValidateImpacket});
   r.push_back(R{Kind::kPassword,
-                {{R"(\brabbitmqctl\s{1,3}(?:add_user|change_password)\s)", 0}},
+                {{R"(\brabbitmqctl\s{1,3}(?:add_user|change_password)\s)", kSom}},
                 ValidateSecondWord});
   r.push_back(R{Kind::kPassword,
                 {{R"(\b(?:creds|credentials|logins?|anmeldedaten|zugangsdaten|identifiants)\s{0,3}[:=]\s{0,3})",
-                  kCi}},
+                  kSom | kCi}},
                 ValidateCreds});
   r.push_back(
-      R{Kind::kPassword, {{R"(ConvertTo-SecureString\s)", kCi}}, ValidateSecureString});
-  r.push_back(R{Kind::kPassword, {{R"((?:^|[\s>])AUTH\s{1,3})", 0}}, ValidateAuthCommand});
+      R{Kind::kPassword, {{R"(ConvertTo-SecureString\s)", kSom | kCi}}, ValidateSecureString});
+  r.push_back(R{Kind::kPassword, {{R"(\bAUTH\s{1,3})", kSom}}, ValidateAuthCommand});
   r.push_back(
-      R{Kind::kPassword, {{R"(\b(?:requirepass|masterauth)\s{1,3})", kCi}}, ValidateConfWord});
-  r.push_back(R{Kind::kPassword, {{R"((?:WIFI:|;)P:)", 0}}, ValidateWifiQr});
+      R{Kind::kPassword, {{R"(\b(?:requirepass|masterauth)\s{1,3})", kSom | kCi}}, ValidateConfWord});
+  r.push_back(R{Kind::kPassword, {{R"((?:WIFI:|;)P:)", kSom}}, ValidateWifiQr});
   r.push_back(R{Kind::kPassword,
                 {{R"(\|\s{0,3}(?:sudo|doas|passwd|chpasswd|smbpasswd|vncpasswd|htpasswd|kinit|cryptsetup|docker|podman|nerdctl|helm|oras|gpg)\b)",
                   kSom}},
                 ValidatePipe});
-  r.push_back(R{Kind::kPassword, {{R"(<<<\s{0,3})", 0}}, ValidateHereString});
+  r.push_back(R{Kind::kPassword, {{R"(<<<\s{0,3})", kSom}}, ValidateHereString});
 
   // --- URLs, SQL, markup ---
-  r.push_back(R{Kind::kPassword, {{R"(://[^\s/?#@]{1,128}@)", 0}}, ValidateUrlCred});
+  r.push_back(R{Kind::kPassword, {{R"(://[^\s/?#@]{1,128}@)", kSom}}, ValidateUrlCred});
   r.push_back(R{Kind::kPassword,
                 {{R"(\bidentified\s{1,3}(?:with\s{1,3}[\w'"]{1,40}\s{1,3})?by\s{1,3}(?:password\s{1,3}|values\s{1,3})?)",
-                  kCi}},
+                  kSom | kCi}},
                 ValidateIdentifiedBy});
   r.push_back(R{Kind::kPassword,
-                {{R"(\bpassword\s{1,3}[NE]?['"])", kCi}, {R"(\bpassword\s{0,2}\(\s{0,2}['"])", kCi}},
+                {{R"(\bpassword\s{1,3}[NE]?['"])", kSom | kCi}, {R"(\bpassword\s{0,2}\(\s{0,2}['"])", kSom | kCi}},
                 ValidateSqlQuoted});
   r.push_back(R{Kind::kPassword,
-                {{R"(\bset\s{1,3}password\s{1,3}for\s{1,3}[^\n=]{1,80}=\s{0,3})", kCi}},
+                {{R"(\bset\s{1,3}password\s{1,3}for\s{1,3}[^\n=]{1,80}=\s{0,3})", kSom | kCi}},
                 ValidateSetPassword});
   r.push_back(R{Kind::kPassword,
-                {{R"(<(?:[A-Za-z0-9_.:-]{0,30})?(?:password|passwd|pwd|pass|passphrase|secret)>)", kCi}},
+                {{R"(<(?:[A-Za-z0-9_.:-]{0,30})?(?:password|passwd|pwd|pass|passphrase|secret)>)", kSom | kCi}},
                 ValidateXmlTag});
   r.push_back(R{Kind::kPassword,
                 {{R"((?:key|name)\s?=\s?["'][\w.:-]{0,40}(?:password|passwd|pwd|secret)["']\s{1,3}value\s?=\s?["'])",
-                  kCi}},
+                  kSom | kCi}},
                 ValidateAttrValue});
   r.push_back(R{Kind::kPassword,
-                {{R"((?:\bauth\s{0,2}=\s{0,2}\(|BasicAuth\()\s{0,2}["'])", kCi}},
+                {{R"((?:\bauth\s{0,2}=\s{0,2}\(|BasicAuth\()\s{0,2}["'])", kSom | kCi}},
                 ValidateAuthTuple});
   // PHP: define('DB_PASSWORD', 'x');
   r.push_back(R{Kind::kPassword,
                 {{R"(\bdefine\s?\(\s?["'][A-Za-z0-9_]{0,40}(?:password|passwd|pass|pwd|secret|passphrase)[A-Za-z0-9_]{0,20}["']\s?,\s?["'])",
-                  kCi}},
+                  kSom | kCi}},
                 ValidateAttrValue});
 
   // --- HTTP Basic ---
   r.push_back(R{Kind::kBasicAuth,
-                {{R"(\bbasic\s{1,3}[A-Za-z0-9+/]{4})", kCi},
-                 {R"(\b_?auth["']?\s{0,3}[:=]\s{0,3}["']?[A-Za-z0-9+/]{4})", kCi}},
+                {{R"(\bbasic\s{1,3}[A-Za-z0-9+/]{4})", kSom | kCi},
+                 {R"(\b_?auth["']?\s{0,3}[:=]\s{0,3}["']?[A-Za-z0-9+/]{4})", kSom | kCi}},
                 ValidateBasic});
 
   // --- PINs: 4-8 digits after a PIN cue (with an optional qualifier and copula) ---
@@ -1910,27 +1920,36 @@ void AddCredentialRules(std::vector<Rule>* out) {
                 {{R"(\b)" SEALTRACE_PIN_CUE R"((?:\s)" SEALTRACE_PIN_PREP
                   R"(\s[^\n]{1,30}?)" SEALTRACE_PIN_SEP R"(|)" SEALTRACE_PIN_SEP
                   R"(|\s)\s{0,3}["'#(]?\d{4,8})",
-                  kCi}},
+                  kSom | kCi}},
                 ValidatePin});
 
   // --- natural language ---
 #define SEALTRACE_NL_CUE                                                                     \
   R"((?:password|passwort|passwd|pw|pwd|passcode|passphrase|pass|kennwort|mot de passe|mdp|contrase(?:ñ|Ñ|n)a|clave|senha|wachtwoord|has(?:ł|Ł|l)o|heslo|l(?:ö|Ö|o)senord(?:et)?|passord(?:et)?|adgangskode(?:n)?|salasana|jelsz(?:ó|Ó|o)|wi-?fi[- ]?key|wlan[- ]?schl(?:ü|ue)ssel|network key|wpa2? key))"
+#define SEALTRACE_NL_LEAD                                                                    \
+  R"((?:for|to|of|on|at|from|f(?:ü|u)r|zum|zur|vom|von|des|der|du|de|pour|del|della|dello|dell'|da|do|dla|van|voor|til|till|f(?:ö|o)r|p(?:å|a)|k|ke|na|pro|di|al|i|you|we|they|he|she|that|which|ich|wir|je|tu|nous|que|qui|che|die|das|dat|som|jag|yo|eu|af|av|z|ze))"
 #define SEALTRACE_NL_COPULA                                                                  \
   R"((?:is|was|ist|lautet|war|est|(?:é|e)tait|c'est|es|era|(?:è|é)|(?:ä|a)r|var|er|on|je|jest|to|brzmi|-|->|=>|\xe2\x86\x92|\xe2\x80\x94|\xe2\x80\x93))"
   r.push_back(R{Kind::kPassword,
-                {{R"(\b)" SEALTRACE_NL_CUE R"((?:'s|\xe2\x80\x99s|(?:\s[^\n]{1,40})?\s)" SEALTRACE_NL_COPULA
+                {// "password is x", "password's x"
+                 {R"(\b)" SEALTRACE_NL_CUE R"((?:'s|\xe2\x80\x99s|\s)" SEALTRACE_NL_COPULA
                   R"(:?)\s{1,3})",
+                  kSom | kCi},
+                 // "password for the wifi is x", "the password I use is x": the
+                 // qualifier starts with a preposition or a pronoun (a literal,
+                 // so the bounded repeat only runs after one).
+                 {R"(\b)" SEALTRACE_NL_CUE R"(\s)" SEALTRACE_NL_LEAD R"(\s[^\n]{0,40}?\s)" SEALTRACE_NL_COPULA
+                  R"(:?\s{1,3})",
                   kSom | kCi},
                  // "Password for bob: x", "Passwort für das WLAN: x"
                  {R"(\b)" SEALTRACE_NL_CUE R"(\s(?:for|to|of|on|f(?:ü|u)r|zum|zur|vom|von|du|de|del|pour|para|da|do|della|dello|van|voor|til|till|f(?:ö|o)r|p(?:å|a)|dla|na|k)\s[^\n:]{1,40}:\s{0,3})",
                   kSom | kCi}},
                 ValidateNatural});
   r.push_back(R{Kind::kPassword,
-                {{R"((?:密码|密碼|口令)(?:是|为|為)\s{0,3})", 0},
-                 {R"((?:пароль|Пароль|ПАРОЛЬ)(?:\s(?:от|для|к|на)\s[^\n:]{1,40}?)?(?:\s{0,2}(?::|—|–|-)|\s(?:это|был|будет))\s{1,3})", 0},
-                 {R"(パスワードは\s{0,3})", 0},
-                 {R"(비밀번호는\s{0,3})", 0}},
+                {{R"((?:密码|密碼|口令)(?:是|为|為)\s{0,3})", kSom},
+                 {R"((?:пароль|Пароль|ПАРОЛЬ)(?:\s(?:от|для|к|на)\s[^\n:]{1,40}?)?(?:\s{0,2}(?::|—|–|-)|\s(?:это|был|будет))\s{1,3})", kSom},
+                 {R"(パスワードは\s{0,3})", kSom},
+                 {R"(비밀번호는\s{0,3})", kSom}},
                 [](ScanState& st, size_t, size_t, size_t to, Finding* out) {
                   size_t vb, ve;
                   if (!NaturalValue(st, to, false, &vb, &ve)) return false;
@@ -1945,6 +1964,7 @@ void AddCredentialRules(std::vector<Rule>* out) {
 #undef SEALTRACE_PIN_PREP
 #undef SEALTRACE_NL_CUE
 #undef SEALTRACE_NL_COPULA
+#undef SEALTRACE_NL_LEAD
 }
 
 }  // namespace rules
