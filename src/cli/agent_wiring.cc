@@ -55,6 +55,11 @@ absl::StatusOr<std::unique_ptr<Source>> MakeSource(const std::string& spec, doub
                                     "': use replay:FILE or x11[:DISPLAY]");
 }
 
+#ifdef SEALTRACE_NO_X11
+// Without the X11 backend no source takes frames: nothing to bind.
+void BindFrameTarget(Agent*) {}
+#endif
+
 absl::Status CheckConsent(const AgentConfig& cfg) {
   RecordingScope scope = ScopeFor(cfg.privacy_config, cfg.frames);
   if (cfg.consent && cfg.consent_scope_hash == ScopeHash(scope)) return absl::OkStatus();
