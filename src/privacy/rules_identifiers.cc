@@ -17,8 +17,14 @@
 #include "privacy/redactor_rules.h"
 
 #include <algorithm>
+#include <bit>
 #include <initializer_list>
 #include <string>
+#include <vector>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "absl/strings/ascii.h"
 
@@ -91,6 +97,10 @@ bool IbanValid(std::string_view s) {
 }
 
 namespace rules {
+// A whole-text rule's pattern (redactor.cc): its validator runs once per
+// scanned text and adds its findings to st.out itself.
+extern const char kWholeTextPattern[];
+
 namespace {
 
 constexpr size_t kCueWindow = 64;  // bytes a cue validator reads after the cue
@@ -487,11 +497,15 @@ bool FillerWord(std::string_view w) {
       "val", "td", "th", "span", "div", "dd", "dt", "b", "strong", "label", "li", "p", "input",
       "field", "text", "string", "here", "hier", "please", "mm", "yyyy", "yy", "jj", "aaaa",
       "jjjj", "tt", "rrrr", "datum", "date", "mf", "format", "given", "provided"};
-  std::string l;
-  for (char c : w) l.push_back(Lower(c));
-  for (auto k : kWords)
-    if (l == k) return true;
-  return false;
+  static const std::vector<std::string_view> kSorted = [] {
+    std::vector<std::string_view> v(std::begin(kWords), std::end(kWords));
+    std::sort(v.begin(), v.end());
+    return v;
+  }();
+  char buf[16];
+  if (w.empty() || w.size() > sizeof buf) return false;
+  for (size_t i = 0; i < w.size(); ++i) buf[i] = Lower(w[i]);
+  return std::binary_search(kSorted.begin(), kSorted.end(), std::string_view(buf, w.size()));
 }
 
 // Skips filler after a cue ending at `p`; returns where the value starts, or
@@ -629,13 +643,17 @@ bool CardSpan(const ScanState& st, size_t from, size_t to, size_t* begin, bool p
         (last == 4 || !Allows19(d)))
       return false;
   }
-  for (size_t start = 0; start < ng; ++start) {
+  // Digits from each group to the end (to skip starts cheaply).
+  size_t total = 0;
+  for (size_t k = 0; k < ng; ++k) total += groups[k].end - groups[k].begin;
+  for (size_t start = 0; start < ng; total -= groups[start].end - groups[start].begin, ++start) {
+    if (total < 13) break;
+    if (total > 19) continue;
+    if (ng - start > 1 && groups[start].end - groups[start].begin != 4) continue;
     char digits[32];
     size_t nd = 0;
     for (size_t k = start; k < ng && nd <= 19; ++k)
       for (size_t j = groups[k].begin; j < groups[k].end && nd < 32; ++j) digits[nd++] = st.text[j];
-    if (nd < 13) break;
-    if (nd > 19) continue;
     if (start > 0 && IsDigit(st.text[groups[start].begin - 1])) continue;
     if (ng - start > 1) {
       // Human grouping: first group of 4, middle groups of 4-6, last of 1-6.
@@ -1008,6 +1026,90 @@ bool ValidateDigitRun(ScanState& st, size_t, size_t from, size_t to, Finding* ou
   return CardEndingAt(st, from, to, out) || DigitIdsEndingAt(st, to, out);
 }
 
+// --- the digit-run scan ---------------------------------------------------------
+// The digit-run candidate is \b\d(?:[ .+-]?\d){7,22}\b with leftmost start of
+// match. As a Vectorscan pattern it has no literal to anchor on and reports a
+// candidate at every group end of logs, CSV and timestamps (the costliest
+// rule on mixed text), so it is a whole-text rule instead (kWholeTextPattern,
+// redactor.cc): one pass finds digits 16 bytes at a time and walks each run
+// of digits with single separators once, handing ValidateDigitRun exactly
+// the candidates the pattern would have (every end, leftmost start).
+
+bool IsAsciiWord(unsigned char c) { return IsAlnum(c) || c == '_'; }
+
+// The first digit at or after i (or text.size()).
+size_t NextDigit(std::string_view t, size_t i) {
+#if defined(__SSE2__)
+  const __m128i lo = _mm_set1_epi8('0' - 1), hi = _mm_set1_epi8('9' + 1);
+  while (i + 16 <= t.size()) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(t.data() + i));
+    const unsigned m = static_cast<unsigned>(
+        _mm_movemask_epi8(_mm_and_si128(_mm_cmpgt_epi8(v, lo), _mm_cmplt_epi8(v, hi))));
+    if (m != 0) return i + static_cast<size_t>(std::countr_zero(m));
+    i += 16;
+  }
+#endif
+  while (i < t.size() && !IsDigit(t[i])) ++i;
+  return i;
+}
+
+bool IsRunSep(unsigned char c) { return c == ' ' || c == '.' || c == '+' || c == '-'; }
+
+// Calls emit(from, to) for every match of the digit-run pattern: at each end
+// of a digit group followed by a non-word byte, the leftmost group start
+// (a word boundary) from which 8 to 23 digits reach the end. Linear: each run
+// is walked once, and only the groups of the last 23 digits are kept.
+template <typename Emit>
+void ForEachDigitRunCandidate(std::string_view t, Emit&& emit) {
+  struct G {
+    size_t start;
+    size_t before;  // digits of the run before this group
+    bool startable;
+  };
+  G g[64];
+  const size_t n = t.size();
+  size_t i = 0;
+  while ((i = NextDigit(t, i)) < n) {
+    size_t first = 0, count = 0;  // live groups g[first, first + count)
+    size_t digits = 0, p = i;
+    bool startable = i == 0 || !IsAsciiWord(static_cast<unsigned char>(t[i - 1]));
+    for (;;) {
+      const size_t gs = p;
+      while (p < n && IsDigit(t[p])) ++p;
+      if (first + count == 64) {  // compact the window
+        std::copy(g + first, g + first + count, g);
+        first = 0;
+      }
+      g[first + count++] = {gs, digits, startable};
+      digits += p - gs;
+      // Groups that would start a match of more than 23 digits are done.
+      while (count > 0 && digits - g[first].before > 23) ++first, --count;
+      if (p >= n || !IsAsciiWord(static_cast<unsigned char>(t[p]))) {
+        for (size_t k = first; k < first + count; ++k) {
+          if (!g[k].startable) continue;
+          if (digits - g[k].before >= 8) emit(g[k].start, p);
+          break;
+        }
+      }
+      if (p + 1 < n && IsRunSep(static_cast<unsigned char>(t[p])) && IsDigit(t[p + 1])) {
+        ++p;
+        startable = true;
+        continue;
+      }
+      break;
+    }
+    i = p;
+  }
+}
+
+bool ScanDigitRuns(ScanState& st, size_t rule, size_t, size_t, Finding*) {
+  ForEachDigitRunCandidate(st.text, [&](size_t from, size_t to) {
+    Finding f{};
+    if (ValidateDigitRun(st, rule, from, to, &f) && f.end > f.begin) st.out->push_back(f);
+  });
+  return false;
+}
+
 // National identifiers whose written form is digits with distinctive
 // punctuation, on the shared digit-run candidate (which ends where the
 // identifier's digits end): grouped Aadhaar (4-4-4), formatted CPF,
@@ -1323,12 +1425,18 @@ int MonthName(std::string_view w) {
       {"dez", 12}, {"d\xC3\xA9" "cembre", 12}, {"decembre", 12}, {"d\xC3\xA9" "c", 12},
       {"diciembre", 12}, {"dic", 12}, {"dicembre", 12}, {"grudnia", 12}, {"dezembro", 12},
   };
-  if (w.size() < 3 || w.size() > 16) return 0;
-  std::string l;
-  for (char c : w) l.push_back(Lower(c));
-  for (const auto& m : kMonths)
-    if (l == m.name) return m.month;
-  return 0;
+  static const std::vector<M> kSorted = [] {
+    std::vector<M> v(std::begin(kMonths), std::end(kMonths));
+    std::sort(v.begin(), v.end(), [](const M& a, const M& b) { return a.name < b.name; });
+    return v;
+  }();
+  char buf[16];
+  if (w.size() < 3 || w.size() > sizeof buf) return 0;
+  for (size_t i = 0; i < w.size(); ++i) buf[i] = Lower(w[i]);
+  std::string_view l(buf, w.size());
+  auto it = std::lower_bound(kSorted.begin(), kSorted.end(), l,
+                             [](const M& m, std::string_view x) { return m.name < x; });
+  return it != kSorted.end() && it->name == l ? it->month : 0;
 }
 
 // A word of letters (ASCII or UTF-8) at p; returns its end.
@@ -1533,11 +1641,11 @@ void AddIdentifierRules(std::vector<Rule>* out) {
   using R = Rule;
   auto& r = *out;
   // One digit-run candidate (8-23 digits with single space, dot, dash or
-  // plus separators) serves payment cards, a security code written right
-  // after a card, and the digit-form national identifiers: Vectorscan runs it
-  // once for all of them. An expiry (and the code after it) beside a card is
-  // anchored on the expiry's '/' or '|'.
-  r.push_back(R{Kind::kPaymentCard, {{R"(\b\d(?:[ .+-]?\d){7,22}\b)", kSom}}, ValidateDigitRun});
+  // plus separators; a whole-text scan, see ForEachDigitRunCandidate) serves
+  // payment cards, a security code written right after a card, and the
+  // digit-form national identifiers. An expiry (and the code after it) beside
+  // a card is anchored on the expiry's '/' or '|'.
+  r.push_back(R{Kind::kPaymentCard, {{kWholeTextPattern, kSom}}, ScanDigitRuns});
   r.push_back(R{Kind::kCardExpiry, {{R"(\d ?[/|] ?\d\d(?:\d\d)?\b)", kSom}}, ValidateExpiryBesideCard});
   r.push_back(R{Kind::kCardSecurityCode,
                 {{R"(\d ?[/|] ?\d\d(?:\d\d)?(?:[ \t]{1,3}|[ \t]{0,2}[,;|][ \t]{0,2})\d{3,4}\b)", kSom}},
@@ -1672,6 +1780,11 @@ void AddIdentifierRules(std::vector<Rule>* out) {
 
 #undef S
 #undef E
+
+// For tests: the digit-run scan's candidates, in order.
+void DigitRunCandidatesForTest(std::string_view text, std::vector<std::pair<size_t, size_t>>* out) {
+  ForEachDigitRunCandidate(text, [&](size_t from, size_t to) { out->emplace_back(from, to); });
+}
 
 }  // namespace rules
 }  // namespace sealtrace::privacy

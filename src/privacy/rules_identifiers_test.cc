@@ -3,15 +3,23 @@
 // are not. Valid numbers are computed here from the formats' definitions
 // (check digits, dates), independently of the redactor's validators.
 #include <gtest/gtest.h>
+#include <hs.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "privacy/hs_compile.h"
 #include "privacy/redactor.h"
 
 namespace sealtrace::privacy {
+namespace rules {
+// rules_identifiers.cc
+void DigitRunCandidatesForTest(std::string_view text, std::vector<std::pair<size_t, size_t>>* out);
+}  // namespace rules
 namespace {
 
 std::shared_ptr<const Redactor> R() {
@@ -734,6 +742,48 @@ TEST(RulesIdentifiers, LongRunsAreLinear) {
     ASSERT_TRUE(out.ok());
     EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(20));
   }
+}
+
+// The digit-run scan reports exactly what the pattern it replaces,
+// \b\d(?:[ .+-]?\d){7,22}\b, would report with leftmost start of match.
+TEST(RulesIdentifiers, DigitRunScanIsThePatternsMatches) {
+  int bad = -1;
+  auto db = CompileHsBlockDatabase({R"(\b\d(?:[ .+-]?\d){7,22}\b)"}, {HS_FLAG_SOM_LEFTMOST}, {0}, &bad);
+  ASSERT_TRUE(db.ok()) << db.status();
+  hs_scratch_t* scratch = nullptr;
+  ASSERT_EQ(hs_alloc_scratch(*db, &scratch), HS_SUCCESS);
+  using Spans = std::vector<std::pair<size_t, size_t>>;
+  std::vector<std::string> texts = {
+      "4111 1111 1111 1111", "4111-1111-1111-1111 12/27 123", "x4111111111111111 y",
+      "1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0",
+      "123456789012345678901234567890 1234 5678", "_12345678 a12345678 12345678_ 12345678a",
+      "12.345.678-Z 840315+1234 1 84 03 75 123 456 78", "--12--34 1..2 12+-34 +12345678+",
+      "\xe9" "12345678\xe9", "", "1234567", "12345678"};
+  Rng r{99};
+  for (int i = 0; i < 400; ++i) {
+    std::string t;
+    const std::string_view alphabet = i % 2 ? "0123456789 .+-a_\n\xe9" : "0123456789 ";
+    int len = 1 + r.Below(300);
+    for (int k = 0; k < len; ++k) t.push_back(alphabet[static_cast<size_t>(r.Below(static_cast<int>(alphabet.size())))]);
+    texts.push_back(t);
+  }
+  for (const std::string& t : texts) {
+    Spans want, got;
+    hs_scan(
+        *db, t.data(), static_cast<unsigned>(t.size()), 0, scratch,
+        [](unsigned, unsigned long long from, unsigned long long to, unsigned, void* ctx) {
+          static_cast<Spans*>(ctx)->emplace_back(from, to);
+          return 0;
+        },
+        &want);
+    std::sort(want.begin(), want.end());
+    want.erase(std::unique(want.begin(), want.end()), want.end());
+    rules::DigitRunCandidatesForTest(t, &got);
+    std::sort(got.begin(), got.end());
+    EXPECT_EQ(got, want) << t;
+  }
+  hs_free_scratch(scratch);
+  hs_free_database(*db);
 }
 
 TEST(RulesIdentifiers, StreamMatchesBlockMode) {
