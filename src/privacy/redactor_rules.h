@@ -15,6 +15,12 @@
 // width it documents, <= kMaxFindingBytes) around the candidate, and must be
 // O(candidate width): use skip_until/last_from to skip repeated candidates.
 // Validators are pure functions of the text: no state outside ScanState.
+//
+// Pattern contract for the line-batched scan (Redactor::ScanLines, the path of
+// `sealtrace redact`): every pattern reports its start of match (kSom) and has
+// no ^/$ anchors; check word or line starts in the validator instead. A
+// pattern that breaks this still works, but sends every line it matches back
+// through a slower per-line scan.
 #pragma once
 
 #include <hs.h>
