@@ -701,7 +701,7 @@ bool HasDigits(const ScanState& st, size_t from, size_t to, size_t n) {
 
 bool CardEndingAt(const ScanState& st, size_t from, size_t to, Finding* out) {
   size_t b;
-  if (!HasDigits(st, from, to, 13) || !CardSpan(st, from, to, &b, true)) return false;
+  if (to - from < 13 || !HasDigits(st, from, to, 13) || !CardSpan(st, from, to, &b, true)) return false;
   *out = {Kind::kPaymentCard, b, to};
   return true;
 }
@@ -1053,6 +1053,22 @@ size_t NextDigit(std::string_view t, size_t i) {
   return i;
 }
 
+// The first non-digit at or after i (or text.size()).
+size_t DigitsEnd(std::string_view t, size_t i) {
+#if defined(__SSE2__)
+  const __m128i lo = _mm_set1_epi8('0' - 1), hi = _mm_set1_epi8('9' + 1);
+  while (i + 16 <= t.size()) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(t.data() + i));
+    const unsigned m = static_cast<unsigned>(
+        _mm_movemask_epi8(_mm_and_si128(_mm_cmpgt_epi8(v, lo), _mm_cmplt_epi8(v, hi))));
+    if (m != 0xffff) return i + static_cast<size_t>(std::countr_one(m));
+    i += 16;
+  }
+#endif
+  while (i < t.size() && IsDigit(t[i])) ++i;
+  return i;
+}
+
 bool IsRunSep(unsigned char c) { return c == ' ' || c == '.' || c == '+' || c == '-'; }
 
 // Calls emit(from, to) for every match of the digit-run pattern: at each end
@@ -1075,7 +1091,7 @@ void ForEachDigitRunCandidate(std::string_view t, Emit&& emit) {
     bool startable = i == 0 || !IsAsciiWord(static_cast<unsigned char>(t[i - 1]));
     for (;;) {
       const size_t gs = p;
-      while (p < n && IsDigit(t[p])) ++p;
+      p = DigitsEnd(t, p);
       if (first + count == 64) {  // compact the window
         std::copy(g + first, g + first + count, g);
         first = 0;
@@ -1116,6 +1132,14 @@ bool ScanDigitRuns(ScanState& st, size_t rule, size_t, size_t, Finding*) {
 // Swedish personnummer with its - or +, US ITIN, French NIR in its usual
 // spaced layout, and DNI with a separated letter ("12345678-Z").
 bool DigitIdsEndingAt(const ScanState& st, size_t to, Finding* out) {
+  // Every form below has a separator 3 or 5 bytes before its end, or a
+  // letter after it.
+  {
+    const unsigned char a = Before(st, to - 2), b = to >= 5 ? Before(st, to - 4) : 0,
+                        na = At(st, to);
+    if (a != ' ' && a != '-' && b != ' ' && b != '-' && b != '+' && na != ' ' && na != '-')
+      return false;
+  }
   auto emit = [&](Kind k, size_t b, size_t e) {
     if (!Standalone(st, b, e)) return false;
     std::string c = Compact(st, b, e, nullptr);
