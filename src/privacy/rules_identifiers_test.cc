@@ -786,6 +786,39 @@ TEST(RulesIdentifiers, DigitRunScanIsThePatternsMatches) {
   hs_free_database(*db);
 }
 
+// ScanLines: each line's findings exactly as Scan(line) (cues never reach
+// into the next line there), in any order and with fragments.
+TEST(RulesIdentifiers, ScanLinesMatchesScanPerLine) {
+  Rng r{17};
+  std::vector<std::string> lines = {
+      "DOB:", "15/03/1984", "BSN " + Bsn(r), "card " + Group(Card(r, "5" + std::to_string(r.Range(1, 5)), 16), {4, 4, 4, 4}, ' ') + " 12/27 123",
+      "sort code 20-00-00 12345678", "routing 021000021, 4455667788", "Aadhaar", Aadhaar(r),
+      NirSpaced(Nir(r, "2A")), "personnummer", SeNumber(r, 85, 4, 12), "exp", "12/27 123",
+      "CVV:", "123", "AB 12 34 56 C", Nino(r), Cf(r), Pan(r), Dni(r), "", "\r"};
+  std::vector<std::string> texts;
+  for (const auto& a : lines)
+    for (const auto& b : lines) texts.push_back(a + "\n" + b);
+  std::string all;
+  for (int round = 0; round < 3; ++round)
+    for (size_t i = 0; i < lines.size(); ++i) all += lines[(i * (round + 5)) % lines.size()] + "\n";
+  texts.push_back(all);
+  for (const auto& t : texts) {
+    std::vector<Finding> want;
+    size_t b = 0;
+    while (b <= t.size()) {
+      size_t e = t.find('\n', b);
+      if (e == std::string::npos) e = t.size();
+      auto f = R()->Scan(std::string_view(t).substr(b, e - b));
+      ASSERT_TRUE(f.ok());
+      for (const Finding& x : *f) want.push_back({x.kind, x.begin + b, x.end + b});
+      b = e + 1;
+    }
+    auto got = R()->ScanLines(t);
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_EQ(*got, want) << t;
+  }
+}
+
 TEST(RulesIdentifiers, StreamMatchesBlockMode) {
   Rng r{16};
   std::string text = "DOB: 15.03.1984, BSN " + Bsn(r) + ", card " + Group(Card(r, "4", 16), {4, 4, 4, 4}, ' ') +
