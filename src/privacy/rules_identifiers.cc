@@ -1071,6 +1071,27 @@ size_t DigitsEnd(std::string_view t, size_t i) {
 
 bool IsRunSep(unsigned char c) { return c == ' ' || c == '.' || c == '+' || c == '-'; }
 
+// Bytes from i that are digits or separators, counted up to 8 (a run shorter
+// than 8 bytes holds no candidate: it needs 8 digits).
+size_t RunBytesUpTo8(std::string_view t, size_t i) {
+#if defined(__SSE2__)
+  if (i + 16 <= t.size()) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(t.data() + i));
+    const __m128i d = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
+                                    _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1)));
+    // ' ' 0x20, '+' 0x2b, '-' 0x2d, '.' 0x2e
+    const __m128i sep =
+        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(' ')), _mm_cmpeq_epi8(v, _mm_set1_epi8('+'))),
+                     _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('-')), _mm_cmpeq_epi8(v, _mm_set1_epi8('.'))));
+    const unsigned m = static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(d, sep)));
+    return std::min<size_t>(8, static_cast<size_t>(std::countr_one(m)));
+  }
+#endif
+  size_t k = i;
+  while (k < t.size() && k - i < 8 && (IsDigit(t[k]) || IsRunSep(static_cast<unsigned char>(t[k])))) ++k;
+  return k - i;
+}
+
 // Calls emit(from, to) for every match of the digit-run pattern: at each end
 // of a digit group followed by a non-word byte, the leftmost group start
 // (a word boundary) from which 8 to 23 digits reach the end. Linear: each run
@@ -1086,6 +1107,10 @@ void ForEachDigitRunCandidate(std::string_view t, Emit&& emit) {
   const size_t n = t.size();
   size_t i = 0;
   while ((i = NextDigit(t, i)) < n) {
+    if (size_t r = RunBytesUpTo8(t, i); r < 8) {  // a short number: skip it
+      i += r;
+      continue;
+    }
     size_t first = 0, count = 0;  // live groups g[first, first + count)
     size_t digits = 0, p = i;
     bool startable = i == 0 || !IsAsciiWord(static_cast<unsigned char>(t[i - 1]));
