@@ -1258,10 +1258,45 @@ bool ValidateFormat(ScanState& st, size_t, size_t from, size_t to, Finding* out)
 
 // --- cue rules ----------------------------------------------------------------
 
-// A national-identifier value after its cue (any grouping of its characters).
+// "123456782 (BSN)": the value right before "(cue": a run of alphanumeric
+// groups (at most 24 bytes) ending at the '(' (spaces allowed between).
+bool IdBeforeCue(const ScanState& st, size_t from, std::initializer_list<Kind> kinds,
+                 Finding* out) {
+  if (Before(st, from) != '(') return false;
+  size_t e = from - 1;
+  while (e > 0 && from - 1 - e < 2 && Before(st, e) == ' ') --e;
+  if (!IsAlnum(Before(st, e))) return false;
+  size_t b = e;
+  while (b > 0 && e - b < 24) {
+    unsigned char c = Before(st, b);
+    if (IsAlnum(c) || (IsSep(c) && b >= 2 && IsAlnum(Before(st, b - 1)))) {
+      --b;
+    } else {
+      break;
+    }
+  }
+  for (size_t s = b; s < e; ++s) {  // longest value first
+    if ((s != b && IsAlnum(Before(st, s))) || !IsAlnum(At(st, s)) || !ClearBefore(st, s)) continue;
+    Groups g;
+    ReadGroups(st, s, 16, &g);
+    for (Kind k : kinds) {
+      if (k == Kind::kCount) continue;
+      size_t end;
+      if (GroupsValue(g, k, &end) && end == e) {
+        *out = {k, s, e};
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+// A national-identifier value after its cue (any grouping of its characters),
+// or right before it in parentheses.
 template <Kind K1, Kind K2 = Kind::kCount>
 bool ValidateIdCue(ScanState& st, size_t rule, size_t from, size_t to, Finding* out) {
   if (from < (*st.skip_until)[rule] || !CueEnds(st, to)) return false;
+  if (IdBeforeCue(st, from, {K1, K2}, out)) return true;
   Skipped sk;
   size_t p = SkipFiller(st, to, &sk);
   if (p == std::string_view::npos) return false;

@@ -443,6 +443,8 @@ TEST(RulesIdentifiers, NlBsn) {
     ExpectOne(Kind::kNlBsn, "{\"bsn\": \"<<" + b + ">>\"}");
     ExpectOne(Kind::kNlBsn, "Mijn BSN nummer is <<" + b.substr(0, 3) + " " + b.substr(3, 3) +
                                 " " + b.substr(6) + ">>");
+    ExpectOne(Kind::kNlBsn, "<<" + b + ">> (BSN)");
+    ExpectClean(BumpLast(b) + " (BSN)");
     ExpectClean("BSN: " + BumpLast(b));  // 11-test fails
     ExpectClean("order " + b);           // no cue: a bare 9-digit number is not a BSN
   }
@@ -597,6 +599,7 @@ TEST(RulesIdentifiers, CaSinAndAuTfn) {
     ExpectOne(Kind::kCaSin, "SIN: <<" + s + ">>");
     ExpectOne(Kind::kCaSin, "social insurance number <<" + Group(s, {3, 3, 3}, ' ') + ">>");
     ExpectOne(Kind::kCaSin, "NAS <<" + Group(s, {3, 3, 3}, '-') + ">>");
+    ExpectOne(Kind::kCaSin, "<<" + Group(s, {3, 3, 3}, ' ') + ">> (SIN)");
     ExpectClean("SIN " + BumpLast(s));
     ExpectClean(Group(s, {3, 3, 3}, ' ') + " units");
     std::string t = Tfn(r);

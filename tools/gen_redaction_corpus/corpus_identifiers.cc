@@ -417,7 +417,8 @@ void IdentifierPositives(Gen& g) {
                             "BSN\t{}\tJan de Vries",
                             "Burgerservicenummer (BSN): {}",
                             "| BSN | {} |",
-                            "citizen service number {}"};
+                            "citizen service number {}",
+                            "{} (BSN)"};
     g.Emit("pos:nl_bsn", r.Pick(kT), v, "nl_bsn");
   }
   {
@@ -546,7 +547,7 @@ void IdentifierPositives(Gen& g) {
   }
   g.Emit("pos:ca_sin",
          r.Pick(Strs{"SIN: {}", "social insurance number {}", "NAS : {}", "my SIN is {}",
-                     "Social Insurance No. {}", "{\"sin\": \"{}\"}", "SIN\t{}"}),
+                     "Social Insurance No. {}", "{\"sin\": \"{}\"}", "SIN\t{}", "{} (SIN)"}),
          SpacedGroups(r, SinValue(r, true), {3, 3, 3}), "ca_sin");
   g.Emit("pos:au_tfn",
          r.Pick(Strs{"TFN: {}", "tax file number {}", "Tax File Number: {}", "my TFN is {}",
