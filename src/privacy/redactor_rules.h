@@ -86,6 +86,14 @@ struct PatternSpec {
 constexpr unsigned kSom = HS_FLAG_SOM_LEFTMOST;
 constexpr unsigned kCi = HS_FLAG_CASELESS;
 
+// The pattern that makes a rule a whole-text rule (defined in redactor.cc):
+// its validator runs once per scanned text (once per line in ScanLines), adds
+// its findings to st.out itself and returns false. For rules whose candidates
+// Vectorscan would report at nearly every offset (phone numbers, bare AWS
+// secrets, digit runs); each finding still depends only on a bounded
+// neighbourhood (<= Redactor::kHoldBytes), and the scan is linear.
+extern const char kWholeTextPattern[];
+
 // Password cues ending in a ':' or '=' separator (with optional quote/space).
 #define SEALTRACE_RULE_SEP R"(["']?\s{0,3}(?:[:=]|\xEF\xBC\x9A)>?\s{0,3})"
 

@@ -97,9 +97,6 @@ bool IbanValid(std::string_view s) {
 }
 
 namespace rules {
-// A whole-text rule's pattern (redactor.cc): its validator runs once per
-// scanned text and adds its findings to st.out itself.
-extern const char kWholeTextPattern[];
 
 namespace {
 

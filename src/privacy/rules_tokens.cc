@@ -17,8 +17,6 @@
 
 namespace sealtrace::privacy {
 namespace rules {
-// Defined in redactor.cc: the pattern that makes a rule a whole-text rule.
-extern const char kWholeTextPattern[];
 namespace {
 
 // --- e-mail ----------------------------------------------------------------
