@@ -9,16 +9,26 @@ mode=release
 [[ "${1:-}" == "--sanitize" ]] && mode=asan
 [[ "${1:-}" == "--fuzz" ]] && mode=fuzz
 jobs=$(nproc)
+# ccache (installed by install-deps.sh) makes rebuilds of unchanged files free;
+# CCACHE_BASEDIR lets two clones of the tree share one cache.
+launcher=()
+if command -v ccache >/dev/null 2>&1; then
+  export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}"
+  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
+fi
+# The sanitizer stage of scripts/test.sh runs every test except these labels,
+# so the sanitizer build does not compile them either.
+asan_skip="bench;scale;pg;browser"
 case "$mode" in
   release)
-    cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+    cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${launcher[@]}" >/dev/null
     cmake --build build -j"$jobs" ;;
   asan)
     cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS=-O1 -DSEALTRACE_SANITIZE=ON \
-      -DSEALTRACE_BENCH=OFF >/dev/null
+      -DSEALTRACE_BENCH=OFF -DSEALTRACE_SKIP_TEST_LABELS="$asan_skip" "${launcher[@]}" >/dev/null
     cmake --build build-asan -j"$jobs" ;;
   fuzz)
     CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-      -DSEALTRACE_FUZZ=ON -DSEALTRACE_TESTS=OFF -DSEALTRACE_BENCH=OFF -DSEALTRACE_X11=OFF >/dev/null
+      -DSEALTRACE_FUZZ=ON -DSEALTRACE_TESTS=OFF -DSEALTRACE_BENCH=OFF -DSEALTRACE_X11=OFF "${launcher[@]}" >/dev/null
     cmake --build build-fuzz -j"$jobs" --target $(sed -n 's/^sealtrace_fuzzer(\([a-z_0-9]*\).*/\1_fuzz/p' fuzz/CMakeLists.txt) ;;
 esac

@@ -9,20 +9,21 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 start=$(date +%s)
-echo "== release build"
+stage() { echo "== $1 (at $(( $(date +%s) - start )) s)"; }
+stage "release build"
 bash scripts/build.sh
-echo "== tests (release)"
+stage "tests (release)"
 (cd build && ctest --output-on-failure -j2 --timeout 900)
 if [[ "${SEALTRACE_SKIP_ASAN:-0}" != 1 ]]; then
-  echo "== ASan+UBSan build"
+  stage "ASan+UBSan build"
   bash scripts/build.sh --sanitize
-  echo "== tests (ASan+UBSan)"
+  stage "tests (ASan+UBSan)"
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
      UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
      ctest --output-on-failure -j2 --timeout 1200 -LE "bench|scale|pg|browser")
 fi
 if [[ "${SEALTRACE_SKIP_FUZZ:-0}" != 1 ]]; then
-  echo "== fuzzers (short runs on the seed corpora)"
+  stage "fuzzers (short runs on the seed corpora)"
   bash scripts/build.sh --fuzz
   for f in build-fuzz/fuzz/*_fuzz; do
     name=$(basename "$f" _fuzz)

@@ -377,7 +377,17 @@ using Spans = std::vector<std::pair<size_t, size_t>>;
 // (from, to) of every match of `expr` (leftmost start of match), sorted.
 Spans VectorscanMatches(const char* expr, const std::string& text) {
   Spans out;
-  static std::map<std::string, std::pair<hs_database_t*, hs_scratch_t*>> cache;
+  // One compiled database per expression for the whole test binary, freed at
+  // exit (LeakSanitizer checks after static destructors run).
+  struct Compiled {
+    hs_database_t* db = nullptr;
+    hs_scratch_t* scratch = nullptr;
+    ~Compiled() {
+      hs_free_scratch(scratch);
+      hs_free_database(db);
+    }
+  };
+  static std::map<std::string, Compiled> cache;
   auto& [db, scratch] = cache[expr];
   if (!db) {
     int bad = -1;
