@@ -4,6 +4,7 @@
 #include <zstd.h>
 
 #include <atomic>
+#include <limits>
 #include <cstring>
 #include <memory>
 
@@ -12,7 +13,7 @@
 namespace sealtrace {
 namespace {
 
-// Header field offsets (docs/FORMAT.md).
+// Header field offsets (docs/FORMAT.md §1.1). Shared by both versions.
 constexpr size_t kOffVersion = 4;
 constexpr size_t kOffHeaderLen = 6;
 constexpr size_t kOffSchema = 8;
@@ -21,25 +22,108 @@ constexpr size_t kOffContributor = 16;
 constexpr size_t kOffDevice = 32;
 constexpr size_t kOffSegment = 48;
 constexpr size_t kOffSequence = 64;
+constexpr size_t kOffChunks = 100;
+constexpr size_t kOffKeyId = 112;
+constexpr size_t kOffSealedKey = 120;
+constexpr size_t kOffStreamHeader = 200;
+// v1 only: the exact values in clear.
 constexpr size_t kOffWall = 72;
 constexpr size_t kOffMono = 80;
 constexpr size_t kOffDuration = 88;
 constexpr size_t kOffEvents = 96;
-constexpr size_t kOffChunks = 100;
 constexpr size_t kOffPlain = 104;
-constexpr size_t kOffKeyId = 112;
-constexpr size_t kOffSealedKey = 120;
-constexpr size_t kOffStreamHeader = 200;
+// v2 only: the coarse range, and the reserved (zero) ranges.
+constexpr size_t kOffHourStart = 72;
+constexpr size_t kOffHourEnd = 80;
+struct Reserved {
+  size_t off, len;
+};
+constexpr Reserved kReservedV2[] = {{88, 12}, {104, 8}};
+// Info record (v2 chunk 0 plaintext) offsets (docs/FORMAT.md §1.3).
+constexpr size_t kInfoOffVersion = 4;
+constexpr size_t kInfoOffLength = 6;
+constexpr size_t kInfoOffWall = 8;
+constexpr size_t kInfoOffMono = 16;
+constexpr size_t kInfoOffDuration = 24;
+constexpr size_t kInfoOffEvents = 32;
+constexpr size_t kInfoOffReserved = 36;
+constexpr size_t kInfoOffPlain = 40;
+static_assert(kInfoOffPlain + 8 == kSegmentInfoBytes);
 static_assert(kOffStreamHeader + kStreamHeaderBytes == kSegmentHeaderBytes);
 static_assert(kSealedKeyBytes == crypto_box_SEALBYTES + crypto_secretstream_xchacha20poly1305_KEYBYTES);
 static_assert(kStreamHeaderBytes == crypto_secretstream_xchacha20poly1305_HEADERBYTES);
 static_assert(kChunkOverheadBytes == crypto_secretstream_xchacha20poly1305_ABYTES);
+
+int64_t FloorHour(int64_t t) {
+  int64_t q = t / kHourUs;
+  if (t % kHourUs != 0 && t < 0) --q;
+  return q * kHourUs;
+}
+
+std::string EncodeInfo(const SegmentHeader& h) {
+  std::string r;
+  r.reserve(kSegmentInfoBytes);
+  r.append(kSegmentInfoMagic, 4);
+  PutU16(&r, kSegmentInfoVersion);
+  PutU16(&r, static_cast<uint16_t>(kSegmentInfoBytes));
+  PutU64(&r, static_cast<uint64_t>(h.wall_anchor_us));
+  PutU64(&r, h.start_mono_us);
+  PutU64(&r, h.duration_us);
+  PutU32(&r, h.event_count);
+  PutU32(&r, 0);
+  PutU64(&r, h.plaintext_bytes);
+  return r;
+}
+
+// Parses the info record into `h`'s exact fields and checks it against the
+// clear header. Every failure is DATA_LOSS: the record authenticated, so a
+// bad one was written so (a faulty or hostile writer).
+absl::Status DecodeInfo(std::string_view r, SegmentHeader* h) {
+  if (r.size() != kSegmentInfoBytes) return absl::DataLossError("segment info record has a bad size");
+  const char* p = r.data();
+  if (std::memcmp(p, kSegmentInfoMagic, 4) != 0 ||
+      GetU16(p + kInfoOffVersion) != kSegmentInfoVersion ||
+      GetU16(p + kInfoOffLength) != kSegmentInfoBytes || GetU32(p + kInfoOffReserved) != 0) {
+    return absl::DataLossError("segment info record is malformed");
+  }
+  h->wall_anchor_us = static_cast<int64_t>(GetU64(p + kInfoOffWall));
+  h->start_mono_us = GetU64(p + kInfoOffMono);
+  h->duration_us = GetU64(p + kInfoOffDuration);
+  h->event_count = GetU32(p + kInfoOffEvents);
+  h->plaintext_bytes = GetU64(p + kInfoOffPlain);
+  if (h->plaintext_bytes >
+      static_cast<uint64_t>(h->chunk_count - 1) * kMaxChunkDecompressedBytes) {
+    return absl::DataLossError("segment info: plaintext size out of range");
+  }
+  int64_t last = 0;
+  if (h->duration_us > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) ||
+      __builtin_add_overflow(h->wall_anchor_us, static_cast<int64_t>(h->duration_us), &last) ||
+      h->wall_anchor_us < h->wall_hour_start_us || last >= h->wall_hour_end_us) {
+    return absl::DataLossError(
+        "segment info: the sealed time range lies outside the header's coarse range");
+  }
+  return absl::OkStatus();
+}
 
 const unsigned char* U(std::string_view s) {
   return reinterpret_cast<const unsigned char*>(s.data());
 }
 
 }  // namespace
+
+absl::StatusOr<HourRange> CoarseHourRange(int64_t wall_anchor_us, uint64_t duration_us) {
+  int64_t last = 0;
+  if (duration_us > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) ||
+      __builtin_add_overflow(wall_anchor_us, static_cast<int64_t>(duration_us), &last)) {
+    return absl::InvalidArgumentError("segment time range out of range");
+  }
+  HourRange r;
+  r.start_us = FloorHour(wall_anchor_us);
+  if (__builtin_add_overflow(FloorHour(last), kHourUs, &r.end_us)) {
+    return absl::InvalidArgumentError("segment time range out of range");
+  }
+  return r;
+}
 
 std::string SegmentHeader::Encode() const {
   std::string h;
@@ -53,12 +137,20 @@ std::string SegmentHeader::Encode() const {
   h.append(device_id.Bytes());
   h.append(segment_id.Bytes());
   PutU64(&h, sequence);
-  PutU64(&h, static_cast<uint64_t>(wall_anchor_us));
-  PutU64(&h, start_mono_us);
-  PutU64(&h, duration_us);
-  PutU32(&h, event_count);
-  PutU32(&h, chunk_count);
-  PutU64(&h, plaintext_bytes);
+  if (format_version == kSegmentFormatVersionV1) {
+    PutU64(&h, static_cast<uint64_t>(wall_anchor_us));
+    PutU64(&h, start_mono_us);
+    PutU64(&h, duration_us);
+    PutU32(&h, event_count);
+    PutU32(&h, chunk_count);
+    PutU64(&h, plaintext_bytes);
+  } else {
+    PutU64(&h, static_cast<uint64_t>(wall_hour_start_us));
+    PutU64(&h, static_cast<uint64_t>(wall_hour_end_us));
+    h.append(12, '\0');  // reserved
+    PutU32(&h, chunk_count);
+    h.append(8, '\0');   // reserved
+  }
   std::string kid = recipient_key_id;
   kid.resize(kKeyIdBytes, '\0');
   h.append(kid);
@@ -83,7 +175,7 @@ absl::StatusOr<SegmentHeader> ParseSegmentHeader(std::string_view file) {
   }
   SegmentHeader h;
   h.format_version = GetU16(p + kOffVersion);
-  if (h.format_version != kSegmentFormatVersion) {
+  if (h.format_version != kSegmentFormatVersion && h.format_version != kSegmentFormatVersionV1) {
     return absl::InvalidArgumentError("unsupported segment format version " +
                                       std::to_string(h.format_version));
   }
@@ -104,18 +196,38 @@ absl::StatusOr<SegmentHeader> ParseSegmentHeader(std::string_view file) {
     return absl::InvalidArgumentError("segment header has an all-zero id");
   }
   h.sequence = GetU64(p + kOffSequence);
-  h.wall_anchor_us = static_cast<int64_t>(GetU64(p + kOffWall));
-  h.start_mono_us = GetU64(p + kOffMono);
-  h.duration_us = GetU64(p + kOffDuration);
-  h.event_count = GetU32(p + kOffEvents);
   h.chunk_count = GetU32(p + kOffChunks);
-  h.plaintext_bytes = GetU64(p + kOffPlain);
-  if (h.chunk_count == 0 || h.chunk_count > kMaxChunks) {
+  const uint32_t min_chunks = h.format_version == kSegmentFormatVersionV1 ? 1 : 2;
+  if (h.chunk_count < min_chunks || h.chunk_count > kMaxChunks) {
     return absl::InvalidArgumentError("segment chunk count out of range: " +
                                       std::to_string(h.chunk_count));
   }
-  if (h.plaintext_bytes > static_cast<uint64_t>(h.chunk_count) * kMaxChunkDecompressedBytes) {
-    return absl::InvalidArgumentError("segment plaintext size out of range");
+  if (h.format_version == kSegmentFormatVersionV1) {
+    h.wall_anchor_us = static_cast<int64_t>(GetU64(p + kOffWall));
+    h.start_mono_us = GetU64(p + kOffMono);
+    h.duration_us = GetU64(p + kOffDuration);
+    h.event_count = GetU32(p + kOffEvents);
+    h.plaintext_bytes = GetU64(p + kOffPlain);
+    if (h.plaintext_bytes > static_cast<uint64_t>(h.chunk_count) * kMaxChunkDecompressedBytes) {
+      return absl::InvalidArgumentError("segment plaintext size out of range");
+    }
+    // The coarse range a v2 writer would have put in clear: what the vault keeps.
+    auto r = CoarseHourRange(h.wall_anchor_us, h.duration_us);
+    if (!r.ok()) return r.status();
+    h.wall_hour_start_us = r->start_us;
+    h.wall_hour_end_us = r->end_us;
+  } else {
+    for (const Reserved& r : kReservedV2) {
+      for (size_t i = 0; i < r.len; ++i) {
+        if (p[r.off + i] != 0) return absl::InvalidArgumentError("segment header reserved bytes are not zero");
+      }
+    }
+    h.wall_hour_start_us = static_cast<int64_t>(GetU64(p + kOffHourStart));
+    h.wall_hour_end_us = static_cast<int64_t>(GetU64(p + kOffHourEnd));
+    if (h.wall_hour_start_us % kHourUs != 0 || h.wall_hour_end_us % kHourUs != 0 ||
+        h.wall_hour_end_us <= h.wall_hour_start_us) {
+      return absl::InvalidArgumentError("segment time range is not a range of whole UTC hours");
+    }
   }
   h.recipient_key_id = std::string(file.substr(kOffKeyId, kKeyIdBytes));
   h.sealed_key = std::string(file.substr(kOffSealedKey, kSealedKeyBytes));
@@ -140,6 +252,10 @@ absl::StatusOr<SegmentHeader> ValidateSegmentFraming(std::string_view file) {
     pos += 4;
     if (n < kChunkOverheadBytes || n > kMaxChunkPlainBytes + kChunkOverheadBytes) {
       return absl::InvalidArgumentError("chunk " + std::to_string(i) + " length out of range");
+    }
+    if (i == 0 && h->format_version != kSegmentFormatVersionV1 &&
+        n != kSegmentInfoBytes + kChunkOverheadBytes) {
+      return absl::InvalidArgumentError("chunk 0 is not a segment info record");
     }
     if (file.size() - pos < n) {
       return absl::InvalidArgumentError("segment truncated in chunk " + std::to_string(i));
@@ -253,7 +369,18 @@ class CachedCCtx {
 }  // namespace
 
 absl::StatusOr<std::string> SegmentBuilder::Seal() {
+  return SealImpl(segment_testing::SealOverrides{});
+}
+
+namespace segment_testing {
+absl::StatusOr<std::string> SealWith(SegmentBuilder& b, const SealOverrides& o) {
+  return b.SealImpl(o);
+}
+}  // namespace segment_testing
+
+absl::StatusOr<std::string> SegmentBuilder::SealImpl(const segment_testing::SealOverrides& o) {
   if (sealed_) return absl::FailedPreconditionError("segment already sealed");
+  const bool v1 = o.format_version == kSegmentFormatVersionV1;
   sealed_ = true;
   InitCrypto();
   if (p_.recipient_public_key.size() != kPublicKeyBytes) {
@@ -261,7 +388,12 @@ absl::StatusOr<std::string> SegmentBuilder::Seal() {
   }
   if (!cur_.empty() || chunks_.empty()) chunks_.push_back(std::move(cur_));
   cur_.clear();
-  if (chunks_.size() > kMaxChunks) return absl::InvalidArgumentError("too many chunks");
+  // v2: chunk 0 is the info record, so one payload chunk fewer fits.
+  if (chunks_.size() + (v1 ? 0 : 1) > kMaxChunks) {
+    return absl::InvalidArgumentError("too many chunks");
+  }
+  auto range = CoarseHourRange(p_.wall_anchor_us, last_t_us_);
+  if (!range.ok()) return range.status();
 
   // Compress each chunk independently so a reader needs one chunk in memory.
   std::vector<std::string> compressed;
@@ -293,6 +425,7 @@ absl::StatusOr<std::string> SegmentBuilder::Seal() {
   SecretKey dek;
   crypto_secretstream_xchacha20poly1305_keygen(dek.data());
   SegmentHeader h;
+  h.format_version = o.format_version;
   h.flags = p_.flags;
   h.contributor_id = p_.contributor_id;
   h.device_id = p_.device_id;
@@ -302,8 +435,10 @@ absl::StatusOr<std::string> SegmentBuilder::Seal() {
   h.start_mono_us = p_.start_mono_us;
   h.duration_us = last_t_us_;
   h.event_count = static_cast<uint32_t>(event_count_);
-  h.chunk_count = static_cast<uint32_t>(compressed.size());
+  h.chunk_count = static_cast<uint32_t>(compressed.size() + (v1 ? 0 : 1));
   h.plaintext_bytes = total_plain_;
+  h.wall_hour_start_us = o.override_range ? o.wall_hour_start_us : range->start_us;
+  h.wall_hour_end_us = o.override_range ? o.wall_hour_end_us : range->end_us;
   h.recipient_key_id = KeyIdOf(p_.recipient_public_key);
   h.sealed_key.assign(kSealedKeyBytes, '\0');
   crypto_box_seal(reinterpret_cast<unsigned char*>(h.sealed_key.data()), dek.data(), dek.size(),
@@ -315,6 +450,18 @@ absl::StatusOr<std::string> SegmentBuilder::Seal() {
 
   std::string ad = h.Encode();
   std::string out = ad;
+  if (!v1) {
+    // Chunk 0: the exact values, sealed and not compressed (fixed size).
+    std::string info = o.info_record.empty() ? EncodeInfo(h) : o.info_record;
+    PutU32(&out, static_cast<uint32_t>(info.size() + kChunkOverheadBytes));
+    size_t at = out.size();
+    out.resize(at + info.size() + kChunkOverheadBytes);
+    unsigned long long clen = 0;
+    crypto_secretstream_xchacha20poly1305_push(&st, reinterpret_cast<unsigned char*>(&out[at]),
+                                               &clen, U(info), info.size(), U(ad), ad.size(),
+                                               crypto_secretstream_xchacha20poly1305_TAG_MESSAGE);
+    sodium_memzero(info.data(), info.size());
+  }
   for (size_t i = 0; i < compressed.size(); ++i) {
     const std::string& z = compressed[i];
     uint8_t tag = (i + 1 == compressed.size()) ? crypto_secretstream_xchacha20poly1305_TAG_FINAL
@@ -357,9 +504,37 @@ absl::StatusOr<OpenedSegment> OpenSegment(std::string_view file, std::string_vie
   size_t pos = kSegmentHeaderBytes;
   std::string plain, payload;
   uint64_t total_plain = 0;
-  ZSTD_DCtx* dctx = ZSTD_createDCtx();
   absl::Status status = absl::OkStatus();
-  for (uint32_t i = 0; i < h->chunk_count && status.ok(); ++i) {
+  uint32_t first_payload = 0;
+  if (h->format_version != kSegmentFormatVersionV1) {
+    // Chunk 0: the sealed info record (framing checked its length).
+    first_payload = 1;
+    uint32_t n = GetU32(file.data() + pos);
+    pos += 4;
+    std::string info(n - kChunkOverheadBytes, '\0');
+    unsigned long long mlen = 0;
+    unsigned char tag = 0;
+    if (crypto_secretstream_xchacha20poly1305_pull(
+            &st, reinterpret_cast<unsigned char*>(info.data()), &mlen, &tag,
+            U(file.substr(pos, n)), n, U(ad), ad.size()) != 0) {
+      status = absl::DataLossError("chunk 0 (segment info) failed authentication (tampered, "
+                                   "reordered or spliced)");
+    } else if (tag != crypto_secretstream_xchacha20poly1305_TAG_MESSAGE) {
+      status = absl::DataLossError("FINAL tag before the last chunk");
+    } else {
+      info.resize(mlen);
+      status = DecodeInfo(info, &out.header);
+    }
+    sodium_memzero(info.data(), info.size());
+    pos += n;
+    if (!status.ok()) {
+      sodium_memzero(&st, sizeof(st));
+      return status;
+    }
+  }
+  const SegmentHeader& hx = out.header;  // exact values (v1: from the clear header)
+  ZSTD_DCtx* dctx = ZSTD_createDCtx();
+  for (uint32_t i = first_payload; i < h->chunk_count && status.ok(); ++i) {
     uint32_t n = GetU32(file.data() + pos);
     pos += 4;
     plain.resize(n - kChunkOverheadBytes);
@@ -402,11 +577,21 @@ absl::StatusOr<OpenedSegment> OpenSegment(std::string_view file, std::string_vie
   ZSTD_freeDCtx(dctx);
   sodium_memzero(&st, sizeof(st));
   if (!plain.empty()) sodium_memzero(plain.data(), plain.size());
-  if (status.ok() && total_plain != h->plaintext_bytes) {
+  if (status.ok() && total_plain != hx.plaintext_bytes) {
     status = absl::DataLossError("payload size does not match the header");
   }
-  if (status.ok() && !(h->flags & kFlagFramePayload) && out.events.size() != h->event_count) {
+  if (status.ok() && !(h->flags & kFlagFramePayload) && out.events.size() != hx.event_count) {
     status = absl::DataLossError("event count does not match the header");
+  }
+  if (status.ok() && h->format_version != kSegmentFormatVersionV1) {
+    // v2: every event lies within the sealed (hence the coarse) range, so a
+    // reader selecting segments by the coarse range misses none.
+    for (const auto& e : out.events) {
+      if (e.t_us() > hx.duration_us) {
+        status = absl::DataLossError("an event lies after the segment's sealed duration");
+        break;
+      }
+    }
   }
   if (!status.ok()) {
     if (!payload.empty()) sodium_memzero(payload.data(), payload.size());
