@@ -261,13 +261,14 @@ SegmentWriter::Result SegmentWriter::Write(std::string_view data, const Headers&
   rec.contributor_id = header.contributor_id;
   rec.device_id = header.device_id;
   rec.sequence = header.sequence;
-  rec.wall_anchor_us = header.wall_anchor_us;
-  rec.duration_us = header.duration_us;
-  rec.event_count = 0;  // an activity measure: not kept (as vault/ingest.cc)
+  // Only the coarse range and the hour of receipt (as vault/ingest.cc).
+  rec.wall_start_us = header.wall_hour_start_us;
+  rec.wall_end_us = header.wall_hour_end_us;
   rec.size = size;
   rec.blob_sha256 = blob_key;
   rec.flags = header.flags;
-  rec.received_us = received_us;  // from the gateway: identical on every redelivery
+  // From the gateway: identical on every redelivery.
+  rec.received_us = FloorToHourUs(received_us);
   auto ins = store_->InsertSegment(rec);
   if (!ins.ok()) return fail(Outcome::kRetry, "metadata: " + std::string(ins.status().message()));
   if (*ins == vault::InsertSegmentResult::kExists) {

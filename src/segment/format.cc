@@ -54,11 +54,7 @@ static_assert(kSealedKeyBytes == crypto_box_SEALBYTES + crypto_secretstream_xcha
 static_assert(kStreamHeaderBytes == crypto_secretstream_xchacha20poly1305_HEADERBYTES);
 static_assert(kChunkOverheadBytes == crypto_secretstream_xchacha20poly1305_ABYTES);
 
-int64_t FloorHour(int64_t t) {
-  int64_t q = t / kHourUs;
-  if (t % kHourUs != 0 && t < 0) --q;
-  return q * kHourUs;
-}
+int64_t FloorHour(int64_t t) { return FloorToHourUs(t); }
 
 std::string EncodeInfo(const SegmentHeader& h) {
   std::string r;
@@ -110,6 +106,12 @@ const unsigned char* U(std::string_view s) {
 }
 
 }  // namespace
+
+int64_t FloorToHourUs(int64_t t) {
+  int64_t q = t / kHourUs;
+  if (t % kHourUs != 0 && t < 0) --q;
+  return q * kHourUs;
+}
 
 absl::StatusOr<HourRange> CoarseHourRange(int64_t wall_anchor_us, uint64_t duration_us) {
   int64_t last = 0;

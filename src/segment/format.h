@@ -61,6 +61,8 @@ struct HourRange {
   int64_t end_us = 0;
 };
 absl::StatusOr<HourRange> CoarseHourRange(int64_t wall_anchor_us, uint64_t duration_us);
+// `t_us` floored to its UTC hour (toward negative infinity).
+int64_t FloorToHourUs(int64_t t_us);
 
 struct SegmentHeader {
   uint16_t format_version = kSegmentFormatVersion;

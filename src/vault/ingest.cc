@@ -228,15 +228,16 @@ IngestResult IngestService::Handle(const IngestRequest& req) {
   rec.contributor_id = header->contributor_id;
   rec.device_id = header->device_id;
   rec.sequence = header->sequence;
-  rec.wall_anchor_us = header->wall_anchor_us;
-  rec.duration_us = header->duration_us;
-  // Not kept in the database: a per-person activity measure (how much someone
-  // typed and clicked per second) has no use on the ingest or grant path.
-  rec.event_count = 0;
+  // Only the coarse range (whole UTC hours; for v1 segments derived from their
+  // clear exact fields by ParseSegmentHeader) is kept. Exact times, event
+  // counts and sizes are per-person activity measures with no use on the
+  // ingest or grant path: they stay sealed in the segment (FORMAT.md §1).
+  rec.wall_start_us = header->wall_hour_start_us;
+  rec.wall_end_us = header->wall_hour_end_us;
   rec.size = req.body.size();
   rec.blob_sha256 = blob_key;
   rec.flags = header->flags;
-  rec.received_us = env_->NowWallMicros();
+  rec.received_us = FloorToHourUs(env_->NowWallMicros());
   auto inserted = store_->InsertSegment(rec);
   if (!inserted.ok()) {
     // The blob stays as an orphan (see the header comment); nothing references it.

@@ -1,5 +1,7 @@
 #include "vault/ingest.h"
 
+#include <filesystem>
+
 #include "common/env_fault.h"
 #include "gtest/gtest.h"
 #include "vault/test_util.h"
@@ -107,18 +109,19 @@ TEST_F(IngestTest, StoresAValidSegmentDurably) {
   EXPECT_EQ(s.contributor_id, a.contributor);
   EXPECT_EQ(s.device_id, a.device);
   EXPECT_EQ(s.sequence, 7u);
-  EXPECT_EQ(s.wall_anchor_us, header->wall_anchor_us);
-  EXPECT_EQ(s.duration_us, header->duration_us);
-  EXPECT_EQ(header->event_count, 5u);
-  EXPECT_EQ(s.event_count, 0u);  // activity measures are not kept beside the contributor id
+  // Only the coarse range (the segment's anchor is 1'790'000'007 s, 13:33:27 UTC).
+  EXPECT_EQ(s.wall_start_us, header->wall_hour_start_us);
+  EXPECT_EQ(s.wall_end_us, header->wall_hour_end_us);
+  EXPECT_EQ(s.wall_start_us, 1'789'999'200'000'000);
+  EXPECT_EQ(s.wall_end_us, 1'789'999'200'000'000 + kHourUs);
   EXPECT_EQ(s.size, seg.size());
   EXPECT_EQ(s.blob_sha256, BlobKeyOf(seg));
-  EXPECT_EQ(s.received_us, env_.NowWallMicros());
+  EXPECT_EQ(s.received_us, FloorToHourUs(env_.NowWallMicros()));
   auto blob = vault_->blobs()->Get(s.blob_sha256);
   ASSERT_TRUE(blob.ok());
   EXPECT_EQ(*blob, seg);
   auto dev = vault_->store()->GetDevice(a.device);
-  EXPECT_EQ((*dev)->last_upload_us, env_.NowWallMicros());
+  EXPECT_EQ((*dev)->last_upload_us, FloorToHourUs(env_.NowWallMicros()));
   EXPECT_EQ(Count(IngestOutcome::kStored), 1u);
   EXPECT_EQ(vault_->metrics()->ingest_bytes(), seg.size());
 }
@@ -406,6 +409,79 @@ TEST(ParseBearerTest, Forms) {
   EXPECT_FALSE(ParseBearer("Bearerabc").has_value());
   EXPECT_FALSE(ParseBearer("Basic abc").has_value());
   EXPECT_FALSE(ParseBearer("").has_value());
+}
+
+// Rows keep whole UTC hours only, for v2 segments and for v1 segments (whose
+// clear header still has the exact values): nothing exact reaches the store.
+TEST_F(IngestTest, MetadataRowsHoldHourAlignedTimesOnly) {
+  Enrolled a = Enroll("hours");
+  const int64_t anchor = 1'790'001'234'567'891;  // 33:54.567891 past an hour
+  struct Case {
+    uint16_t version;
+    uint64_t last_t;  // last event, µs after the anchor
+    int64_t want_start, want_end;
+  };
+  const int64_t hour = FloorToHourUs(anchor);
+  const Case cases[] = {
+      {2, 1'000'000, hour, hour + kHourUs},
+      {1, 1'000'000, hour, hour + kHourUs},
+      {2, 30ull * 60 * 1'000'000, hour, hour + 2 * kHourUs},  // crosses the next hour
+      {1, 30ull * 60 * 1'000'000, hour, hour + 2 * kHourUs},
+  };
+  std::vector<int64_t> exact_values;
+  uint64_t seq = 1;
+  for (const Case& c : cases) {
+    SegmentBuilder::Params p;
+    p.contributor_id = a.contributor;
+    p.device_id = a.device;
+    p.segment_id = RandomId();
+    p.sequence = seq++;
+    p.wall_anchor_us = anchor + static_cast<int64_t>(seq);
+    p.start_mono_us = 5'000;
+    p.recipient_public_key = a.public_key;
+    SegmentBuilder b(p);
+    for (uint64_t t : {uint64_t{0}, c.last_t}) {
+      v1::Event e;
+      e.set_t_us(t);
+      e.mutable_key()->set_text("k");
+      b.Add(e);
+    }
+    segment_testing::SealOverrides o;
+    o.format_version = c.version;
+    auto seg = segment_testing::SealWith(b, o);
+    ASSERT_TRUE(seg.ok()) << seg.status();
+    ASSERT_EQ(GetU16(seg->data() + 4), c.version);
+    IngestResult r = Upload(a, *seg);
+    ASSERT_EQ(r.outcome, IngestOutcome::kStored) << r.message;
+    auto row = vault_->store()->GetSegment(p.segment_id);
+    ASSERT_TRUE(row.ok() && row->has_value());
+    const SegmentRecord& s = **row;
+    EXPECT_EQ(s.wall_start_us, c.want_start) << "v" << c.version;
+    EXPECT_EQ(s.wall_end_us, c.want_end) << "v" << c.version;
+    EXPECT_EQ(s.wall_start_us % kHourUs, 0);
+    EXPECT_EQ(s.wall_end_us % kHourUs, 0);
+    EXPECT_EQ(s.received_us % kHourUs, 0);
+    exact_values.push_back(p.wall_anchor_us);
+    exact_values.push_back(p.wall_anchor_us + static_cast<int64_t>(c.last_t));
+  }
+  // Nor does any exact value sit anywhere in the database files.
+  vault_.reset();
+  int files = 0;
+  for (const auto& f : std::filesystem::recursive_directory_iterator(dir_.Sub("data"))) {
+    const std::string name = f.path().filename().string();
+    if (!f.is_regular_file() || name.find(".db") == std::string::npos) continue;
+    ++files;
+    auto data = Env::Default()->ReadFile(f.path().string());
+    ASSERT_TRUE(data.ok());
+    for (int64_t v : exact_values) {
+      std::string le, be;
+      for (int i = 0; i < 8; ++i) le.push_back(static_cast<char>((static_cast<uint64_t>(v) >> (8 * i)) & 0xff));
+      be.assign(le.rbegin(), le.rend());  // SQLite stores integers big-endian
+      EXPECT_EQ(data->find(be.substr(2)), std::string::npos) << name << " holds " << v;
+      EXPECT_EQ(data->find(std::to_string(v)), std::string::npos) << name << " holds " << v;
+    }
+  }
+  EXPECT_GT(files, 0);
 }
 
 }  // namespace

@@ -57,13 +57,16 @@ struct SegmentRecord {
   Id16 contributor_id;
   Id16 device_id;
   uint64_t sequence = 0;
-  int64_t wall_anchor_us = 0;
-  uint64_t duration_us = 0;
-  uint32_t event_count = 0;
+  // Coarse time range (segment header, docs/FORMAT.md §1.1): whole UTC hours,
+  // end exclusive; the segment's events lie inside it. Exact times, event
+  // counts and payload sizes are sealed inside the segment and never stored
+  // here (schema v3 coarsened the rows that had them).
+  int64_t wall_start_us = 0;
+  int64_t wall_end_us = 0;
   uint64_t size = 0;        // bytes of the sealed segment file
   std::string blob_sha256;  // 64 lowercase hex chars, BlobStore key
   uint32_t flags = 0;
-  int64_t received_us = 0;  // wall clock at ingest
+  int64_t received_us = 0;  // wall clock at ingest, floored to the UTC hour
   bool operator==(const SegmentRecord&) const = default;
 };
 

@@ -7,6 +7,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <set>
@@ -93,9 +94,8 @@ class MetadataStoreTest : public ::testing::TestWithParam<StoreFactory> {
     s.contributor_id = c.id;
     s.device_id = d.id;
     s.sequence = seq;
-    s.wall_anchor_us = -5;
-    s.duration_us = 1000;
-    s.event_count = 3;
+    s.wall_start_us = -3'600'000'000;  // whole hours (FORMAT.md §1.1), before 1970
+    s.wall_end_us = 0;
     s.size = 500;
     s.blob_sha256 = std::string(64, 'a');
     s.flags = 1;
@@ -370,6 +370,63 @@ TEST(SqliteMetadataStoreTest, RefusesNewerSchema) {
   auto s = SqliteMetadataStore::Open(dir.Sub("meta.db"));
   ASSERT_FALSE(s.ok());
   EXPECT_TRUE(absl::IsFailedPrecondition(s.status())) << s.status();
+}
+
+// Schema v3 coarsens the exact times that v2 rows held (a frozen copy of the
+// v2 segments table, the only one v3 touches).
+TEST(SqliteMetadataStoreTest, MigrationToV3CoarsensSegmentTimes) {
+  TempDir dir;
+  const std::string path = dir.Sub("meta.db");
+  // 2026-09-21 ~13:33:54.567891 UTC + 30 min, and one around 1970-01-01 00:00.
+  const int64_t anchor = 1'790'001'234'567'891, hour = 1'789'999'200'000'000;
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    const std::string sql =
+        "CREATE TABLE segments(segment_id TEXT PRIMARY KEY, contributor_id TEXT NOT NULL, "
+        "device_id TEXT NOT NULL, sequence INTEGER NOT NULL, wall_anchor_us INTEGER NOT NULL, "
+        "duration_us INTEGER NOT NULL, event_count INTEGER NOT NULL, size INTEGER NOT NULL, "
+        "blob_sha256 TEXT NOT NULL, flags INTEGER NOT NULL, received_us INTEGER NOT NULL);"
+        "CREATE INDEX segments_by_contributor ON segments(contributor_id, device_id, sequence);"
+        "CREATE INDEX segments_by_blob ON segments(blob_sha256);"
+        "CREATE TABLE settings(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+        "INSERT INTO segments VALUES('" + std::string(32, 'a') + "','" + std::string(32, 'c') +
+        "','" + std::string(32, 'd') + "',1," + std::to_string(anchor) + ",1800000000,17,500,'" +
+        std::string(64, 'b') + "',0," + std::to_string(anchor + 3'000'000) + ");"
+        "INSERT INTO segments VALUES('" + std::string(32, 'e') + "','" + std::string(32, 'c') +
+        "','" + std::string(32, 'd') + "',2,-5,1000,3,500,'" + std::string(64, 'b') + "',1,99);"
+        "PRAGMA user_version=2;";
+    ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
+        << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  }
+  {
+    auto s = SqliteMetadataStore::Open(path);
+    ASSERT_TRUE(s.ok()) << s.status();
+    EXPECT_EQ(*(*s)->UserVersion(), 3);
+    auto a = (*s)->GetSegment(*Id16::FromHex(std::string(32, 'a')));
+    ASSERT_TRUE(a.ok() && a->has_value()) << a.status();
+    EXPECT_EQ((*a)->wall_start_us, hour);
+    EXPECT_EQ((*a)->wall_end_us, hour + 2 * 3'600'000'000LL);  // the last event is in the next hour
+    EXPECT_EQ((*a)->received_us, hour);
+    EXPECT_EQ((*a)->size, 500u);
+    auto e = (*s)->GetSegment(*Id16::FromHex(std::string(32, 'e')));
+    ASSERT_TRUE(e.ok() && e->has_value());
+    EXPECT_EQ((*e)->wall_start_us, -3'600'000'000LL);
+    EXPECT_EQ((*e)->wall_end_us, 3'600'000'000LL);  // -5 µs .. 995 µs spans 1970-01-01 00:00
+    EXPECT_EQ((*e)->received_us, 0);
+    EXPECT_EQ((*e)->flags, 1u);
+    EXPECT_EQ((*s)->ListSegments(*Id16::FromHex(std::string(32, 'c')), 10)->size(), 2u);
+  }
+  // The dropped columns' values are gone from the files too (secure_delete, checkpoint).
+  std::string be;
+  for (int i = 7; i >= 0; --i) be.push_back(static_cast<char>((static_cast<uint64_t>(anchor) >> (8 * i)) & 0xff));
+  for (const char* f : {"meta.db", "meta.db-wal"}) {
+    if (!std::filesystem::exists(dir.Sub(f))) continue;
+    auto data = Env::Default()->ReadFile(dir.Sub(f));
+    ASSERT_TRUE(data.ok());
+    EXPECT_EQ(data->find(be), std::string::npos) << f;
+  }
 }
 
 TEST(SqliteMetadataStoreTest, DestroyedKeyBytesLeaveTheDatabaseFile) {

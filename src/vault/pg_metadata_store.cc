@@ -68,12 +68,31 @@ INSERT INTO settings(key, value) VALUES('programme_state', 'ACTIVE');
     R"sql(
 ALTER TABLE devices ADD COLUMN revoked_us BIGINT NOT NULL DEFAULT 0;
 )sql",
+    // v3: segments keep only a coarse time range (whole UTC hours) and the
+    // ingest time floored to the hour (mirrors SQLite v3). The old columns are
+    // zeroed before they are dropped, so live row versions no longer hold the
+    // exact values; superseded versions go with the next (auto)vacuum
+    // (docs/DEPLOY.md: VACUUM FULL segments removes them at once).
+    R"sql(
+ALTER TABLE segments ADD COLUMN wall_start_us BIGINT;
+ALTER TABLE segments ADD COLUMN wall_end_us BIGINT;
+UPDATE segments SET
+  wall_start_us = (wall_anchor_us) - ((((wall_anchor_us) % 3600000000) + 3600000000) % 3600000000),
+  wall_end_us = (wall_anchor_us + duration_us) - ((((wall_anchor_us + duration_us) % 3600000000) + 3600000000) % 3600000000) + 3600000000,
+  received_us = (received_us) - ((((received_us) % 3600000000) + 3600000000) % 3600000000),
+  wall_anchor_us = 0, duration_us = 0, event_count = 0;
+ALTER TABLE segments ALTER COLUMN wall_start_us SET NOT NULL;
+ALTER TABLE segments ALTER COLUMN wall_end_us SET NOT NULL;
+ALTER TABLE segments DROP COLUMN wall_anchor_us;
+ALTER TABLE segments DROP COLUMN duration_us;
+ALTER TABLE segments DROP COLUMN event_count;
+)sql",
 };
 
 constexpr char kComponent[] = "metadata";
 constexpr char kSegmentCols[] =
-    "segment_id, contributor_id, device_id, sequence, wall_anchor_us, duration_us, event_count, "
-    "size, blob_sha256, flags, received_us";
+    "segment_id, contributor_id, device_id, sequence, wall_start_us, wall_end_us, size, "
+    "blob_sha256, flags, received_us";
 constexpr char kDeviceCols[] =
     "id, contributor_id, token_sha256, created_us, last_seen_us, last_upload_us, revoked_us";
 
@@ -109,13 +128,12 @@ SegmentRecord ReadSegment(const PgResult& r, int i) {
   s.contributor_id = IdOf(r.Text(i, 1));
   s.device_id = IdOf(r.Text(i, 2));
   s.sequence = static_cast<uint64_t>(r.Int(i, 3));
-  s.wall_anchor_us = r.Int(i, 4);
-  s.duration_us = static_cast<uint64_t>(r.Int(i, 5));
-  s.event_count = static_cast<uint32_t>(r.Int(i, 6));
-  s.size = static_cast<uint64_t>(r.Int(i, 7));
-  s.blob_sha256 = r.Text(i, 8);
-  s.flags = static_cast<uint32_t>(r.Int(i, 9));
-  s.received_us = r.Int(i, 10);
+  s.wall_start_us = r.Int(i, 4);
+  s.wall_end_us = r.Int(i, 5);
+  s.size = static_cast<uint64_t>(r.Int(i, 6));
+  s.blob_sha256 = r.Text(i, 7);
+  s.flags = static_cast<uint32_t>(r.Int(i, 8));
+  s.received_us = r.Int(i, 9);
   return s;
 }
 
@@ -133,7 +151,7 @@ PgMetadataStore::PgMetadataStore(std::unique_ptr<scale::PgPool> pool) : pool_(st
 PgMetadataStore::~PgMetadataStore() = default;
 
 absl::StatusOr<std::unique_ptr<PgMetadataStore>> PgMetadataStore::Open(const Options& options) {
-  static_assert(kSchemaVersion == 2);
+  static_assert(kSchemaVersion == 3);
   auto pool = scale::PgPool::Open(options.conninfo, options.max_connections);
   if (!pool.ok()) return pool.status();
   if (auto s = (*pool)->Migrate(kComponent, kMigrations); !s.ok()) return s;
@@ -348,13 +366,13 @@ absl::StatusOr<InsertSegmentResult> PgMetadataStore::InsertSegment(const Segment
     // commit or abort, so exactly one caller sees kInserted.
     auto ins = c->Exec(
         "insert_segment",
-        "INSERT INTO segments(segment_id, contributor_id, device_id, sequence, wall_anchor_us, "
-        "duration_us, event_count, size, blob_sha256, flags, received_us) "
-        "VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) ON CONFLICT(segment_id) DO NOTHING",
+        "INSERT INTO segments(segment_id, contributor_id, device_id, sequence, wall_start_us, "
+        "wall_end_us, size, blob_sha256, flags, received_us) "
+        "VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) ON CONFLICT(segment_id) DO NOTHING",
         {PgParam::Text(s.segment_id.Hex()), PgParam::Text(s.contributor_id.Hex()),
          PgParam::Text(s.device_id.Hex()), PgParam::Int(static_cast<int64_t>(s.sequence)),
-         PgParam::Int(s.wall_anchor_us), PgParam::Int(static_cast<int64_t>(s.duration_us)),
-         PgParam::Int(s.event_count), PgParam::Int(static_cast<int64_t>(s.size)),
+         PgParam::Int(s.wall_start_us), PgParam::Int(s.wall_end_us),
+         PgParam::Int(static_cast<int64_t>(s.size)),
          PgParam::Text(s.blob_sha256), PgParam::Int(s.flags), PgParam::Int(s.received_us)});
     if (!ins.ok()) return ins.status();
     if (ins->affected() == 0) {

@@ -33,7 +33,7 @@ namespace sealtrace::vault {
 
 class PgMetadataStore final : public MetadataStore {
  public:
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
   struct Options {
     std::string conninfo;     // libpq connection string

@@ -64,6 +64,35 @@ INSERT INTO settings(key, value) VALUES('programme_state', 'ACTIVE');
     R"sql(
 ALTER TABLE devices ADD COLUMN revoked_us INTEGER NOT NULL DEFAULT 0;
 )sql",
+    // v3: segments keep only a coarse time range (whole UTC hours) and the
+    // ingest time floored to the hour; exact anchor, duration and the (always
+    // 0) event count are dropped (FORMAT.md §1: they are sealed in the segment).
+    R"sql(
+CREATE TABLE segments_v3(
+  segment_id TEXT PRIMARY KEY,
+  contributor_id TEXT NOT NULL,
+  device_id TEXT NOT NULL,
+  sequence INTEGER NOT NULL,           -- u64 stored as its two's-complement i64
+  wall_start_us INTEGER NOT NULL,      -- UTC hour boundary
+  wall_end_us INTEGER NOT NULL,        -- UTC hour boundary, exclusive
+  size INTEGER NOT NULL,
+  blob_sha256 TEXT NOT NULL,
+  flags INTEGER NOT NULL,
+  received_us INTEGER NOT NULL         -- floored to the UTC hour
+);
+INSERT INTO segments_v3(segment_id, contributor_id, device_id, sequence, wall_start_us,
+                        wall_end_us, size, blob_sha256, flags, received_us)
+  SELECT segment_id, contributor_id, device_id, sequence,
+         (wall_anchor_us) - ((((wall_anchor_us) % 3600000000) + 3600000000) % 3600000000),
+         (wall_anchor_us + duration_us) - ((((wall_anchor_us + duration_us) % 3600000000) + 3600000000) % 3600000000) + 3600000000,
+         size, blob_sha256, flags,
+         (received_us) - ((((received_us) % 3600000000) + 3600000000) % 3600000000)
+  FROM segments;
+DROP TABLE segments;
+ALTER TABLE segments_v3 RENAME TO segments;
+CREATE INDEX segments_by_contributor ON segments(contributor_id, device_id, sequence);
+CREATE INDEX segments_by_blob ON segments(blob_sha256);
+)sql",
 };
 constexpr int kNumMigrations = sizeof(kMigrations) / sizeof(kMigrations[0]);
 static_assert(kNumMigrations == SqliteMetadataStore::kSchemaVersion);
@@ -192,8 +221,8 @@ DeviceRecord ReadDevice(const Stmt& st) {
 }
 
 constexpr char kSegmentCols[] =
-    "segment_id, contributor_id, device_id, sequence, wall_anchor_us, duration_us, event_count, "
-    "size, blob_sha256, flags, received_us";
+    "segment_id, contributor_id, device_id, sequence, wall_start_us, wall_end_us, size, "
+    "blob_sha256, flags, received_us";
 
 SegmentRecord ReadSegment(const Stmt& st) {
   SegmentRecord s;
@@ -201,13 +230,12 @@ SegmentRecord ReadSegment(const Stmt& st) {
   s.contributor_id = st.ColId(1);
   s.device_id = st.ColId(2);
   s.sequence = static_cast<uint64_t>(st.ColInt(3));
-  s.wall_anchor_us = st.ColInt(4);
-  s.duration_us = static_cast<uint64_t>(st.ColInt(5));
-  s.event_count = static_cast<uint32_t>(st.ColInt(6));
-  s.size = static_cast<uint64_t>(st.ColInt(7));
-  s.blob_sha256 = st.ColText(8);
-  s.flags = static_cast<uint32_t>(st.ColInt(9));
-  s.received_us = st.ColInt(10);
+  s.wall_start_us = st.ColInt(4);
+  s.wall_end_us = st.ColInt(5);
+  s.size = static_cast<uint64_t>(st.ColInt(6));
+  s.blob_sha256 = st.ColText(7);
+  s.flags = static_cast<uint32_t>(st.ColInt(8));
+  s.received_us = st.ColInt(9);
   return s;
 }
 
@@ -261,6 +289,7 @@ absl::Status SqliteMetadataStore::Migrate() {
                                          std::to_string(kSchemaVersion) + ")");
   }
   std::lock_guard<std::mutex> l(mu_);
+  const bool migrated = *v < kNumMigrations;
   for (int i = *v; i < kNumMigrations; ++i) {
     std::string pragma = "PRAGMA user_version=" + std::to_string(i + 1);
     absl::Status s = InTransaction(db_, [&]() -> absl::Status {
@@ -272,6 +301,9 @@ absl::Status SqliteMetadataStore::Migrate() {
                                         std::string(s.message()));
     }
   }
+  // v3 dropped exact segment times: secure_delete zeroed the freed pages of
+  // the main file; push the WAL in so the old pages leave the log too.
+  if (migrated) Exec(db_, "PRAGMA wal_checkpoint(TRUNCATE)", "checkpoint").IgnoreError();
   return absl::OkStatus();
 }
 
@@ -519,21 +551,20 @@ absl::StatusOr<InsertSegmentResult> SqliteMetadataStore::InsertSegment(const Seg
   InsertSegmentResult result = InsertSegmentResult::kInserted;
   absl::Status s = InTransaction(db_, [&]() -> absl::Status {
     Stmt st(db_,
-            "INSERT INTO segments(segment_id, contributor_id, device_id, sequence, wall_anchor_us, "
-            "duration_us, event_count, size, blob_sha256, flags, received_us) "
-            "VALUES(?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(segment_id) DO NOTHING");
+            "INSERT INTO segments(segment_id, contributor_id, device_id, sequence, wall_start_us, "
+            "wall_end_us, size, blob_sha256, flags, received_us) "
+            "VALUES(?,?,?,?,?,?,?,?,?,?) ON CONFLICT(segment_id) DO NOTHING");
     if (auto s = st.status("insert segment"); !s.ok()) return s;
     st.Text(1, r.segment_id.Hex())
         .Text(2, r.contributor_id.Hex())
         .Text(3, r.device_id.Hex())
         .Int(4, static_cast<int64_t>(r.sequence))
-        .Int(5, r.wall_anchor_us)
-        .Int(6, static_cast<int64_t>(r.duration_us))
-        .Int(7, r.event_count)
-        .Int(8, static_cast<int64_t>(r.size))
-        .Text(9, r.blob_sha256)
-        .Int(10, r.flags)
-        .Int(11, r.received_us);
+        .Int(5, r.wall_start_us)
+        .Int(6, r.wall_end_us)
+        .Int(7, static_cast<int64_t>(r.size))
+        .Text(8, r.blob_sha256)
+        .Int(9, r.flags)
+        .Int(10, r.received_us);
     if (auto s = StepDone(db_, st, "insert segment"); !s.ok()) return s;
     if (sqlite3_changes(db_) == 0) {
       result = InsertSegmentResult::kExists;

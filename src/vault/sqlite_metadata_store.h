@@ -24,7 +24,7 @@ namespace sealtrace::vault {
 class SqliteMetadataStore final : public MetadataStore {
  public:
   // Current schema version (PRAGMA user_version after Open).
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
   // Opens or creates the database at `path` (":memory:" for a private in-memory one).
   static absl::StatusOr<std::unique_ptr<SqliteMetadataStore>> Open(const std::string& path,
