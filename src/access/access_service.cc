@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <limits>
 #include <set>
 
 #include "absl/strings/match.h"
@@ -37,9 +38,18 @@ absl::Status Denied(const Decision& d) {
   return absl::PermissionDeniedError(d.rule + ": " + d.explanation);
 }
 
+// Whether the segment's coarse range (whole hours, from the index) overlaps
+// [from, to). Its events all lie inside that range (OpenSegment checks), so
+// this selects a superset of the segments with events in [from, to); the
+// exact per-event filter after opening (ReleaseAndOpen) narrows it.
 bool Overlaps(const vault::SegmentRecord& s, int64_t from, int64_t to) {
-  const int64_t end = s.wall_anchor_us + static_cast<int64_t>(s.duration_us) + 1;
-  return s.wall_anchor_us < to && end > from;
+  return s.wall_start_us < to && s.wall_end_us > from;
+}
+
+// Whether an opened segment's exact span [anchor, anchor + duration] overlaps [from, to).
+bool ExactOverlaps(const SegmentHeader& h, int64_t from, int64_t to) {
+  const int64_t end = h.wall_anchor_us + static_cast<int64_t>(h.duration_us) + 1;
+  return h.wall_anchor_us < to && end > from;
 }
 
 uint32_t ChannelOf(const v1::Event& e) {
@@ -69,9 +79,8 @@ SegmentRef RefOf(const vault::SegmentRecord& s) {
   r.contributor_id = s.contributor_id.Hex();
   r.device_id = s.device_id.Hex();
   r.sequence = s.sequence;
-  r.wall_anchor_us = s.wall_anchor_us;
-  r.duration_us = s.duration_us;
-  r.event_count = s.event_count;
+  r.wall_start_us = s.wall_start_us;
+  r.wall_end_us = s.wall_end_us;
   r.frame = (s.flags & kFlagFramePayload) != 0;
   r.size = s.size;
   return r;
@@ -761,7 +770,7 @@ absl::StatusOr<std::vector<vault::SegmentRecord>> AccessService::SegmentsOf(
 absl::StatusOr<ReadResult> AccessService::ReleaseAndOpen(
     const Principal& actor, AuditKind kind, const std::string& contributor,
     const std::vector<vault::SegmentRecord>& segs, const Grant* grant, const Decision& d,
-    int64_t from_us, int64_t to_us, uint32_t channels) {
+    int64_t from_us, int64_t to_us, uint32_t channels, bool drop_outside) {
   ReadResult out;
   AuditEntry e = Entry(kind, &actor);
   e.decision = audit::Decision::kAllow;
@@ -832,6 +841,9 @@ absl::StatusOr<ReadResult> AccessService::ReleaseAndOpen(
       out.errors.push_back(s.segment_id.Hex() + ": blob does not match its metadata row");
       continue;
     }
+    // Selected by whole hours; a segment whose exact span misses the range is
+    // not part of the answer (its events are all outside it).
+    if (drop_outside && !ExactOverlaps(opened->header, from_us, to_us)) continue;
     ReadSegment rs;
     rs.header = opened->header;
     rs.segment_id = s.segment_id.Hex();
@@ -916,6 +928,29 @@ absl::StatusOr<ReadResult> AccessService::ReadOwn(const Principal& actor, int64_
   }
   return ReleaseAndOpen(actor, AuditKind::kRead, actor.contributor_id, segs, nullptr, *d, from_us,
                         to_us, kAllChannels);
+}
+
+absl::StatusOr<ReadResult> AccessService::ReadOwnSegments(
+    const Principal& actor, const std::vector<std::string>& segment_ids) {
+  Target t;
+  t.contributor_id = actor.contributor_id;
+  auto d = Decide(actor, Action::kReadOwn, t, {}, AuditKind::kRead, "");
+  if (!d.ok()) return d.status();
+  auto all = SegmentsOf(actor.contributor_id);
+  if (!all.ok()) return all.status();
+  const std::set<std::string> want(segment_ids.begin(), segment_ids.end());
+  std::vector<vault::SegmentRecord> segs;
+  for (const auto& s : *all) {
+    if (want.count(s.segment_id.Hex())) segs.push_back(s);
+  }
+  if (segs.size() > options_.max_segments_per_read) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("request.too_large: ", segs.size(), " segments (max ",
+                     options_.max_segments_per_read, ")"));
+  }
+  return ReleaseAndOpen(actor, AuditKind::kRead, actor.contributor_id, segs, nullptr, *d,
+                        std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max(),
+                        kAllChannels);
 }
 
 absl::StatusOr<std::vector<SegmentRef>> AccessService::ListOwnSegments(const Principal& actor) {
@@ -1067,14 +1102,16 @@ absl::StatusOr<OpenedSegment> AccessService::OpenSegmentForGrant(const Principal
   t.contributor_id = s.contributor_id.Hex();
   t.dataset_id = dataset_id;
   t.grant_id = grant_id;
-  t.from_us = s.wall_anchor_us;
-  t.to_us = s.wall_anchor_us + static_cast<int64_t>(s.duration_us) + 1;
+  t.from_us = s.wall_start_us;  // coarse: the grant check is an overlap
+  t.to_us = s.wall_end_us;
   if (s.flags & kFlagFramePayload) t.channels = kChannelFrames;
   auto d = Decide(actor, Action::kExportRead, t, *loaded, AuditKind::kExport, segment_id);
   if (!d.ok()) return d.status();
   const Grant& g = (*loaded)[0];
+  // Listed by whole hours: a segment of the grant's edge hours may hold no
+  // event in the grant's range; it comes back empty (not an error).
   auto r = ReleaseAndOpen(actor, AuditKind::kExport, t.contributor_id, {s}, &g, *d, g.scope.from_us,
-                          g.scope.to_us, g.scope.channels);
+                          g.scope.to_us, g.scope.channels, /*drop_outside=*/false);
   if (!r.ok()) return r.status();
   if (r->segments.empty()) {
     return absl::DataLossError(r->errors.empty() ? "segment could not be opened" : r->errors[0]);
@@ -1087,6 +1124,53 @@ absl::StatusOr<OpenedSegment> AccessService::OpenSegmentForGrant(const Principal
 }
 
 // --- deletion and retention ---
+
+absl::StatusOr<std::vector<vault::SegmentRecord>> AccessService::OwnSegmentsSpanning(
+    const Principal& actor, const Decision& d, int64_t from_us, int64_t to_us) {
+  auto all = SegmentsOf(actor.contributor_id);
+  if (!all.ok()) return all.status();
+  std::vector<vault::SegmentRecord> out, edge;
+  for (const auto& s : *all) {
+    if (!Overlaps(s, from_us, to_us)) continue;
+    // Whole hours inside the range: every event of the segment is in it.
+    if (s.wall_start_us >= from_us && s.wall_end_us <= to_us) {
+      out.push_back(s);
+    } else {
+      edge.push_back(s);
+    }
+  }
+  if (edge.empty()) return out;
+  // The range's first and last hour: only the sealed exact span tells.
+  auto r = ReleaseAndOpen(actor, AuditKind::kDeletion, actor.contributor_id, edge, nullptr, d,
+                          from_us, to_us, kAllChannels, /*drop_outside=*/false);
+  if (!r.ok()) return r.status();
+  std::set<std::string> opened;
+  for (const auto& rs : r->segments) {
+    opened.insert(rs.segment_id);
+    if (ExactOverlaps(rs.header, from_us, to_us)) {
+      for (const auto& s : edge) {
+        if (s.segment_id.Hex() == rs.segment_id) out.push_back(s);
+      }
+    }
+  }
+  // Unreadable (damaged) segments whose hours overlap go too.
+  for (const auto& s : edge) {
+    if (!opened.count(s.segment_id.Hex())) out.push_back(s);
+  }
+  return out;
+}
+
+absl::StatusOr<size_t> AccessService::CountOwnInRange(const Principal& actor, int64_t from_us,
+                                                      int64_t to_us) {
+  Target t;
+  t.contributor_id = actor.contributor_id;
+  auto d = Decide(actor, Action::kDeleteOwn, t, {}, AuditKind::kDeletion, "count");
+  if (!d.ok()) return d.status();
+  if (to_us <= from_us) return absl::InvalidArgumentError("empty deletion range");
+  auto sel = OwnSegmentsSpanning(actor, *d, from_us, to_us);
+  if (!sel.ok()) return sel.status();
+  return sel->size();
+}
 
 absl::StatusOr<DeletionReport> AccessService::PurgeSegments(
     const std::vector<vault::SegmentRecord>& segs) {
@@ -1111,11 +1195,15 @@ absl::StatusOr<DeletionReport> AccessService::DeleteOwn(const Principal& actor, 
   auto d = Decide(actor, Action::kDeleteOwn, t, {}, AuditKind::kDeletion, "");
   if (!d.ok()) return d.status();
   if (!all && to_us <= from_us) return absl::InvalidArgumentError("empty deletion range");
-  auto segs_all = SegmentsOf(actor.contributor_id);
-  if (!segs_all.ok()) return segs_all.status();
   std::vector<vault::SegmentRecord> segs;
-  for (const auto& s : *segs_all) {
-    if (all || Overlaps(s, from_us, to_us)) segs.push_back(s);
+  if (all) {
+    auto segs_all = SegmentsOf(actor.contributor_id);
+    if (!segs_all.ok()) return segs_all.status();
+    segs = *std::move(segs_all);
+  } else {
+    auto sel = OwnSegmentsSpanning(actor, *d, from_us, to_us);
+    if (!sel.ok()) return sel.status();
+    segs = *std::move(sel);
   }
   AuditEntry e = Entry(AuditKind::kDeletion, &actor);
   e.decision = audit::Decision::kAllow;
@@ -1257,7 +1345,10 @@ absl::StatusOr<DeletionReport> AccessService::RunPurge(const Principal* actor) {
     if (!segs.ok()) return segs.status();
     std::vector<vault::SegmentRecord> old;
     for (const auto& s : *segs) {
-      if (s.wall_anchor_us + static_cast<int64_t>(s.duration_us) < cutoff) old.push_back(s);
+      // The index has whole hours only: a segment goes once its coarse end
+      // (after its last event) is not after the cutoff, so data is kept up
+      // to one hour longer than the retention period.
+      if (s.wall_end_us <= cutoff) old.push_back(s);
     }
     if (old.empty()) continue;
     AuditEntry e = Entry(AuditKind::kDeletion, actor);

@@ -101,7 +101,7 @@ struct GrantRequest {
 };
 
 struct ReadSegment {
-  SegmentHeader header;
+  SegmentHeader header;  // as opened: exact times and counts (sealed info record)
   std::string segment_id;  // hex
   std::string contributor_id;
   uint64_t sequence = 0;
@@ -117,15 +117,16 @@ struct ReadResult {
   std::vector<std::string> errors;  // per-segment failures (ids and reasons, never content)
 };
 
+// A segment as the vault's index knows it, without decrypting: ids, the
+// coarse range (whole UTC hours, end exclusive) and size. Exact times and
+// event counts are sealed in the segment: ReadSegment.header has them.
 struct SegmentRef {
   std::string segment_id;
   std::string contributor_id;
   std::string device_id;
   uint64_t sequence = 0;
-  int64_t wall_anchor_us = 0;
-  uint64_t duration_us = 0;
-  uint32_t event_count = 0;
-  uint64_t start_mono_us = 0;  // 0 (not stored by ingest)
+  int64_t wall_start_us = 0;
+  int64_t wall_end_us = 0;
   bool frame = false;
   uint64_t size = 0;
 };
@@ -252,8 +253,14 @@ class AccessService {
   absl::StatusOr<ReadResult> Read(const Principal& actor, const std::string& grant_id,
                                   const std::string& contributor_id, int64_t from_us, int64_t to_us,
                                   uint32_t channels);
-  // A contributor's read of their own data.
+  // A contributor's read of their own data: the events in [from, to) (exact,
+  // after opening the segments whose coarse hours overlap it).
   absl::StatusOr<ReadResult> ReadOwn(const Principal& actor, int64_t from_us, int64_t to_us);
+  // A contributor's read of some of their own segments, whole (ids from
+  // ListOwnSegments; ids that are not the actor's are left out). The own views
+  // (timeline, preview, download) read by id: the index has only whole hours.
+  absl::StatusOr<ReadResult> ReadOwnSegments(const Principal& actor,
+                                             const std::vector<std::string>& segment_ids);
   absl::StatusOr<std::vector<SegmentRef>> ListOwnSegments(const Principal& actor);
   // Export APIs (service principals): the segments the grant covers (no key use,
   // but policy-checked and audited), and one audited open per segment.
@@ -280,9 +287,15 @@ class AccessService {
 
   // --- deletion and retention ---
   // all: crypto-shreds the contributor key and purges every segment; otherwise
-  // purges segments overlapping [from, to).
+  // purges segments whose exact span overlaps [from, to). The index has only
+  // whole hours: segments whose hours lie inside the range go unopened, those
+  // in the range's first and last hour are opened (key use, audited) to decide
+  // (one that cannot be opened is purged when its hours overlap).
   absl::StatusOr<DeletionReport> DeleteOwn(const Principal& actor, bool all, int64_t from_us,
                                            int64_t to_us);
+  // How many segments DeleteOwn(actor, false, from, to) would purge (the same
+  // selection, the same audited key use for the edge hours).
+  absl::StatusOr<size_t> CountOwnInRange(const Principal& actor, int64_t from_us, int64_t to_us);
   // Operators change retention. A change that deletes nobody's data (keeping
   // longer, or for ever) applies at once; one that shortens it (and so would
   // purge other people's recordings) only becomes a proposal that a privacy
@@ -381,8 +394,13 @@ class AccessService {
                                             const std::string& contributor,
                                             const std::vector<vault::SegmentRecord>& segs,
                                             const Grant* grant, const Decision& d, int64_t from_us,
-                                            int64_t to_us, uint32_t channels);
+                                            int64_t to_us, uint32_t channels,
+                                            bool drop_outside = true);
   absl::StatusOr<DeletionReport> PurgeSegments(const std::vector<vault::SegmentRecord>& segs);
+  absl::StatusOr<std::vector<vault::SegmentRecord>> OwnSegmentsSpanning(const Principal& actor,
+                                                                        const Decision& d,
+                                                                        int64_t from_us,
+                                                                        int64_t to_us);
   std::string Hash(std::string_view v) const;
 
   vault::Vault* vault_;

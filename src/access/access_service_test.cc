@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <functional>
+#include <set>
 
 #include "access/access_test_util.h"
 #include "audit/verify.h"
@@ -536,6 +537,112 @@ TEST(AccessAudit, TamperedRowsAreDetected) {
 #endif
   auto reopened = audit::AuditLog::Open(f.OpenAuditStore(), f.signer.get());
   EXPECT_TRUE(absl::IsDataLoss(reopened.status())) << reopened.status();
+}
+
+// A segment of pointer events `step_us` apart whose x is a running index, so
+// each event can be told apart; records (wall time, index) of each in `sent`.
+std::string UploadSpread(AccessFixture& f, const Contributor& c, uint64_t seq, int64_t anchor,
+                         int64_t step_us, int n, std::vector<std::pair<int64_t, int>>* sent) {
+  SegmentBuilder::Params p;
+  p.contributor_id = *Id16::FromHex(c.id);
+  p.device_id = *Id16::FromHex(f.device_[c.id]);
+  p.segment_id = vault::testing::RandomId();
+  p.sequence = seq;
+  p.wall_anchor_us = anchor;
+  p.start_mono_us = 1000;
+  p.recipient_public_key = f.pk_[c.id];
+  SegmentBuilder b(p);
+  for (int i = 0; i < n; ++i) {
+    v1::Event e;
+    e.set_t_us(static_cast<uint64_t>(i * step_us));
+    const int index = static_cast<int>(sent->size());
+    e.mutable_pointer()->set_x(index);
+    b.Add(e);
+    sent->push_back({anchor + i * step_us, index});
+  }
+  auto sealed = b.Seal();
+  EXPECT_TRUE(sealed.ok());
+  vault::IngestRequest in;
+  std::string auth = "Bearer " + c.device_token;
+  in.authorization = auth;
+  in.body = *sealed;
+  in.content_length = sealed->size();
+  EXPECT_TRUE(f.vault_->ingest()->Ingest(in).ok());
+  return p.segment_id.Hex();
+}
+
+// The index knows whole hours only: reads, grant windows and deletions
+// narrower than an hour still act on exactly the events inside them.
+TEST(AccessService, SubHourWindowsAreExactThoughTheIndexKnowsOnlyHours) {
+  AccessFixture f;
+  Contributor alice = f.Enrol("alice");
+  const int64_t H = FloorToHourUs(kT0), min = 60'000'000;
+  std::vector<std::pair<int64_t, int>> sent;
+  const std::string a = UploadSpread(f, alice, 0, H + 2 * min, 30'000'000, 13, &sent);   // +2..+8
+  const std::string b = UploadSpread(f, alice, 1, H + 9 * min, 20'000'000, 46, &sent);   // +9..+24
+  const std::string c = UploadSpread(f, alice, 2, H + 25 * min, 45'000'000, 67, &sent);  // +25..+74.5
+  const std::string d = UploadSpread(f, alice, 3, H + 50 * min, 10'000'000, 31, &sent);  // +50..+55
+  // All four share the hour H in the index.
+  auto refs = f.svc->ListOwnSegments(alice.p);
+  ASSERT_TRUE(refs.ok());
+  ASSERT_EQ(refs->size(), 4u);
+  for (const auto& r : *refs) EXPECT_EQ(r.wall_start_us, H);
+
+  const int64_t from = H + 12 * min + 5'000'000, to = H + 27 * min;
+  std::set<int> want;
+  for (const auto& [wall, index] : sent) {
+    if (wall >= from && wall < to) want.insert(index);
+  }
+  ASSERT_GT(want.size(), 10u);
+  auto got_of = [](const ReadResult& r, std::set<std::string>* segs) {
+    std::set<int> got;
+    for (const auto& s : r.segments) {
+      segs->insert(s.segment_id);
+      for (const auto& e : s.events) {
+        EXPECT_TRUE(got.insert(static_cast<int>(e.pointer().x())).second) << "duplicate event";
+      }
+    }
+    return got;
+  };
+  // A grant for exactly that window (15 minutes), and a read of all of it.
+  Grant g = f.MakeGrant(f.po1, f.po2, f.po1.id, {alice.id}, kAllChannels, from, to);
+  auto r = f.svc->Read(f.po1, g.id, alice.id, from, to, 0);
+  ASSERT_TRUE(r.ok()) << r.status();
+  std::set<std::string> segs;
+  EXPECT_EQ(got_of(*r, &segs), want);
+  EXPECT_EQ(segs, (std::set<std::string>{b, c}));  // a and d opened, but outside: not returned
+  // A range outside the grant's is refused even within the same hour.
+  EXPECT_EQ(RuleOf(f.svc->Read(f.po1, g.id, alice.id, H, to, 0).status()), "grant.scope_time");
+  // The contributor's own read of the same window: the same events.
+  auto own = f.svc->ReadOwn(alice.p, from, to);
+  ASSERT_TRUE(own.ok()) << own.status();
+  segs.clear();
+  EXPECT_EQ(got_of(*own, &segs), want);
+  // By id: whole segments, with the exact times from the sealed info record.
+  auto by_id = f.svc->ReadOwnSegments(alice.p, {d, "not-a-segment"});
+  ASSERT_TRUE(by_id.ok()) << by_id.status();
+  ASSERT_EQ(by_id->segments.size(), 1u);
+  EXPECT_EQ(by_id->segments[0].events.size(), 31u);
+  EXPECT_EQ(by_id->segments[0].header.wall_anchor_us, H + 50 * min);
+  EXPECT_EQ(by_id->segments[0].header.duration_us, 300'000'000u);
+  EXPECT_EQ(by_id->segments[0].header.event_count, 31u);
+
+  // Deleting [+50 min, +51 min) takes c and d (their spans overlap it), not a or b.
+  auto n = f.svc->CountOwnInRange(alice.p, H + 50 * min, H + 51 * min);
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_EQ(*n, 2u);
+  auto rep = f.svc->DeleteOwn(alice.p, false, H + 50 * min, H + 51 * min);
+  ASSERT_TRUE(rep.ok()) << rep.status();
+  EXPECT_EQ(rep->segments_deleted, 2);
+  refs = f.svc->ListOwnSegments(alice.p);
+  ASSERT_TRUE(refs.ok());
+  std::set<std::string> left;
+  for (const auto& x : *refs) left.insert(x.segment_id);
+  EXPECT_EQ(left, (std::set<std::string>{a, b}));
+  // A whole-hour range deletes without opening anything.
+  rep = f.svc->DeleteOwn(alice.p, false, H, H + 60 * min);
+  ASSERT_TRUE(rep.ok()) << rep.status();
+  EXPECT_EQ(rep->segments_deleted, 2);
 }
 
 TEST(AccessDeletion, CryptoShredAndPurge) {

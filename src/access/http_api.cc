@@ -155,8 +155,8 @@ json SegmentRefJson(const SegmentRef& s) {
           {"contributor_id", s.contributor_id},
           {"device_id", s.device_id},
           {"sequence", s.sequence},
-          {"wall_anchor_us", s.wall_anchor_us},
-          {"duration_us", s.duration_us},
+          {"wall_start_us", s.wall_start_us},
+          {"wall_end_us", s.wall_end_us},
           {"frame", s.frame},
           {"size", s.size}};
 }

@@ -85,6 +85,7 @@ absl::Status Recorder::Flush() {
 }
 
 absl::Status Recorder::SealLocked() {
+  const uint64_t plaintext_bytes = builder_->buffered_bytes();  // sealed (not in the v2 header)
   auto sealed = builder_->Seal();
   if (!sealed.ok()) {
     // Only a bad recipient key gets here, which the agent checks at start.
@@ -97,7 +98,7 @@ absl::Status Recorder::SealLocked() {
   if (!header.ok()) return header.status();  // impossible: we just built it
   ++stats_.segments;
   stats_.sealed_bytes += sealed->size();
-  stats_.plaintext_bytes += header->plaintext_bytes;
+  stats_.plaintext_bytes += plaintext_bytes;
   ++next_seq_;
   builder_.reset();
   unspooled_.push_back({header->sequence, header->segment_id, std::move(*sealed)});

@@ -408,15 +408,20 @@ void RegisterAgentCommands(CLI::App& app) {
           {"device_id", h->device_id.Hex()},
           {"segment_id", h->segment_id.Hex()},
           {"sequence", h->sequence},
-          {"wall_anchor_us", h->wall_anchor_us},
-          {"start_mono_us", h->start_mono_us},
-          {"duration_us", h->duration_us},
-          {"event_count", h->event_count},
+          {"wall_hour_start_us", h->wall_hour_start_us},
+          {"wall_hour_end_us", h->wall_hour_end_us},
           {"chunk_count", h->chunk_count},
-          {"plaintext_bytes", h->plaintext_bytes},
           {"sealed_bytes", data->size()},
           {"recipient_key_id", ToHex(h->recipient_key_id)},
       };
+      if (h->format_version == kSegmentFormatVersionV1) {
+        // v1 kept these in clear; v2 seals them (FORMAT.md §1.3).
+        j["wall_anchor_us"] = h->wall_anchor_us;
+        j["start_mono_us"] = h->start_mono_us;
+        j["duration_us"] = h->duration_us;
+        j["event_count"] = h->event_count;
+        j["plaintext_bytes"] = h->plaintext_bytes;
+      }
       if (*json) {
         std::cout << j.dump(2) << "\n";
         return;

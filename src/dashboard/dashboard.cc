@@ -10,7 +10,9 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -196,6 +198,15 @@ std::string Table(const std::string& caption, const std::vector<std::string>& he
 std::string ShortId(const std::string& id) {
   return "<code title=\"" + Escape(id) + "\">" +
          Escape(id.size() > 14 ? id.substr(0, 14) + "…" : id) + "</code>";
+}
+
+// What the index knows of a segment's time: whole UTC hours (plain text).
+std::string HourRangeText(const access::SegmentRef& s) {
+  const int64_t hours = (s.wall_end_us - s.wall_start_us) / kHourUs;
+  std::string t = FormatTimeUtc(s.wall_start_us);  // "YYYY-MM-DD HH:00:00 UTC"
+  if (t.size() >= 16 && t.compare(13, 6, ":00:00") == 0) t = t.substr(0, 16) + " UTC";
+  return "the hour" + std::string(hours > 1 ? "s" : "") + " from " + t +
+         (hours > 1 ? " (" + std::to_string(hours) + " hours)" : "");
 }
 
 std::string Json(std::string_view s) {
@@ -1040,9 +1051,11 @@ absl::StatusOr<std::vector<access::SegmentRef>> Dashboard::OwnSegmentsNewestFirs
   auto segs = d_.access->ListOwnSegments(c.p);
   if (!segs.ok()) return segs.status();
   std::vector<access::SegmentRef> out = *std::move(segs);
+  // The index knows whole hours only; within an hour, a device's sequence
+  // orders its segments.
   std::sort(out.begin(), out.end(), [](const access::SegmentRef& a, const access::SegmentRef& b) {
-    if (a.wall_anchor_us != b.wall_anchor_us) return a.wall_anchor_us > b.wall_anchor_us;
-    return a.segment_id > b.segment_id;
+    return std::tie(a.wall_start_us, a.wall_end_us, a.device_id, a.sequence, a.segment_id) >
+           std::tie(b.wall_start_us, b.wall_end_us, b.device_id, b.sequence, b.segment_id);
   });
   return out;
 }
@@ -1096,24 +1109,27 @@ Response Dashboard::ContributorHome(const Ctx& c) {
   }
   auto segs = OwnSegmentsNewestFirst(c);
   if (!segs.ok()) return ErrorPage(c, segs.status(), "Listing your data");
-  int64_t total_us = 0, bytes = 0;
-  int64_t events = 0;
+  // The index holds whole UTC hours, sizes and ids only (exact times and event
+  // counts are sealed): the overview counts the hours that hold recordings.
+  int64_t bytes = 0;
+  std::set<int64_t> hours;
   for (const auto& s : *segs) {
-    total_us += static_cast<int64_t>(s.duration_us);
     bytes += static_cast<int64_t>(s.size);
-    events += s.event_count;
+    for (int64_t h = s.wall_start_us; h < s.wall_end_us && hours.size() < 1'000'000; h += kHourUs) {
+      hours.insert(h);
+    }
   }
   b += "<section aria-labelledby=\"data-h\"><h2 id=\"data-h\">Your data in the vault</h2>"
        "<div class=\"cards\"><div class=\"card\"><strong id=\"segment-count\">" +
        std::to_string(segs->size()) +
-       "</strong> sealed segments</div><div class=\"card\"><strong>" +
-       Escape(FormatDuration(total_us)) + "</strong> recorded</div><div class=\"card\"><strong>" +
-       std::to_string(events) + "</strong> events</div><div class=\"card\"><strong>" +
+       "</strong> sealed segments</div><div class=\"card\"><strong id=\"hour-count\">" +
+       std::to_string(hours.size()) + "</strong> hours with recordings</div>"
+       "<div class=\"card\"><strong>" +
        Escape(FormatBytes(bytes)) + "</strong> sealed</div><div class=\"card\">Latest: <strong>" +
-       Escape(segs->empty() ? std::string("nothing yet")
-                            : FormatTimeUtc((*segs)[0].wall_anchor_us)) +
+       Escape(segs->empty() ? std::string("nothing yet") : HourRangeText((*segs)[0])) +
        "</strong></div></div><p class=\"hint\">This overview comes from the vault's index and "
-       "decrypted nothing. The timeline and the preview decrypt your data for you alone; each "
+       "decrypted nothing: the index knows only in which hours you recorded, never exact times or "
+       "how much. The timeline and the preview decrypt your data for you alone; each "
        "such read is written to the audit log first.</p></section>"
        "<section aria-labelledby=\"do-h\"><h2 id=\"do-h\">What you can do</h2><ul>"
        "<li><a href=\"/dashboard/me/timeline\">See your timeline</a> per day and application, "
@@ -1189,17 +1205,20 @@ Response Dashboard::Timeline(const Ctx& c) {
                 "<p id=\"timeline-empty\">Nothing is recorded about you in the vault.</p>");
   }
   const size_t n = std::min(segs->size(), d_.timeline_max_segments);
-  int64_t from = std::numeric_limits<int64_t>::max(), to = std::numeric_limits<int64_t>::min();
-  for (size_t i = 0; i < n; ++i) {
-    const auto& s = (*segs)[i];
-    from = std::min(from, s.wall_anchor_us);
-    to = std::max(to, s.wall_anchor_us + static_cast<int64_t>(s.duration_us) + 1);
-  }
-  auto read = d_.access->ReadOwn(c.p, from, to);
+  std::vector<std::string> ids;
+  for (size_t i = 0; i < n; ++i) ids.push_back((*segs)[i].segment_id);
+  // By id: the index has whole hours only; the exact span comes from the opened segments.
+  auto read = d_.access->ReadOwnSegments(c.p, ids);
   if (!read.ok()) return ErrorPage(c, read.status(), "Decrypting your timeline");
+  int64_t from = std::numeric_limits<int64_t>::max(), to = std::numeric_limits<int64_t>::min();
   std::vector<SegmentEvents> in;
   int errors = static_cast<int>(read->errors.size());
-  for (const auto& s : read->segments) in.push_back({s.wall_anchor_us, &s.events});
+  for (const auto& s : read->segments) {
+    in.push_back({s.wall_anchor_us, &s.events});
+    from = std::min(from, s.header.wall_anchor_us);
+    to = std::max(to, s.header.wall_anchor_us + static_cast<int64_t>(s.header.duration_us) + 1);
+  }
+  if (in.empty()) from = to = 0;
   std::vector<TimelineRow> rows = BuildTimeline(in);
   int64_t max_us = 1;
   for (const auto& r : rows) max_us = std::max(max_us, r.recorded_us);
@@ -1265,23 +1284,25 @@ Response Dashboard::Preview(const Ctx& c) {
     return Page(c, "preview", "Recent actions",
                 "<p id=\"preview-empty\">Nothing is recorded about you in the vault.</p>");
   }
-  const int64_t from = chosen->wall_anchor_us;
-  const int64_t to = chosen->wall_anchor_us + static_cast<int64_t>(chosen->duration_us) + 1;
-  auto read = d_.access->ReadOwn(c.p, from, to);
+  auto read = d_.access->ReadOwnSegments(c.p, {chosen->segment_id});
   if (!read.ok()) return ErrorPage(c, read.status(), "Decrypting the preview");
   const access::ReadSegment* seg = nullptr;
   for (const auto& s : read->segments) {
     if (s.segment_id == chosen->segment_id) seg = &s;
   }
-  std::string b = "<p>Segment " + ShortId(chosen->segment_id) + " recorded " +
-                  Escape(FormatTimeUtc(chosen->wall_anchor_us)) + " (" +
-                  Escape(FormatDuration(static_cast<int64_t>(chosen->duration_us))) + ", " +
-                  std::to_string(chosen->event_count) +
-                  " events). This is exactly what the vault holds: redactions happened on your "
-                  "device before sealing.</p>";
+  std::string b;
   if (seg == nullptr) {
-    b += "<p class=\"banner warn\">This segment could not be opened.</p>";
+    b = "<p>Segment " + ShortId(chosen->segment_id) + " recorded " +
+        Escape(HourRangeText(*chosen)) + ".</p>"
+        "<p class=\"banner warn\">This segment could not be opened.</p>";
   } else {
+    // Exact times and counts: from the opened segment (sealed), not the index.
+    b = "<p>Segment " + ShortId(chosen->segment_id) + " recorded " +
+        Escape(FormatTimeUtc(seg->header.wall_anchor_us)) + " (" +
+        Escape(FormatDuration(static_cast<int64_t>(seg->header.duration_us))) + ", " +
+        std::to_string(seg->header.event_count) +
+        " events). This is exactly what the vault holds: redactions happened on your "
+        "device before sealing.</p>";
     std::vector<std::vector<std::string>> cells;
     const size_t first =
         seg->events.size() > kPreviewEvents ? seg->events.size() - kPreviewEvents : 0;
@@ -1301,8 +1322,8 @@ Response Dashboard::Preview(const Ctx& c) {
   for (const auto& s : *segs) {
     if (s.frame || ++shown > 20) continue;
     b += "<li><a href=\"/dashboard/me/preview?segment=" + UrlEncode(s.segment_id) + "\">" +
-         Escape(FormatTimeUtc(s.wall_anchor_us)) + "</a> <span class=\"muted\">(" +
-         std::to_string(s.event_count) + " events)</span></li>";
+         Escape(HourRangeText(s)) + "</a> <span class=\"muted\">(segment " +
+         ShortId(s.segment_id) + ")</span></li>";
   }
   b += "</ul>";
   return Page(c, "preview", "Recent actions", b);
@@ -1488,17 +1509,18 @@ Response Dashboard::Delete(const Ctx& c) {
   // The count is shown when listing is allowed (not during an INCIDENT, when
   // deletion still works but listing is frozen).
   std::string count = "the";
-  if (c.state != ProgrammeState::kIncident) {
-    auto segs = OwnSegmentsNewestFirst(c);
-    if (!segs.ok()) return ErrorPage(c, segs.status(), "Listing your data");
-    size_t affected = 0;
-    for (const auto& s : *segs) {
-      if (all || (s.wall_anchor_us < to &&
-                  s.wall_anchor_us + static_cast<int64_t>(s.duration_us) >= from)) {
-        ++affected;
-      }
+  if (c.state != ProgrammeState::kIncident && Get(f, "step") != "execute") {
+    if (all) {
+      auto segs = OwnSegmentsNewestFirst(c);
+      if (!segs.ok()) return ErrorPage(c, segs.status(), "Listing your data");
+      count = std::to_string(segs->size());
+    } else {
+      // The same selection as the deletion (it opens the segments of the
+      // range's first and last hour to see their exact span; audited).
+      auto n = d_.access->CountOwnInRange(c.p, from, to);
+      if (!n.ok()) return ErrorPage(c, n.status(), "Listing your data");
+      count = std::to_string(*n);
     }
-    count = std::to_string(affected);
   }
   const std::string what =
       all ? "all your data (" + count + " segments) and your personal key"
@@ -1538,11 +1560,12 @@ Response Dashboard::Export(const Ctx& c) {
   std::string lines;
   std::vector<uint64_t> audit_ids;
   for (size_t i = 0; i < asc.size(); i += d_.timeline_max_segments) {
-    const int64_t from = i == 0 ? std::numeric_limits<int64_t>::min() + 1 : asc[i].wall_anchor_us;
-    const size_t next = i + d_.timeline_max_segments;
-    const int64_t to =
-        next < asc.size() ? asc[next].wall_anchor_us : std::numeric_limits<int64_t>::max();
-    auto read = d_.access->ReadOwn(c.p, from, to);
+    // By id, whole segments: every event exactly once, in batches.
+    std::vector<std::string> ids;
+    for (size_t j = i; j < asc.size() && j < i + d_.timeline_max_segments; ++j) {
+      ids.push_back(asc[j].segment_id);
+    }
+    auto read = d_.access->ReadOwnSegments(c.p, ids);
     if (!read.ok()) return ErrorPage(c, read.status(), "Preparing your download");
     audit_ids.push_back(read->audit_index);
     for (const auto& s : read->segments) {

@@ -223,13 +223,11 @@ absl::StatusOr<std::vector<SegmentInfo>> HttpAccessProvider::List() {
   for (const json& s : j["segments"]) {
     std::string sid, cid, did;
     SegmentInfo info;
-    int64_t wall = 0;
     if (!s.is_object() || !GetField(s, "segment_id", &sid) ||
         !GetField(s, "contributor_id", &cid) || !GetField(s, "device_id", &did) ||
         !GetField(s, "sequence", &info.sequence) || !GetField(s, "frame", &info.frame)) {
       return absl::DataLossError("a segment in the vault's listing lacks a field");
     }
-    GetField(s, "wall_anchor_us", &wall);
     auto segment_id = Id16::FromHex(sid);
     auto contributor_id = Id16::FromHex(cid);
     auto device_id = Id16::FromHex(did);
@@ -239,7 +237,6 @@ absl::StatusOr<std::vector<SegmentInfo>> HttpAccessProvider::List() {
     info.segment_id = *segment_id;
     info.contributor_id = *contributor_id;
     info.device_id = *device_id;
-    info.start_mono_us = wall > 0 ? static_cast<uint64_t>(wall) : 0;  // see header comment
     listed_[info.segment_id] = info;
     out.push_back(info);
   }

@@ -18,12 +18,14 @@
 // (segment failed authentication in the vault) is a per-segment error: the
 // exporter skips and reports that segment.
 //
-// The route's segment JSON carries segment_id, contributor_id, sequence,
-// wall_anchor_us and the frame flag, not the device id or the device
-// monotonic start: the device id is taken from the listing (after checking the
-// other fields match the request), and wall_anchor_us stands in for
-// start_mono_us as the per-stream time base (the reducer needs only a
-// consistent time axis within one device stream).
+// The listing carries ids, sequence, the frame flag and the coarse hour range
+// (no exact times: SegmentInfo.start_mono_us stays 0; the exporter orders by
+// sequence). The segment route's JSON carries segment_id, contributor_id,
+// sequence, the exact wall_anchor_us (from the opened segment) and the frame
+// flag, not the device id or the device monotonic start: the device id is
+// taken from the listing (after checking the other fields match the request),
+// and wall_anchor_us stands in for start_mono_us as the per-stream time base
+// (the reducer needs only a consistent time axis within one device stream).
 //
 // Secrets: the bearer token is held in memory only and never logged; error
 // messages carry the server's reason and rule, never content.

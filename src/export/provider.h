@@ -27,7 +27,7 @@ struct SegmentInfo {
   Id16 contributor_id;
   Id16 device_id;
   uint64_t sequence = 0;
-  uint64_t start_mono_us = 0;
+  uint64_t start_mono_us = 0;  // v1 files only (local provider); 0 when sealed (v2) or remote
   bool frame = false;  // a frame segment (kFlagFramePayload): opened only via OpenFrame
 };
 
