@@ -42,17 +42,34 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 }
 
 #ifdef SEALTRACE_FUZZ_MAKE_SEEDS
-// g++ -std=c++20 -DSEALTRACE_FUZZ_MAKE_SEEDS -I src -I build/proto fuzz/segment_fuzz.cc ... -o /tmp/mkseeds
+// Writes the format-2 seeds, seed_v2_*.seg (the seed_N.seg files are format 1,
+// written by this generator before v2 existed; keep them: readers accept v1).
+// g++ -std=c++20 -DSEALTRACE_FUZZ_MAKE_SEEDS -I src -I build/proto fuzz/segment_fuzz.cc \
+//   build/src/segment/libst_segment.a build/src/crypto/libst_crypto.a \
+//   build/proto/libsealtrace_proto.a -lprotobuf -lsodium -lzstd $(absl libs) -o /tmp/mkseeds
+// /tmp/mkseeds fuzz/corpus/segment
 int main(int argc, char** argv) {
   sealtrace::InitCrypto();
   auto kp = FixedKey();
   const char* dir = argc > 1 ? argv[1] : ".";
+  auto write = [&](const std::string& name, const std::string& bytes) {
+    std::string path = std::string(dir) + "/" + name;
+    FILE* f = std::fopen(path.c_str(), "wb");
+    if (f == nullptr) return false;
+    std::fwrite(bytes.data(), 1, bytes.size(), f);
+    std::fclose(f);
+    return true;
+  };
+  // Event segments; the 400-event one starts 200 ms before an hour boundary,
+  // so its clear range is two hours.
   for (int n : {0, 1, 5, 60, 400}) {
     sealtrace::SegmentBuilder::Params p;
     p.contributor_id.b.fill(1);
     p.device_id.b.fill(2);
     p.segment_id.b.fill(static_cast<uint8_t>(3 + n % 200));
     p.sequence = static_cast<uint64_t>(n);
+    p.wall_anchor_us = 1'790'002'800'000'000 - (n == 400 ? 200'000 : 1'800'000'000);
+    p.start_mono_us = 1'000'000 + static_cast<uint64_t>(n);
     p.recipient_public_key = kp.public_key;
     p.chunk_target_bytes = 512;
     sealtrace::SegmentBuilder b(p);
@@ -71,10 +88,25 @@ int main(int argc, char** argv) {
       b.Add(e);
     }
     auto s = b.Seal();
-    std::string path = std::string(dir) + "/seed_" + std::to_string(n) + ".seg";
-    FILE* f = std::fopen(path.c_str(), "wb");
-    std::fwrite(s->data(), 1, s->size(), f);
-    std::fclose(f);
+    if (!s.ok() || !write("seed_v2_" + std::to_string(n) + ".seg", *s)) return 1;
+  }
+  // A frame segment.
+  {
+    sealtrace::SegmentBuilder::Params p;
+    p.contributor_id.b.fill(1);
+    p.device_id.b.fill(2);
+    p.segment_id.b.fill(250);
+    p.sequence = 1000;
+    p.wall_anchor_us = 1'790'001'000'000'000;
+    p.recipient_public_key = kp.public_key;
+    p.flags = sealtrace::kFlagFramePayload;
+    p.chunk_target_bytes = 512;
+    sealtrace::SegmentBuilder b(p);
+    std::string png = "\x89PNG\r\n\x1a\n";
+    for (int i = 0; png.size() < 1500; ++i) png.push_back(static_cast<char>(i * 31));
+    b.AddRaw(png);
+    auto s = b.Seal();
+    if (!s.ok() || !write("seed_v2_frame.seg", *s)) return 1;
   }
   return 0;
 }

@@ -5,6 +5,7 @@
 #include <sodium.h>
 
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -540,6 +541,25 @@ TEST(SegmentV1, StoredGoldenV1FileOpens) {
   std::string bad = seg;
   bad[96] ^= 1;  // event_count
   EXPECT_FALSE(OpenSegment(bad, kp.public_key, kp.secret_key).ok());
+}
+
+// The fuzz seeds (fuzz/corpus/segment/) open with the fuzzer's key, so mutations
+// reach decryption and decompression: the v1 ones and the v2 ones.
+TEST(SegmentV1, FuzzCorpusSeedsOfBothVersionsOpen) {
+  BoxKeyPair kp = FuzzCorpusKey();
+  int versions[3] = {0, 0, 0};
+  for (const auto& f : std::filesystem::directory_iterator(std::string(SEALTRACE_TEST_SOURCE_DIR) +
+                                                            "/fuzz/corpus/segment")) {
+    std::ifstream in(f.path(), std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    auto opened = OpenSegment(ss.str(), kp.public_key, kp.secret_key);
+    ASSERT_TRUE(opened.ok()) << f.path() << ": " << opened.status();
+    ASSERT_LE(opened->header.format_version, 2);
+    ++versions[opened->header.format_version];
+  }
+  EXPECT_GE(versions[1], 5);
+  EXPECT_GE(versions[2], 6);
 }
 #endif
 
