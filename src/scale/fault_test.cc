@@ -266,7 +266,9 @@ TEST_F(ScaleFaultTest, PoisonMessagesAreParkedNotRetriedForever) {
   h.recipient_key_id = std::string(8, 'k');
   h.sealed_key = std::string(kSealedKeyBytes, 's');
   h.stream_header = std::string(kStreamHeaderBytes, 'h');
-  h.chunk_count = 1;
+  h.chunk_count = 2;  // format 2: the info chunk and one payload chunk
+  h.wall_hour_start_us = 0;
+  h.wall_hour_end_us = kHourUs;
   Headers ref = {{kHdrKind, kKindBlobRef},
                  {kHdrBlob, std::string(64, 'e')},
                  {kHdrSize, "100000"},
