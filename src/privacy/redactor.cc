@@ -302,6 +302,10 @@ int OnMatch(unsigned int id, unsigned long long from, unsigned long long to, uns
 
 int KindPriority(Kind k) {
   switch (k) {
+    // Decoded and checked as user:password: more specific than any token
+    // shape (a 40-byte Basic value also has the AWS secret key's shape).
+    case Kind::kBasicAuth:
+      return -1;
     case Kind::kPaymentCard:
     case Kind::kIban:
     case Kind::kUsSsn:

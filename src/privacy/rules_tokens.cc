@@ -25,6 +25,20 @@ bool IsLocalByte(unsigned char c) {
 }
 bool IsDomainByte(unsigned char c) { return IsAlnum(c) || c == '.' || c == '-'; }
 
+// True when `pos` lies in the authority of a URL (scheme://user:pass@host):
+// what precedes it back to "://" holds no space, slash or quote. The userinfo
+// there is a login and a password (the credential rules cover the password),
+// and the host after its '@' is not an e-mail domain.
+bool InUrlAuthority(std::string_view text, size_t pos) {
+  size_t k = pos;
+  while (k > 0 && pos - k < 256) {
+    unsigned char c = text[k - 1];
+    if (IsSpace(c) || c == '/' || c == '"' || c == '\'' || c == '<' || c == '>' || c == '`') break;
+    --k;
+  }
+  return k >= 3 && text[k - 1] == '/' && text[k - 2] == '/' && text[k - 3] == ':';
+}
+
 bool ValidateEmail(ScanState& st, size_t rule, size_t from, size_t, Finding* out) {
   size_t at = from + 1;
   if (at < (*st.skip_until)[rule]) return false;
@@ -34,6 +48,7 @@ bool ValidateEmail(ScanState& st, size_t rule, size_t from, size_t, Finding* out
   if (at - lb > 64 || at == lb) return false;
   while (lb < at && (st.text[lb] == '.' || st.text[lb] == '-')) ++lb;
   if (lb == at || st.text[at - 1] == '.') return false;
+  if (InUrlAuthority(st.text, lb)) return false;
   // Domain: walk right.
   size_t de = Extend(st, at + 1, 254, IsDomainByte);
   (*st.skip_until)[rule] = de;
