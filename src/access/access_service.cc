@@ -870,6 +870,21 @@ absl::StatusOr<ReadResult> AccessService::ReleaseAndOpen(
   return out;
 }
 
+absl::Status AccessService::TooManyInRange(size_t n, size_t max, const char* where) const {
+  return absl::ResourceExhaustedError(absl::StrCat("request.too_large: ", n, " segments ", where,
+                                                   " (max ", max, "); narrow the time range"));
+}
+
+// The answer of a range read, unless more segments than a read may return
+// meet the range exactly (the key use is audited either way: the segments
+// had to be opened to know).
+absl::StatusOr<ReadResult> AccessService::CappedAnswer(absl::StatusOr<ReadResult> r) const {
+  if (r.ok() && r->segments.size() > options_.max_segments_per_read) {
+    return TooManyInRange(r->segments.size(), options_.max_segments_per_read, "in range");
+  }
+  return r;
+}
+
 absl::StatusOr<ReadResult> AccessService::Read(const Principal& actor, const std::string& grant_id,
                                                const std::string& contributor, int64_t from_us,
                                                int64_t to_us, uint32_t channels) {
@@ -897,13 +912,12 @@ absl::StatusOr<ReadResult> AccessService::Read(const Principal& actor, const std
     if ((s.flags & kFlagFramePayload) && !(eff & kChannelFrames)) continue;
     segs.push_back(s);
   }
-  if (segs.size() > options_.max_segments_per_read) {
+  if (segs.size() > options_.max_segments_opened_per_read) {
     AuditRefusal(&actor, "request.too_large", "/v1/read", "too many segments in range");
-    return absl::ResourceExhaustedError(
-        absl::StrCat("request.too_large: ", segs.size(), " segments in range (max ",
-                     options_.max_segments_per_read, "); narrow the time range"));
+    return TooManyInRange(segs.size(), options_.max_segments_opened_per_read, "in the range's hours");
   }
-  return ReleaseAndOpen(actor, AuditKind::kRead, contributor, segs, &g, *d, from_us, to_us, eff);
+  return CappedAnswer(
+      ReleaseAndOpen(actor, AuditKind::kRead, contributor, segs, &g, *d, from_us, to_us, eff));
 }
 
 absl::StatusOr<ReadResult> AccessService::ReadOwn(const Principal& actor, int64_t from_us,
@@ -921,13 +935,11 @@ absl::StatusOr<ReadResult> AccessService::ReadOwn(const Principal& actor, int64_
   for (const auto& s : *all) {
     if (Overlaps(s, from_us, to_us)) segs.push_back(s);
   }
-  if (segs.size() > options_.max_segments_per_read) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("request.too_large: ", segs.size(), " segments in range (max ",
-                     options_.max_segments_per_read, "); narrow the time range"));
+  if (segs.size() > options_.max_segments_opened_per_read) {
+    return TooManyInRange(segs.size(), options_.max_segments_opened_per_read, "in the range's hours");
   }
-  return ReleaseAndOpen(actor, AuditKind::kRead, actor.contributor_id, segs, nullptr, *d, from_us,
-                        to_us, kAllChannels);
+  return CappedAnswer(ReleaseAndOpen(actor, AuditKind::kRead, actor.contributor_id, segs, nullptr,
+                                     *d, from_us, to_us, kAllChannels));
 }
 
 absl::StatusOr<ReadResult> AccessService::ReadOwnSegments(

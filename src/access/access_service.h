@@ -60,7 +60,12 @@ struct AccessOptions {
   int64_t max_token_ttl_us = 366LL * 86400 * 1000000;
   int64_t max_grant_ttl_us = 90LL * 86400 * 1000000;
   int64_t proposal_ttl_us = 3600LL * 1000000;
+  // A read returns at most this many segments (those whose exact span meets
+  // the range), and opens at most max_segments_opened_per_read candidates:
+  // the index knows whole hours only, so a narrow range over a busy hour
+  // (segments of <= 1 s) opens the hour's segments to find its own.
   size_t max_segments_per_read = 256;
+  size_t max_segments_opened_per_read = 8192;
   // OpenAccessStack only: open the access store / the audit store. Empty =
   // SQLite files <data>/access.db and <data>/audit.db. (PostgreSQL: `sealtrace
   // server --backend postgres`.)
@@ -390,6 +395,8 @@ class AccessService {
   std::string SealGrant(const Grant& g) const;
   absl::StatusOr<std::vector<Grant>> LoadGrantChecked(const std::string& grant_id);
   absl::StatusOr<std::vector<vault::SegmentRecord>> SegmentsOf(const std::string& contributor);
+  absl::Status TooManyInRange(size_t n, size_t max, const char* where) const;
+  absl::StatusOr<ReadResult> CappedAnswer(absl::StatusOr<ReadResult> r) const;
   absl::StatusOr<ReadResult> ReleaseAndOpen(const Principal& actor, audit::AuditKind kind,
                                             const std::string& contributor,
                                             const std::vector<vault::SegmentRecord>& segs,

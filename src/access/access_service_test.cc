@@ -571,6 +571,40 @@ std::string UploadSpread(AccessFixture& f, const Contributor& c, uint64_t seq, i
   return p.segment_id.Hex();
 }
 
+// A narrow range over a busy hour opens the hour's segments to find its own;
+// the cap on what a read returns counts only the segments that meet the range.
+TEST(AccessService, BusyHourNarrowReadIsNotRefusedForTheHoursSegments) {
+  AccessFixture f;
+  f.tweak_options = [](AccessOptions* o) {
+    o->max_segments_per_read = 4;
+    o->max_segments_opened_per_read = 30;
+  };
+  f.OpenService();
+  Contributor alice = f.Enrol("alice");
+  const int64_t H = FloorToHourUs(kT0), min = 60'000'000;
+  std::vector<std::pair<int64_t, int>> sent;
+  for (int i = 0; i < 20; ++i) UploadSpread(f, alice, i, H + i * min, 10'000'000, 3, &sent);
+  Grant g = f.MakeGrant(f.po1, f.po2, f.po1.id, {alice.id}, kAllChannels, H, H + 3600 * 1000000LL);
+  // Three minutes: three segments, though the hour holds twenty (> 4).
+  auto r = f.svc->Read(f.po1, g.id, alice.id, H + 5 * min, H + 8 * min, 0);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->segments.size(), 3u);
+  auto own = f.svc->ReadOwn(alice.p, H + 5 * min, H + 8 * min);
+  ASSERT_TRUE(own.ok()) << own.status();
+  EXPECT_EQ(own->segments.size(), 3u);
+  // Ten minutes meet ten segments: more than a read returns.
+  auto wide = f.svc->Read(f.po1, g.id, alice.id, H + 5 * min, H + 15 * min, 0);
+  EXPECT_TRUE(absl::IsResourceExhausted(wide.status())) << wide.status();
+  EXPECT_NE(wide.status().message().find("10 segments in range"), std::string_view::npos)
+      << wide.status();
+  // More candidates in the range's hours than a read opens: refused before opening.
+  for (int i = 20; i < 35; ++i) UploadSpread(f, alice, i, H + i * min, 10'000'000, 3, &sent);
+  auto busy = f.svc->ReadOwn(alice.p, H + 5 * min, H + 8 * min);
+  EXPECT_TRUE(absl::IsResourceExhausted(busy.status())) << busy.status();
+  EXPECT_NE(busy.status().message().find("35 segments in the range's hours"), std::string_view::npos)
+      << busy.status();
+}
+
 // The index knows whole hours only: reads, grant windows and deletions
 // narrower than an hour still act on exactly the events inside them.
 TEST(AccessService, SubHourWindowsAreExactThoughTheIndexKnowsOnlyHours) {

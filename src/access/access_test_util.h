@@ -14,6 +14,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <functional>
 #include <string>
 
 #include "segment/event_json.h"
@@ -154,10 +155,13 @@ class AccessFixture {
     o.budget_ledger = ledger.get();
     o.field_hash_key = std::string(32, 'f');
     o.grant_seal_key = std::string(32, 's');
+    if (tweak_options) tweak_options(&o);
     svc = std::make_unique<AccessService>(vault_.get(), store.get(), log.get(), signer.get(), o);
   }
 
   bool on_postgres() const { return !pg_conninfo.empty(); }
+  // Applied to the service's options by OpenService (call it again after setting).
+  std::function<void(AccessOptions*)> tweak_options;
 
   // A fresh connection to the audit store of this fixture's backend.
   std::unique_ptr<audit::AuditStore> OpenAuditStore() {
