@@ -21,7 +21,11 @@ fi
 asan_skip="bench;scale;pg;browser"
 case "$mode" in
   release)
-    cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${launcher[@]}" >/dev/null
+    # -O2 without debug info: full -g costs about a third of the compile time
+    # (measured on access/http_api.cc: 43 s -> 30 s user); backtraces keep
+    # function names. Configure build/ yourself with RelWithDebInfo to debug.
+    cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" \
+      -DCMAKE_C_FLAGS_RELEASE="-O2 -DNDEBUG" "${launcher[@]}" >/dev/null
     cmake --build build -j"$jobs" ;;
   asan)
     cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS=-O1 -DSEALTRACE_SANITIZE=ON \
