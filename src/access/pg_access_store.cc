@@ -1,15 +1,15 @@
 #include "access/pg_access_store.h"
 
 #include "access/store_rows.h"
-#include "scale/pg.h"
+#include "storage/pg/pg.h"
 
 namespace sealtrace::access {
 namespace {
 
-using scale::PgConn;
-using scale::PgParam;
-using scale::PgPool;
-using scale::PgResult;
+using storage::PgConn;
+using storage::PgParam;
+using storage::PgPool;
+using storage::PgResult;
 
 const std::vector<const char*> kMigrations = {
     R"sql(

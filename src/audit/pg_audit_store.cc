@@ -1,12 +1,12 @@
 #include "audit/pg_audit_store.h"
 
-#include "scale/pg.h"
+#include "storage/pg/pg.h"
 
 namespace sealtrace::audit {
 namespace {
 
-using scale::PgConn;
-using scale::PgParam;
+using storage::PgConn;
+using storage::PgParam;
 
 const std::vector<const char*> kMigrations = {
     R"sql(
@@ -36,13 +36,13 @@ absl::StatusOr<uint64_t> SizeOn(PgConn* c) {
 
 }  // namespace
 
-PgAuditStore::PgAuditStore(std::unique_ptr<scale::PgPool> pool) : pool_(std::move(pool)) {}
+PgAuditStore::PgAuditStore(std::unique_ptr<storage::PgPool> pool) : pool_(std::move(pool)) {}
 PgAuditStore::~PgAuditStore() = default;
 
 absl::StatusOr<std::unique_ptr<PgAuditStore>> PgAuditStore::Open(const std::string& conninfo,
                                                                  int max_connections) {
   static_assert(kSchemaVersion == 1);
-  auto pool = scale::PgPool::Open(conninfo, max_connections);
+  auto pool = storage::PgPool::Open(conninfo, max_connections);
   if (!pool.ok()) return pool.status();
   if (auto s = (*pool)->Migrate("audit", kMigrations); !s.ok()) return s;
   return std::unique_ptr<PgAuditStore>(new PgAuditStore(std::move(*pool)));

@@ -17,7 +17,7 @@
 
 #include "audit/store.h"
 
-namespace sealtrace::scale {
+namespace sealtrace::storage {
 class PgPool;
 }
 
@@ -39,8 +39,8 @@ class PgAuditStore final : public AuditStore {
   absl::StatusOr<std::optional<std::string>> LoadLatestCheckpoint() override;
 
  private:
-  explicit PgAuditStore(std::unique_ptr<scale::PgPool> pool);
-  std::unique_ptr<scale::PgPool> pool_;
+  explicit PgAuditStore(std::unique_ptr<storage::PgPool> pool);
+  std::unique_ptr<storage::PgPool> pool_;
 };
 
 }  // namespace sealtrace::audit

@@ -30,12 +30,12 @@
 #include "common/env.h"
 #include "vault/server.h"
 #include "vault/vault.h"
-#ifndef SEALTRACE_NO_SCALE
 #include "access/pg_access_store.h"
 #include "audit/pg_audit_store.h"
 #include "export/pg_ledger.h"
-#include "scale/roles.h"
 #include "vault/pg_metadata_store.h"
+#ifndef SEALTRACE_NO_SCALE
+#include "scale/roles.h"
 #endif
 
 namespace sealtrace::cli {
@@ -154,10 +154,6 @@ int RunServer(const ServerFlags& f) {
   opts.key_file = f.key_file;
   access::AccessOptions access_opts;
   if (f.backend == "postgres") {
-#ifdef SEALTRACE_NO_SCALE
-    std::cerr << "sealtrace server: this build has no PostgreSQL backend (libnats/libpq missing)\n";
-    return 2;
-#else
     std::string conninfo = f.postgres;
     if (conninfo.empty()) {
       const char* e = getenv("SEALTRACE_POSTGRES");
@@ -190,7 +186,6 @@ int RunServer(const ServerFlags& f) {
       if (!s.ok()) return s.status();
       return std::unique_ptr<audit::AuditStore>(*std::move(s));
     };
-#endif
   } else if (f.backend != "sqlite") {
     std::cerr << "sealtrace server: --backend must be sqlite or postgres, got \"" << f.backend
               << "\"\n";

@@ -3,13 +3,13 @@
 #include <cstdint>
 
 #include "absl/strings/str_cat.h"
-#include "scale/pg.h"
+#include "storage/pg/pg.h"
 
 namespace sealtrace::exporter {
 namespace {
 
-using scale::PgConn;
-using scale::PgParam;
+using storage::PgConn;
+using storage::PgParam;
 
 const std::vector<const char*> kMigrations = {
     R"sql(
@@ -58,14 +58,14 @@ absl::StatusOr<Rational> BudgetOn(PgConn* c, std::string_view contributor, Ratio
 
 }  // namespace
 
-PgBudgetLedger::PgBudgetLedger(std::unique_ptr<scale::PgPool> pool, Rational default_budget)
+PgBudgetLedger::PgBudgetLedger(std::unique_ptr<storage::PgPool> pool, Rational default_budget)
     : pool_(std::move(pool)), default_(default_budget) {}
 PgBudgetLedger::~PgBudgetLedger() = default;
 
 absl::StatusOr<std::unique_ptr<PgBudgetLedger>> PgBudgetLedger::Open(const std::string& conninfo,
                                                                      Rational default_budget,
                                                                      int max_connections) {
-  auto pool = scale::PgPool::Open(conninfo, max_connections);
+  auto pool = storage::PgPool::Open(conninfo, max_connections);
   if (!pool.ok()) return pool.status();
   if (auto s = (*pool)->Migrate("dp_ledger", kMigrations); !s.ok()) return s;
   return std::unique_ptr<PgBudgetLedger>(new PgBudgetLedger(*std::move(pool), default_budget));

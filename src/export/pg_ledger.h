@@ -17,7 +17,7 @@
 
 #include "export/dp.h"
 
-namespace sealtrace::scale {
+namespace sealtrace::storage {
 class PgPool;
 }
 
@@ -37,8 +37,8 @@ class PgBudgetLedger final : public BudgetLedger {
   absl::Status SetBudget(std::string_view contributor, const Rational& budget) override;
 
  private:
-  PgBudgetLedger(std::unique_ptr<scale::PgPool> pool, Rational default_budget);
-  std::unique_ptr<scale::PgPool> pool_;
+  PgBudgetLedger(std::unique_ptr<storage::PgPool> pool, Rational default_budget);
+  std::unique_ptr<storage::PgPool> pool_;
   Rational default_;
 };
 

@@ -3,14 +3,14 @@
 #include <utility>
 #include <vector>
 
-#include "scale/pg.h"
+#include "storage/pg/pg.h"
 
 namespace sealtrace::vault {
 namespace {
 
-using scale::PgConn;
-using scale::PgParam;
-using scale::PgResult;
+using storage::PgConn;
+using storage::PgParam;
+using storage::PgResult;
 
 // Migrations: index i brings the "metadata" component from version i to i+1.
 // Append only: never edit one that has shipped.
@@ -138,7 +138,7 @@ SegmentRecord ReadSegment(const PgResult& r, int i) {
 }
 
 // One statement on a pooled connection (autocommit).
-absl::StatusOr<PgResult> Run(scale::PgPool* pool, const std::string& name, const std::string& sql,
+absl::StatusOr<PgResult> Run(storage::PgPool* pool, const std::string& name, const std::string& sql,
                              const std::vector<PgParam>& params) {
   auto lease = pool->Acquire();
   if (!lease.ok()) return lease.status();
@@ -147,12 +147,12 @@ absl::StatusOr<PgResult> Run(scale::PgPool* pool, const std::string& name, const
 
 }  // namespace
 
-PgMetadataStore::PgMetadataStore(std::unique_ptr<scale::PgPool> pool) : pool_(std::move(pool)) {}
+PgMetadataStore::PgMetadataStore(std::unique_ptr<storage::PgPool> pool) : pool_(std::move(pool)) {}
 PgMetadataStore::~PgMetadataStore() = default;
 
 absl::StatusOr<std::unique_ptr<PgMetadataStore>> PgMetadataStore::Open(const Options& options) {
   static_assert(kSchemaVersion == 3);
-  auto pool = scale::PgPool::Open(options.conninfo, options.max_connections);
+  auto pool = storage::PgPool::Open(options.conninfo, options.max_connections);
   if (!pool.ok()) return pool.status();
   if (auto s = (*pool)->Migrate(kComponent, kMigrations); !s.ok()) return s;
   return std::unique_ptr<PgMetadataStore>(new PgMetadataStore(std::move(*pool)));

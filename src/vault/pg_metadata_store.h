@@ -25,7 +25,7 @@
 
 #include "vault/metadata_store.h"
 
-namespace sealtrace::scale {
+namespace sealtrace::storage {
 class PgPool;
 }
 
@@ -77,8 +77,8 @@ class PgMetadataStore final : public MetadataStore {
   absl::StatusOr<int> SchemaVersion();
 
  private:
-  explicit PgMetadataStore(std::unique_ptr<scale::PgPool> pool);
-  std::unique_ptr<scale::PgPool> pool_;
+  explicit PgMetadataStore(std::unique_ptr<storage::PgPool> pool);
+  std::unique_ptr<storage::PgPool> pool_;
 };
 
 }  // namespace sealtrace::vault

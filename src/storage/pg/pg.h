@@ -31,7 +31,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
-namespace sealtrace::scale {
+namespace sealtrace::storage {
 
 // One statement parameter: text (ints, hex ids) or binary (bytea) or NULL.
 struct PgParam {
@@ -143,12 +143,12 @@ class PgPool {
 template <typename F>
 auto RetryUnavailable(int attempts, int backoff_ms, F&& op) -> decltype(op());
 
-}  // namespace sealtrace::scale
+}  // namespace sealtrace::storage
 
 #include <chrono>
 #include <thread>
 
-namespace sealtrace::scale {
+namespace sealtrace::storage {
 template <typename F>
 auto RetryUnavailable(int attempts, int backoff_ms, F&& op) -> decltype(op()) {
   for (int i = 1;; ++i) {
@@ -164,4 +164,4 @@ auto RetryUnavailable(int attempts, int backoff_ms, F&& op) -> decltype(op()) {
     backoff_ms = std::min(backoff_ms * 2, 2000);
   }
 }
-}  // namespace sealtrace::scale
+}  // namespace sealtrace::storage

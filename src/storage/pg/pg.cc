@@ -1,9 +1,9 @@
-#include "scale/pg.h"
+#include "storage/pg/pg.h"
 
 #include <cstdlib>
 #include <cstring>
 
-namespace sealtrace::scale {
+namespace sealtrace::storage {
 
 int64_t PgResult::affected() const {
   const char* t = r_ ? PQcmdTuples(r_) : "";
@@ -210,4 +210,4 @@ absl::Status PgPool::Migrate(const std::string& component,
   });
 }
 
-}  // namespace sealtrace::scale
+}  // namespace sealtrace::storage
