@@ -2,13 +2,20 @@
 // generator and the multi-machine roles (docs/DEPLOY.md).
 #include <spdlog/spdlog.h>
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <CLI/CLI.hpp>
+#include <atomic>
+#include <thread>
+#include <vector>
 #include <fstream>
 #include <iostream>
 #include <memory>
 #include <string>
 
 #include "audit/pg_audit_store.h"
+#include "cli/commands.h"
 #include "common/env.h"
 #include "scale/config.h"
 #include "scale/jetstream.h"
@@ -167,6 +174,61 @@ int RunParked(const std::string& config_path, int limit) {
 
 }  // namespace
 
+int RunScaleRoles(const std::string& config_path, const std::string& role) {
+  auto cfg = scale::LoadScaleConfig(config_path);
+  if (!cfg.ok()) {
+    std::cerr << "sealtrace: " << cfg.status().message() << "\n";
+    return 2;
+  }
+  std::vector<std::string> roles = role.empty() ? cfg->roles : std::vector<std::string>{role};
+  if (roles.empty()) {
+    std::cerr
+        << "sealtrace: no role given (--role ingest|writer, or roles = [...] in the config)\n";
+    return 2;
+  }
+  for (const auto& r : roles) {
+    if (r != "ingest" && r != "writer") {
+      std::cerr << "sealtrace: unknown role \"" << r << "\" (ingest | writer)\n";
+      return 2;
+    }
+  }
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  std::atomic<bool> stop{false};
+  std::atomic<int> running{static_cast<int>(roles.size())};
+  std::atomic<int> rc{0};
+  scale::RoleOptions o;
+  o.stop = &stop;
+  o.on_listening = [](int port) {
+    std::cout << "sealtrace ingest gateway listening on port " << port << std::endl;
+  };
+  std::vector<std::thread> threads;
+  for (const auto& r : roles) {
+    threads.emplace_back([&, r] {
+      absl::Status s = r == "ingest" ? scale::RunIngestGateway(*cfg, o) : scale::RunWriter(*cfg, o);
+      if (!s.ok()) {
+        std::cerr << "sealtrace " << r << ": " << s.message() << "\n";
+        rc = 1;
+        stop = true;
+      }
+      running--;
+    });
+  }
+  timespec tick{0, 200 * 1000 * 1000};
+  while (running.load() > 0) {
+    int sig = sigtimedwait(&sigs, nullptr, &tick);
+    if (sig == SIGINT || sig == SIGTERM) {
+      spdlog::info("received signal {}, stopping", sig);
+      stop = true;
+    }
+  }
+  for (auto& t : threads) t.join();
+  return rc.load();
+}
+
 void RegisterScaleCommands(CLI::App& app) {
   auto lf = std::make_shared<LoadgenFlags>();
   CLI::App* lg = app.add_subcommand(
@@ -208,7 +270,7 @@ void RegisterScaleCommands(CLI::App& app) {
   run->add_option("--config", *config, "Scale config (TOML)")->required();
   run->add_option("--role", *role, "ingest | writer (default: roles from the config)");
   run->callback([config, role] {
-    int rc = scale::RunScaleRoles(*config, *role);
+    int rc = RunScaleRoles(*config, *role);
     if (rc != 0) throw CLI::RuntimeError(rc);
   });
   CLI::App* mig = sc->add_subcommand("migrate", "Apply the PostgreSQL schema migrations");

@@ -27,6 +27,7 @@
 #include "access/access_service.h"
 #include "access/http_api.h"
 #include "access/tls.h"
+#include "cli/commands.h"
 #include "common/env.h"
 #include "vault/server.h"
 #include "vault/vault.h"
@@ -34,9 +35,6 @@
 #include "audit/pg_audit_store.h"
 #include "export/pg_ledger.h"
 #include "vault/pg_metadata_store.h"
-#ifndef SEALTRACE_NO_SCALE
-#include "scale/roles.h"
-#endif
 
 namespace sealtrace::cli {
 namespace {
@@ -353,7 +351,7 @@ void RegisterServerCommand(CLI::App& app) {
         std::cerr << "sealtrace server: --role " << flags->role << " needs --config FILE\n";
         throw CLI::RuntimeError(2);
       }
-      int rc = scale::RunScaleRoles(flags->config, flags->role);
+      int rc = RunScaleRoles(flags->config, flags->role);
       if (rc != 0) throw CLI::RuntimeError(rc);
       return;
 #endif

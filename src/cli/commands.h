@@ -2,6 +2,8 @@
 // own cmd_*.cc so heavy dependencies stay in the files that need them.
 #pragma once
 
+#include <string>
+
 namespace CLI {
 class App;
 }
@@ -16,6 +18,11 @@ void RegisterAuditCommand(CLI::App& app);    // audit verify|checkpoint
 void RegisterExportCommand(CLI::App& app);   // export
 void RegisterScaleCommands(CLI::App& app);   // loadgen, scale run|migrate|parked
 void RegisterAccessCommands(CLI::App& app);  // principal, grant, read, programme, ...
+
+// Runs every role of a scale config (or `role` alone when not empty) in this
+// process until SIGINT/SIGTERM; returns a process exit code. `sealtrace server
+// --role ROLE --config FILE` and `sealtrace scale run` (cmd_scale.cc).
+int RunScaleRoles(const std::string& config_path, const std::string& role);
 
 // Shared exit codes.
 inline constexpr int kExitOk = 0;

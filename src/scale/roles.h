@@ -33,9 +33,4 @@ struct RoleOptions {
 absl::Status RunIngestGateway(const ScaleConfig& config, const RoleOptions& options = {});
 absl::Status RunWriter(const ScaleConfig& config, const RoleOptions& options = {});
 
-// Runs every role in config.roles (or `role` alone when not empty) in this
-// process until SIGINT/SIGTERM. Returns a process exit code. This is what
-// `sealtrace server --role ROLE --config FILE` calls.
-int RunScaleRoles(const std::string& config_path, const std::string& role);
-
 }  // namespace sealtrace::scale

@@ -136,7 +136,18 @@ absl::Status XvfbSession::StartServer(int n) {
 absl::Status XvfbSession::RestartXvfb() {
   if (display_number_ < 0) return absl::FailedPreconditionError("never started");
   if (xvfb_pid_ > 0) return absl::FailedPreconditionError("the X server is still running");
-  return StartServer(display_number_);
+  // The killed server's lock file stays (it keeps other sessions off this
+  // display); a new Xvfb removes it once it sees its pid gone, but may refuse
+  // while the old listening socket is still held (a child such as xkbcomp
+  // outliving it). Retry for a while rather than fail on the first refusal.
+  absl::Status s;
+  const int64_t deadline = NowMs() + 20000;
+  do {
+    s = StartServer(display_number_);
+    if (s.ok() || !absl::IsUnavailable(s)) return s;
+    SleepMs(250);
+  } while (NowMs() < deadline);
+  return s;
 }
 
 absl::Status XvfbSession::Start(bool with_window_manager, int width, int height) {
