@@ -844,6 +844,12 @@ absl::StatusOr<ReadResult> AccessService::ReleaseAndOpen(
     // Selected by whole hours; a segment whose exact span misses the range is
     // not part of the answer (its events are all outside it).
     if (drop_outside && !ExactOverlaps(opened->header, from_us, to_us)) continue;
+    // A range read answers at most max_segments_per_read segments: stop
+    // opening (and holding) more as soon as the answer is too large.
+    if (drop_outside && out.segments.size() == options_.max_segments_per_read) {
+      return TooManyInRange(options_.max_segments_per_read + 1, options_.max_segments_per_read,
+                            "or more in range");
+    }
     ReadSegment rs;
     rs.header = opened->header;
     rs.segment_id = s.segment_id.Hex();
@@ -873,16 +879,6 @@ absl::StatusOr<ReadResult> AccessService::ReleaseAndOpen(
 absl::Status AccessService::TooManyInRange(size_t n, size_t max, const char* where) const {
   return absl::ResourceExhaustedError(absl::StrCat("request.too_large: ", n, " segments ", where,
                                                    " (max ", max, "); narrow the time range"));
-}
-
-// The answer of a range read, unless more segments than a read may return
-// meet the range exactly (the key use is audited either way: the segments
-// had to be opened to know).
-absl::StatusOr<ReadResult> AccessService::CappedAnswer(absl::StatusOr<ReadResult> r) const {
-  if (r.ok() && r->segments.size() > options_.max_segments_per_read) {
-    return TooManyInRange(r->segments.size(), options_.max_segments_per_read, "in range");
-  }
-  return r;
 }
 
 absl::StatusOr<ReadResult> AccessService::Read(const Principal& actor, const std::string& grant_id,
@@ -916,8 +912,7 @@ absl::StatusOr<ReadResult> AccessService::Read(const Principal& actor, const std
     AuditRefusal(&actor, "request.too_large", "/v1/read", "too many segments in range");
     return TooManyInRange(segs.size(), options_.max_segments_opened_per_read, "in the range's hours");
   }
-  return CappedAnswer(
-      ReleaseAndOpen(actor, AuditKind::kRead, contributor, segs, &g, *d, from_us, to_us, eff));
+  return ReleaseAndOpen(actor, AuditKind::kRead, contributor, segs, &g, *d, from_us, to_us, eff);
 }
 
 absl::StatusOr<ReadResult> AccessService::ReadOwn(const Principal& actor, int64_t from_us,
@@ -938,8 +933,8 @@ absl::StatusOr<ReadResult> AccessService::ReadOwn(const Principal& actor, int64_
   if (segs.size() > options_.max_segments_opened_per_read) {
     return TooManyInRange(segs.size(), options_.max_segments_opened_per_read, "in the range's hours");
   }
-  return CappedAnswer(ReleaseAndOpen(actor, AuditKind::kRead, actor.contributor_id, segs, nullptr,
-                                     *d, from_us, to_us, kAllChannels));
+  return ReleaseAndOpen(actor, AuditKind::kRead, actor.contributor_id, segs, nullptr, *d, from_us,
+                        to_us, kAllChannels);
 }
 
 absl::StatusOr<ReadResult> AccessService::ReadOwnSegments(
@@ -1132,6 +1127,17 @@ absl::StatusOr<OpenedSegment> AccessService::OpenSegmentForGrant(const Principal
   out.header = r->segments[0].header;
   out.events = std::move(r->segments[0].events);
   out.raw = std::move(r->segments[0].raw);
+  if (!ExactOverlaps(out.header, g.scope.from_us, g.scope.to_us)) {
+    // Outside the grant's range: nothing of it is released, not even its
+    // exact times (only the whole hours the index already shows).
+    out.events.clear();
+    out.raw.clear();
+    out.header.wall_anchor_us = s.wall_start_us;
+    out.header.start_mono_us = 0;
+    out.header.duration_us = 0;
+    out.header.event_count = 0;
+    out.header.plaintext_bytes = 0;
+  }
   return out;
 }
 

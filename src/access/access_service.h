@@ -396,7 +396,6 @@ class AccessService {
   absl::StatusOr<std::vector<Grant>> LoadGrantChecked(const std::string& grant_id);
   absl::StatusOr<std::vector<vault::SegmentRecord>> SegmentsOf(const std::string& contributor);
   absl::Status TooManyInRange(size_t n, size_t max, const char* where) const;
-  absl::StatusOr<ReadResult> CappedAnswer(absl::StatusOr<ReadResult> r) const;
   absl::StatusOr<ReadResult> ReleaseAndOpen(const Principal& actor, audit::AuditKind kind,
                                             const std::string& contributor,
                                             const std::vector<vault::SegmentRecord>& segs,

@@ -39,6 +39,7 @@ void Recorder::StartSegmentLocked(uint64_t t_us) {
   p.recipient_public_key = opt_.recipient_public_key;
   p.zstd_level = opt_.zstd_level;
   p.zstd_max_table_log = opt_.zstd_max_table_log;
+  seg_wall_anchor_ = p.wall_anchor_us;
   builder_ = std::make_unique<SegmentBuilder>(std::move(p));
   seg_start_mono_ = t_us;
   seg_open_at_ = now_mono;
@@ -60,6 +61,14 @@ void Recorder::OnEvent(v1::Event event) {
   // Keep times monotonic whatever the source did.
   uint64_t t = std::max<uint64_t>(event.t_us(), last_t_);
   last_t_ = t;
+  // A segment never spans an hour boundary: its clear header then names
+  // exactly one whole hour (docs/FORMAT.md §1.1), never a two-hour range that
+  // would place the activity within a second of the boundary.
+  constexpr int64_t kHourUs = 3600LL * 1000000;
+  if (builder_) {
+    const int64_t wall = seg_wall_anchor_ + static_cast<int64_t>(t - seg_start_mono_);
+    if (wall / kHourUs != seg_wall_anchor_ / kHourUs) SealLocked().IgnoreError();
+  }
   if (!builder_) StartSegmentLocked(t);
   event.set_t_us(t - seg_start_mono_);
   builder_->Add(event);

@@ -74,6 +74,31 @@ TEST(Recorder, SealsByAgeAndKeepsEveryEventInOrder) {
   for (size_t i = 1; i < l.size(); ++i) EXPECT_EQ(l[i].sequence, l[i - 1].sequence + 1);
 }
 
+TEST(Recorder, SegmentsNeverSpanAnHourBoundary) {
+  Rig r;
+  const int64_t hour = 3600LL * 1000000;
+  r.env.SetWallMicros(1800 * hour - 300'000);  // 0.3 s before a whole hour
+  auto o = r.Options();
+  o.max_segment_age_us = 10'000'000;  // age alone would keep one segment
+  Recorder rec(&r.env, r.spool.get(), o);
+  for (int i = 0; i < 6; ++i) {
+    rec.OnEvent(Key(r.env.NowMonoMicros(), "k"));
+    r.env.AdvanceMicros(100'000);
+  }
+  ASSERT_TRUE(rec.Flush().ok());
+  auto l = *r.spool->List();
+  ASSERT_EQ(l.size(), 2u);
+  int events = 0;
+  for (auto& e : l) {
+    auto bytes = *r.spool->Read(e);
+    auto h = ParseSegmentHeader(bytes);
+    ASSERT_TRUE(h.ok()) << h.status();
+    EXPECT_EQ(h->wall_hour_end_us - h->wall_hour_start_us, hour);
+    events += static_cast<int>(OpenSegment(bytes, r.kp.public_key, r.kp.secret_key)->events.size());
+  }
+  EXPECT_EQ(events, 6);
+}
+
 TEST(Recorder, SealsBySize) {
   Rig r;
   auto o = r.Options();

@@ -385,6 +385,9 @@ TEST(CredentialsUrl, DottedHostsStayVisible) {
   Exact("email", "https://example.com/contact?to=[[alice@example.com]]");
   Exact("email", "see https://example.com/ or write to [[alice@example.com]]");
   Exact("email", "mailto:[[alice@example.com]]");
+  Exact("email", "https://example.com?to=[[alice@example.com]]");
+  Exact("email", "https://example.com#[[alice@example.com]]");
+  Exact("email", "see https://example.com,[[alice@example.com]] or (https://x.org;[[bob@example.org]])");
 }
 
 TEST(CredentialsSql, IdentifiedByAndPassword) {

@@ -33,7 +33,11 @@ bool InUrlAuthority(std::string_view text, size_t pos) {
   size_t k = pos;
   while (k > 0 && pos - k < 256) {
     unsigned char c = text[k - 1];
-    if (IsSpace(c) || c == '/' || c == '"' || c == '\'' || c == '<' || c == '>' || c == '`') break;
+    // What cannot be in an authority ends it: a path, query or fragment,
+    // quotes, brackets, or punctuation of the prose around a URL.
+    if (IsSpace(c) || c == '/' || c == '?' || c == '#' || c == '"' || c == '\'' || c == '<' ||
+        c == '>' || c == '`' || c == ',' || c == ';' || c == '(' || c == ')')
+      break;
     --k;
   }
   return k >= 3 && text[k - 1] == '/' && text[k - 2] == '/' && text[k - 3] == ':';
