@@ -1,6 +1,7 @@
 #include "access/http_api.h"
 
 #include <functional>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/numbers.h"
@@ -278,20 +279,22 @@ vault::ApiResponse AccessApi::HandleSignIn(const vault::ApiRequest& req) {
   return Error(404, "not_found", "no such route: " + req.method + " " + path);
 }
 
-vault::ApiResponse AccessApi::Handle(const vault::ApiRequest& req) {
-  const std::string& path = req.path;
-  AccessService* svc = service_;
-  if (req.body_too_large) {
-    svc->AuditRefusal(nullptr, "request.oversized", path, "request body over the limit");
-    return Error(413, "oversized", "request body larger than 64 KiB");
-  }
-  auto body = ParseBody(req);
-  const bool get = req.method == "GET";
-  const bool post = req.method == "POST" || req.method == "PUT";
+namespace {
 
-  // Authenticated call helper: authenticates with `scope`, then runs fn.
-  auto with = [&](const char* scope,
-                  const std::function<ApiResponse(const Principal&)>& fn) -> ApiResponse {
+// One access-API request on its way through the route groups below. A group
+// answers the routes it owns and returns nullopt for any other.
+struct Call {
+  const ApiRequest& req;
+  const std::string& path;
+  const absl::StatusOr<json>& body;
+  AccessService* svc;
+  bool get;
+  bool post;  // POST or PUT
+
+  // Authenticates with `scope` (a malformed body of a POST is refused and
+  // audited), then runs fn with the principal.
+  ApiResponse With(const char* scope,
+                   const std::function<ApiResponse(const Principal&)>& fn) const {
     auto p = svc->Authenticate(req.authorization, scope, path);
     if (!p.ok()) return FromStatus(p.status());
     if (post && !body.ok()) {
@@ -299,33 +302,28 @@ vault::ApiResponse AccessApi::Handle(const vault::ApiRequest& req) {
       return FromStatus(body.status());
     }
     return fn(*p);
+  }
+};
+
+// The names every route body below uses.
+#define ST_ROUTE_LOCALS                                             \
+  [[maybe_unused]] const ApiRequest& req = c.req;                   \
+  [[maybe_unused]] const std::string& path = c.path;                \
+  [[maybe_unused]] const absl::StatusOr<json>& body = c.body;       \
+  [[maybe_unused]] AccessService* svc = c.svc;                      \
+  [[maybe_unused]] const bool get = c.get;                          \
+  [[maybe_unused]] const bool post = c.post;                        \
+  auto with = [&c](const char* scope,                               \
+                   const std::function<ApiResponse(const Principal&)>& fn) { \
+    return c.With(scope, fn);                                       \
   };
 #define ST_TRY(var, expr) \
   auto var = (expr);      \
   if (!var.ok()) return FromStatus(var.status());
 
-  // --- public ---
-  if (path == "/v1/audit/keys" && get) {
-    return Json(200, {{"origin", audit::kDefaultOrigin}, {"verifier_keys", svc->VerifierKeys()}});
-  }
-  if (path.rfind("/v1/signin/", 0) == 0) return HandleSignIn(req);
-  if (path == "/v1/me/token" && post) {
-    // Removed: a device token never leads to a reader credential. Device
-    // tokens are refused (and audited) by Authenticate; anything else is told
-    // where contributor tokens come from now.
-    return with("", [&](const Principal& p) {
-      svc->AuditRefusal(&p, "token.contributor_signin", path, "contributor tokens need a passkey");
-      return Error(410, "gone",
-                   "contributor tokens come only from a passkey sign-in (the dashboard, or "
-                   "`sealtrace me read` approved from it)",
-                   "token.contributor_signin");
-    });
-  }
-  if (path == "/v1/whoami" && get) {
-    return with("", [&](const Principal& p) { return Json(200, PrincipalJson(p)); });
-  }
-
-  // --- principals and tokens ---
+// Principals and their API tokens.
+std::optional<ApiResponse> PrincipalRoutes(const Call& c) {
+  ST_ROUTE_LOCALS
   if (path == "/v1/principals" && post) {
     return with(kScopeAdmin, [&](const Principal& p) {
       ST_TRY(role_name, Field<std::string>(*body, "role", true));
@@ -370,8 +368,12 @@ vault::ApiResponse AccessApi::Handle(const vault::ApiRequest& req) {
       return Json(200, {{"token_id", *id}, {"revoked", true}});
     });
   }
+  return std::nullopt;
+}
 
-  // --- own data ---
+// A contributor's own data.
+std::optional<ApiResponse> OwnDataRoutes(const Call& c) {
+  ST_ROUTE_LOCALS
   if (path == "/v1/me/segments" && get) {
     return with(kScopeMe, [&](const Principal& p) {
       ST_TRY(list, svc->ListOwnSegments(p));
@@ -408,8 +410,12 @@ vault::ApiResponse AccessApi::Handle(const vault::ApiRequest& req) {
                         {"blobs_deleted", r->blobs_deleted}});
     });
   }
+  return std::nullopt;
+}
 
-  // --- grants ---
+// Grants: proposals and approvals.
+std::optional<ApiResponse> GrantRoutes(const Call& c) {
+  ST_ROUTE_LOCALS
   if (path == "/v1/grants" && get) {
     return with(kScopeGrants, [&](const Principal& p) {
       ST_TRY(list, svc->ListGrants(p));
@@ -454,8 +460,12 @@ vault::ApiResponse AccessApi::Handle(const vault::ApiRequest& req) {
       return Json(200, GrantJson(*out));
     });
   }
+  return std::nullopt;
+}
 
-  // --- reads ---
+// Reads under a grant, and the exporter's routes.
+std::optional<ApiResponse> ReadRoutes(const Call& c) {
+  ST_ROUTE_LOCALS
   if (path == "/v1/read" && get) {
     return with(kScopeRead, [&](const Principal& p) {
       ST_TRY(from, IntParam(req, "from", true));
@@ -518,8 +528,12 @@ vault::ApiResponse AccessApi::Handle(const vault::ApiRequest& req) {
       return Json(200, ReadJson(r));
     });
   }
+  return std::nullopt;
+}
 
-  // --- programme state ---
+// Programme state and its two-person changes.
+std::optional<ApiResponse> ProgrammeRoutes(const Call& c) {
+  ST_ROUTE_LOCALS
   if (path == "/v1/programme" && get) {
     return with("", [&](const Principal&) {
       ST_TRY(title, svc->CurrentTitlePolicy());
@@ -568,8 +582,12 @@ vault::ApiResponse AccessApi::Handle(const vault::ApiRequest& req) {
       return Json(200, {{"programme_state", ProgrammeStateName(*s)}});
     });
   }
+  return std::nullopt;
+}
 
-  // --- administration ---
+// Operators: devices, retention, title policy, purge, key rotation.
+std::optional<ApiResponse> AdminRoutes(const Call& c) {
+  ST_ROUTE_LOCALS
   if (path == "/v1/admin/devices" && get) {
     return with(kScopeAdmin, [&](const Principal& p) {
       ST_TRY(list, svc->ListDevices(p));
@@ -666,8 +684,12 @@ vault::ApiResponse AccessApi::Handle(const vault::ApiRequest& req) {
                         {"skipped", r->skipped}});
     });
   }
+  return std::nullopt;
+}
 
-  // --- audit log ---
+// The audit log: checkpoints, proofs, entries, leaves.
+std::optional<ApiResponse> AuditRoutes(const Call& c) {
+  ST_ROUTE_LOCALS
   if (path == "/v1/audit/checkpoint" && get) {
     return with("", [&](const Principal& p) {
       ST_TRY(cp, svc->Checkpoint(p, Param(req, "fresh") == "1"));
@@ -715,8 +737,56 @@ vault::ApiResponse AccessApi::Handle(const vault::ApiRequest& req) {
       return Json(200, {{"begin", *begin}, {"leaves", a}});
     });
   }
-#undef ST_TRY
+  return std::nullopt;
+}
+
+}  // namespace
+
+vault::ApiResponse AccessApi::Handle(const vault::ApiRequest& req) {
+  const std::string& path = req.path;
+  AccessService* svc = service_;
+  if (req.body_too_large) {
+    svc->AuditRefusal(nullptr, "request.oversized", path, "request body over the limit");
+    return Error(413, "oversized", "request body larger than 64 KiB");
+  }
+  auto body = ParseBody(req);
+  const bool get = req.method == "GET";
+  const bool post = req.method == "POST" || req.method == "PUT";
+
+  const Call c{req, path, body, svc, get, post};
+  auto with = [&c](const char* scope, const std::function<ApiResponse(const Principal&)>& fn) {
+    return c.With(scope, fn);
+  };
+
+  // --- public ---
+  if (path == "/v1/audit/keys" && get) {
+    return Json(200, {{"origin", audit::kDefaultOrigin}, {"verifier_keys", svc->VerifierKeys()}});
+  }
+  if (path.rfind("/v1/signin/", 0) == 0) return HandleSignIn(req);
+  if (path == "/v1/me/token" && post) {
+    // Removed: a device token never leads to a reader credential. Device
+    // tokens are refused (and audited) by Authenticate; anything else is told
+    // where contributor tokens come from now.
+    return with("", [&](const Principal& p) {
+      svc->AuditRefusal(&p, "token.contributor_signin", path, "contributor tokens need a passkey");
+      return Error(410, "gone",
+                   "contributor tokens come only from a passkey sign-in (the dashboard, or "
+                   "`sealtrace me read` approved from it)",
+                   "token.contributor_signin");
+    });
+  }
+  if (path == "/v1/whoami" && get) {
+    return with("", [&](const Principal& p) { return Json(200, PrincipalJson(p)); });
+  }
+
+  for (auto* routes : {&PrincipalRoutes, &OwnDataRoutes, &GrantRoutes, &ReadRoutes,
+                       &ProgrammeRoutes, &AdminRoutes, &AuditRoutes}) {
+    if (std::optional<ApiResponse> r = routes(c)) return *std::move(r);
+  }
   return Error(404, "not_found", "no such route: " + req.method + " " + path);
 }
+
+#undef ST_TRY
+#undef ST_ROUTE_LOCALS
 
 }  // namespace sealtrace::access
