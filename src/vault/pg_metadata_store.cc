@@ -72,14 +72,20 @@ ALTER TABLE devices ADD COLUMN revoked_us BIGINT NOT NULL DEFAULT 0;
     // ingest time floored to the hour (mirrors SQLite v3). The old columns are
     // zeroed before they are dropped, so live row versions no longer hold the
     // exact values; superseded versions go with the next (auto)vacuum
-    // (docs/DEPLOY.md: VACUUM FULL segments removes them at once).
+    // (docs/DEPLOY.md: VACUUM FULL segments removes them at once). The hours
+    // are computed in numeric and clamped to whole hours inside BIGINT, so a
+    // row with an absurd anchor or duration (a v1 header is the device's
+    // word) cannot overflow and stop the vault from starting.
     R"sql(
 ALTER TABLE segments ADD COLUMN wall_start_us BIGINT;
 ALTER TABLE segments ADD COLUMN wall_end_us BIGINT;
 UPDATE segments SET
-  wall_start_us = (wall_anchor_us) - ((((wall_anchor_us) % 3600000000) + 3600000000) % 3600000000),
-  wall_end_us = (wall_anchor_us + duration_us) - ((((wall_anchor_us + duration_us) % 3600000000) + 3600000000) % 3600000000) + 3600000000,
-  received_us = (received_us) - ((((received_us) % 3600000000) + 3600000000) % 3600000000),
+  wall_start_us = LEAST(GREATEST(floor(wall_anchor_us::numeric / 3600000000) * 3600000000,
+                                 -9223372036800000000), 9223372036800000000)::bigint,
+  wall_end_us = LEAST(GREATEST(floor((wall_anchor_us::numeric + duration_us) / 3600000000) * 3600000000
+                                 + 3600000000, -9223372036800000000), 9223372036800000000)::bigint,
+  received_us = LEAST(GREATEST(floor(received_us::numeric / 3600000000) * 3600000000,
+                               -9223372036800000000), 9223372036800000000)::bigint,
   wall_anchor_us = 0, duration_us = 0, event_count = 0;
 ALTER TABLE segments ALTER COLUMN wall_start_us SET NOT NULL;
 ALTER TABLE segments ALTER COLUMN wall_end_us SET NOT NULL;

@@ -60,7 +60,11 @@ TEST(PgMetadataStoreTest, MigrationToV3CoarsensSegmentTimes) {
       "','" + std::string(32, 'd') + "',1," + std::to_string(anchor) + ",1800000000,17,500,'" +
       std::string(64, 'b') + "',0," + std::to_string(anchor + 3'000'000) + ");"
       "INSERT INTO segments VALUES('" + std::string(32, 'e') + "','" + std::string(32, 'c') +
-      "','" + std::string(32, 'd') + "',2,-5,1000,3,500,'" + std::string(64, 'b') + "',1,99);";
+      "','" + std::string(32, 'd') + "',2,-5,1000,3,500,'" + std::string(64, 'b') + "',1,99);"
+      // A hostile v1 header: anchor + duration overflows BIGINT.
+      "INSERT INTO segments VALUES('" + std::string(32, 'f') + "','" + std::string(32, 'c') +
+      "','" + std::string(32, 'd') + "',3,9223372036854775000,5000,0,500,'" +
+      std::string(64, 'b') + "',0,-9223372036854775000);";
   ASSERT_TRUE(pg->Exec(sql, db).ok());
   auto s = PgMetadataStore::Open({*ci, 2});
   ASSERT_TRUE(s.ok()) << s.status();
@@ -76,6 +80,11 @@ TEST(PgMetadataStoreTest, MigrationToV3CoarsensSegmentTimes) {
   EXPECT_EQ((*e)->wall_start_us, -3'600'000'000LL);
   EXPECT_EQ((*e)->wall_end_us, 3'600'000'000LL);  // -5 µs .. 995 µs spans 1970-01-01 00:00
   EXPECT_EQ((*e)->received_us, 0);
+  auto f = (*s)->GetSegment(*Id16::FromHex(std::string(32, 'f')));
+  ASSERT_TRUE(f.ok() && f->has_value());
+  EXPECT_EQ((*f)->wall_start_us, 9223372036800000000LL);
+  EXPECT_EQ((*f)->wall_end_us, 9223372036800000000LL);  // clamped: an empty range matches no read
+  EXPECT_EQ((*f)->received_us, -9223372036800000000LL);
   // The exact columns are gone from the table.
   absl::Status cols = pg->Exec(
       "DO $$ BEGIN IF EXISTS (SELECT 1 FROM information_schema.columns WHERE table_name = "
