@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "e2e_util.h"
 
 namespace sealtrace::testing {
@@ -185,6 +186,7 @@ TEST(EndToEnd, CliPauseTakesEffectWithinOneSecondAndLeavesOnlyAGap) {
   int64_t pause_t = -1, resume_t = -1;
   bool gap = false;
   int content_while_paused = 0, content_after = 0;
+  std::string while_paused;
   for (const auto& e : got.events) {
     int64_t t = static_cast<int64_t>(e.t_us());
     if (e.has_control() && e.control().kind() == v1::ControlEvent::PAUSE) pause_t = t;
@@ -193,15 +195,28 @@ TEST(EndToEnd, CliPauseTakesEffectWithinOneSecondAndLeavesOnlyAGap) {
         e.control().duration_us() > 0) {
       gap = true;
     }
+  }
+  // Nothing between the pause taking effect and the RESUME marker. The gate
+  // stamps RESUME, and the window context it re-emits with it, with the time
+  // of the last event it saw, which is before `resumed_at`: that context is
+  // what the recording knows after resuming, not content from the pause.
+  for (const auto& e : got.events) {
+    int64_t t = static_cast<int64_t>(e.t_us());
     bool content = e.has_key() || e.has_pointer() || e.has_focus();
-    if (content && t > paused_at + 1'000'000 && t < resumed_at) ++content_while_paused;
+    if (content && t > paused_at + 1'000'000 && t < resumed_at && (resume_t < 0 || t < resume_t)) {
+      ++content_while_paused;
+      while_paused += absl::StrCat(e.has_key() ? "key" : e.has_pointer() ? "pointer" : "focus",
+                                   " at pause+", t - paused_at, " us; ");
+    }
     if (content && t > resumed_at + 1'000'000) ++content_after;
   }
   ASSERT_GE(pause_t, 0) << "no PAUSE marker";
   EXPECT_LE(pause_t - paused_at, 1'000'000) << "pause took effect after more than 1 s";
   EXPECT_GE(resume_t, 0) << "no RESUME marker";
   EXPECT_TRUE(gap) << "no GAP with the paused duration";
-  EXPECT_EQ(content_while_paused, 0);
+  EXPECT_EQ(content_while_paused, 0)
+      << while_paused << "PAUSE at pause+" << pause_t - paused_at << " us, RESUME at pause+"
+      << resume_t - paused_at << " us, resume asked at pause+" << resumed_at - paused_at << " us";
   EXPECT_GT(content_after, 0) << "recording did not resume";
 }
 
