@@ -12,8 +12,9 @@
 //    "number", "no.", "is", HTML/JSON punctuation, ...) and parses the value
 //    that follows, at most kCueWindow bytes after the cue, then checks it.
 //    Weak 8-11 digit checksums are only ever found this way.
-// Every validator looks at most kCueWindow bytes after its candidate and
-// kBackWindow bytes before it, and is linear in that.
+// Every validator looks at most kCueWindow bytes after its candidate and a
+// fixed number of bytes before it (each backward walk states its own bound,
+// e.g. BackOverCardCtx and CardEndsAt), and is linear in that.
 #include "privacy/redactor_rules.h"
 
 #include <algorithm>
@@ -101,7 +102,6 @@ namespace rules {
 namespace {
 
 constexpr size_t kCueWindow = 64;  // bytes a cue validator reads after the cue
-constexpr size_t kBackWindow = 48;  // bytes a "beside" validator reads back
 
 int Dg(char c) { return c - '0'; }
 
