@@ -1034,14 +1034,21 @@ bool ValidateDigitRun(ScanState& st, size_t, size_t from, size_t to, Finding* ou
 
 bool IsAsciiWord(unsigned char c) { return IsAlnum(c) || c == '_'; }
 
+#if defined(__SSE2__)
+// Bit k is set when t[i + k] is an ASCII digit; needs i + 16 <= t.size().
+unsigned DigitMask16(std::string_view t, size_t i) {
+  const __m128i lo = _mm_set1_epi8('0' - 1), hi = _mm_set1_epi8('9' + 1);
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(t.data() + i));
+  return static_cast<unsigned>(
+      _mm_movemask_epi8(_mm_and_si128(_mm_cmpgt_epi8(v, lo), _mm_cmplt_epi8(v, hi))));
+}
+#endif
+
 // The first digit at or after i (or text.size()).
 size_t NextDigit(std::string_view t, size_t i) {
 #if defined(__SSE2__)
-  const __m128i lo = _mm_set1_epi8('0' - 1), hi = _mm_set1_epi8('9' + 1);
   while (i + 16 <= t.size()) {
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(t.data() + i));
-    const unsigned m = static_cast<unsigned>(
-        _mm_movemask_epi8(_mm_and_si128(_mm_cmpgt_epi8(v, lo), _mm_cmplt_epi8(v, hi))));
+    const unsigned m = DigitMask16(t, i);
     if (m != 0) return i + static_cast<size_t>(std::countr_zero(m));
     i += 16;
   }
@@ -1053,11 +1060,8 @@ size_t NextDigit(std::string_view t, size_t i) {
 // The first non-digit at or after i (or text.size()).
 size_t DigitsEnd(std::string_view t, size_t i) {
 #if defined(__SSE2__)
-  const __m128i lo = _mm_set1_epi8('0' - 1), hi = _mm_set1_epi8('9' + 1);
   while (i + 16 <= t.size()) {
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(t.data() + i));
-    const unsigned m = static_cast<unsigned>(
-        _mm_movemask_epi8(_mm_and_si128(_mm_cmpgt_epi8(v, lo), _mm_cmplt_epi8(v, hi))));
+    const unsigned m = DigitMask16(t, i);
     if (m != 0xffff) return i + static_cast<size_t>(std::countr_one(m));
     i += 16;
   }
