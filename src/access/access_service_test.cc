@@ -560,14 +560,7 @@ std::string UploadSpread(AccessFixture& f, const Contributor& c, uint64_t seq, i
     b.Add(e);
     sent->push_back({anchor + i * step_us, index});
   }
-  auto sealed = b.Seal();
-  EXPECT_TRUE(sealed.ok());
-  vault::IngestRequest in;
-  std::string auth = "Bearer " + c.device_token;
-  in.authorization = auth;
-  in.body = *sealed;
-  in.content_length = sealed->size();
-  EXPECT_TRUE(f.vault_->ingest()->Ingest(in).ok());
+  f.IngestSealed(c, b.Seal());
   return p.segment_id.Hex();
 }
 

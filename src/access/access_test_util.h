@@ -247,16 +247,20 @@ class AccessFixture {
     m.mutable_pointer()->set_x(10);
     m.mutable_pointer()->set_y(20);
     b.Add(m);
-    auto sealed = b.Seal();
-    EXPECT_TRUE(sealed.ok());
+    IngestSealed(c, b.Seal());
+    return p.segment_id.Hex();
+  }
+
+  // Uploads a sealed segment with `c`'s device token, as the uploader does.
+  void IngestSealed(const Contributor& c, const absl::StatusOr<std::string>& sealed) {
+    ASSERT_TRUE(sealed.ok()) << sealed.status();
+    const std::string auth = "Bearer " + c.device_token;  // the request holds views
     vault::IngestRequest in;
-    std::string auth = "Bearer " + c.device_token;
     in.authorization = auth;
     in.body = *sealed;
     in.content_length = sealed->size();
     auto r = vault_->ingest()->Ingest(in);
     EXPECT_TRUE(r.ok()) << r.message;
-    return p.segment_id.Hex();
   }
 
   // Approved grant for `grantee` requested by `requester`, approved by `approver`.
