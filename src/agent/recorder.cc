@@ -39,7 +39,10 @@ void Recorder::StartSegmentLocked(uint64_t t_us) {
   p.recipient_public_key = opt_.recipient_public_key;
   p.zstd_level = opt_.zstd_level;
   p.zstd_max_table_log = opt_.zstd_max_table_log;
-  seg_wall_anchor_ = p.wall_anchor_us;
+  // The source time at which the wall clock reaches the next whole hour.
+  constexpr int64_t kHourUs = 3600LL * 1000000;
+  const int64_t hour_start = p.wall_anchor_us - ((p.wall_anchor_us % kHourUs) + kHourUs) % kHourUs;
+  seg_hour_end_t_ = t_us + static_cast<uint64_t>(hour_start + kHourUs - p.wall_anchor_us);
   builder_ = std::make_unique<SegmentBuilder>(std::move(p));
   seg_start_mono_ = t_us;
   seg_open_at_ = now_mono;
@@ -64,11 +67,7 @@ void Recorder::OnEvent(v1::Event event) {
   // A segment never spans an hour boundary: its clear header then names
   // exactly one whole hour (docs/FORMAT.md §1.1), never a two-hour range that
   // would place the activity within a second of the boundary.
-  constexpr int64_t kHourUs = 3600LL * 1000000;
-  if (builder_) {
-    const int64_t wall = seg_wall_anchor_ + static_cast<int64_t>(t - seg_start_mono_);
-    if (wall / kHourUs != seg_wall_anchor_ / kHourUs) SealLocked().IgnoreError();
-  }
+  if (builder_ && t >= seg_hour_end_t_) SealLocked().IgnoreError();
   if (!builder_) StartSegmentLocked(t);
   event.set_t_us(t - seg_start_mono_);
   builder_->Add(event);

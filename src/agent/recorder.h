@@ -90,7 +90,7 @@ class Recorder final : public EventSink {
   std::mutex mu_;
   std::unique_ptr<SegmentBuilder> builder_;
   uint64_t seg_start_mono_ = 0;
-  int64_t seg_wall_anchor_ = 0;  // wall µs of the open segment's t == 0
+  uint64_t seg_hour_end_t_ = 0;  // source µs at which the open segment's hour ends
   int64_t seg_open_at_ = 0;   // env mono time when the segment was opened
   uint64_t last_t_ = 0;       // last absolute event time (monotonic guard)
   uint64_t next_seq_;
