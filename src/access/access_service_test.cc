@@ -517,24 +517,24 @@ TEST(AccessAudit, TamperedRowsAreDetected) {
   f.svc.reset();
   f.log.reset();
   // Rewrite one leaf: hide that alice's data was read.
-#ifdef SEALTRACE_TEST_POSTGRES
-  const std::string dbname = f.pg_conninfo.substr(f.pg_conninfo.rfind('=') + 1);
-  ASSERT_TRUE(::sealtrace::testing::PgCluster::Shared()
-                  ->Exec("UPDATE audit_leaves SET data = convert_to(replace(convert_from(data, "
-                         "'UTF8'), '\"read\"', '\"enrol\"'), 'UTF8')",
-                         dbname)
-                  .ok());
-#else
-  sqlite3* h = nullptr;
-  ASSERT_EQ(sqlite3_open(db.c_str(), &h), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(h, "UPDATE leaves SET data = replace(data, '\"read\"', '\"enrol\"')",
-                         nullptr, nullptr, nullptr),
-            SQLITE_OK);
-  EXPECT_GT(sqlite3_changes(h), 0);
-  sqlite3_close(h);
-  auto tampered = audit::VerifyAuditLogFile(db, *note, keys, alice.id);
-  EXPECT_FALSE(tampered.ok);
-#endif
+  if (f.on_postgres()) {
+    const std::string dbname = f.pg_conninfo.substr(f.pg_conninfo.rfind('=') + 1);
+    ASSERT_TRUE(::sealtrace::testing::PgCluster::Shared()
+                    ->Exec("UPDATE audit_leaves SET data = convert_to(replace(convert_from(data, "
+                           "'UTF8'), '\"read\"', '\"enrol\"'), 'UTF8')",
+                           dbname)
+                    .ok());
+  } else {
+    sqlite3* h = nullptr;
+    ASSERT_EQ(sqlite3_open(db.c_str(), &h), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(h, "UPDATE leaves SET data = replace(data, '\"read\"', '\"enrol\"')",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    EXPECT_GT(sqlite3_changes(h), 0);
+    sqlite3_close(h);
+    auto tampered = audit::VerifyAuditLogFile(db, *note, keys, alice.id);
+    EXPECT_FALSE(tampered.ok);
+  }
   auto reopened = audit::AuditLog::Open(f.OpenAuditStore(), f.signer.get());
   EXPECT_TRUE(absl::IsDataLoss(reopened.status())) << reopened.status();
 }

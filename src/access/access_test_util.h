@@ -1,10 +1,11 @@
 // Test-only fixture for the access tests: a real vault in a temp dir, an
 // access service over an audit log whose appends can be made to fail,
 // bootstrap principals, enrolled contributors with sealed canary segments.
-// Backends: SQLite files in the vault dir; with SEALTRACE_TEST_POSTGRES (the
-// pg_access_* targets in src/scale) metadata, access store and audit log live
-// in a fresh database of a throwaway PostgreSQL cluster per fixture, so the
-// same access-matrix tests run on both.
+// Backends: SQLite files in the vault dir; when PgCluster::Requested() (the
+// pg_access_* ctest entries run the same binaries with
+// SEALTRACE_TEST_BACKEND=postgres) metadata, access store, ledger and audit
+// log live in a fresh database of a throwaway PostgreSQL cluster per fixture,
+// so the same access-matrix tests run on both.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -24,7 +25,6 @@
 #include "vault/ingest.h"
 #include "export/ledger_sqlite.h"
 #include "vault/test_util.h"
-#ifdef SEALTRACE_TEST_POSTGRES
 #include "export/pg_ledger.h"
 #include <unistd.h>
 
@@ -32,7 +32,6 @@
 #include "audit/pg_audit_store.h"
 #include "pg/pg_cluster.h"
 #include "vault/pg_metadata_store.h"
-#endif
 
 namespace sealtrace::access::testing {
 
@@ -85,21 +84,7 @@ class AccessFixture {
     InitCrypto();
     vault::VaultOptions vo;
     vo.data_dir = dir_.Sub("vault");
-#ifdef SEALTRACE_TEST_POSTGRES
-    static int n = 0;
-    auto* cluster = ::sealtrace::testing::PgCluster::Shared();
-    EXPECT_NE(cluster, nullptr);
-    auto ci = cluster->CreateDatabase("access_" + std::to_string(getpid()) + "_" +
-                                      std::to_string(++n));
-    EXPECT_TRUE(ci.ok()) << ci.status();
-    pg_conninfo = ci.ok() ? *ci : "";
-    vo.open_metadata = [ci = pg_conninfo]()
-        -> absl::StatusOr<std::unique_ptr<vault::MetadataStore>> {
-      auto s = vault::PgMetadataStore::Open({ci, 4});
-      if (!s.ok()) return s.status();
-      return std::unique_ptr<vault::MetadataStore>(*std::move(s));
-    };
-#endif
+    if (::sealtrace::testing::PgCluster::Requested()) UsePostgres(&vo);
     auto v = vault::Vault::Open(vo);
     EXPECT_TRUE(v.ok()) << v.status();
     vault_ = *std::move(v);
@@ -109,12 +94,29 @@ class AccessFixture {
     po2_token = Boot(Role::kPrivacyOfficer, "po2", &po2);
     auditor_token = CreateActivated(Role::kAuditor, "auditor", &auditor);
     service_token = CreateActivated(Role::kService, "exporter", &service);
-#ifdef SEALTRACE_TEST_POSTGRES
-    // Really on PostgreSQL: no SQLite file was made.
-    for (const char* f : {"meta.db", "access.db", "audit.db"}) {
-      EXPECT_FALSE(std::filesystem::exists(vault_->data_dir() + "/" + f)) << f;
+    if (on_postgres()) {  // really on PostgreSQL: no SQLite file was made
+      for (const char* f : {"meta.db", "access.db", "audit.db"}) {
+        EXPECT_FALSE(std::filesystem::exists(vault_->data_dir() + "/" + f)) << f;
+      }
     }
-#endif
+  }
+
+  // Puts this fixture's metadata (and, through pg_conninfo, every other
+  // store) in a fresh database of the shared PostgreSQL test cluster.
+  void UsePostgres(vault::VaultOptions* vo) {
+    static int n = 0;
+    auto* cluster = ::sealtrace::testing::PgCluster::Shared();
+    ASSERT_NE(cluster, nullptr);
+    auto ci = cluster->CreateDatabase("access_" + std::to_string(getpid()) + "_" +
+                                      std::to_string(++n));
+    ASSERT_TRUE(ci.ok()) << ci.status();
+    pg_conninfo = *ci;
+    vo->open_metadata = [ci = pg_conninfo]()
+        -> absl::StatusOr<std::unique_ptr<vault::MetadataStore>> {
+      auto s = vault::PgMetadataStore::Open({ci, 4});
+      if (!s.ok()) return s.status();
+      return std::unique_ptr<vault::MetadataStore>(*std::move(s));
+    };
   }
 
   void OpenService() {
@@ -122,11 +124,8 @@ class AccessFixture {
     log.reset();
     const std::string d = vault_->data_dir();
     if (!store) {
-#ifdef SEALTRACE_TEST_POSTGRES
-      auto st = OpenPgAccessStore(pg_conninfo);
-#else
-      auto st = OpenSqliteAccessStore(d + "/access.db");
-#endif
+      auto st = on_postgres() ? OpenPgAccessStore(pg_conninfo)
+                              : OpenSqliteAccessStore(d + "/access.db");
       EXPECT_TRUE(st.ok()) << st.status();
       store = *std::move(st);
     }
@@ -142,11 +141,12 @@ class AccessFixture {
     EXPECT_TRUE(lg.ok()) << lg.status();
     log = *std::move(lg);
     if (!ledger) {
-#ifdef SEALTRACE_TEST_POSTGRES
-      auto l = exporter::PgBudgetLedger::Open(pg_conninfo, exporter::Rational{4, 1});
-#else
-      auto l = exporter::SqliteBudgetLedger::Open(d + "/dp_ledger.db", exporter::Rational{4, 1});
-#endif
+      absl::StatusOr<std::unique_ptr<exporter::BudgetLedger>> l;
+      if (on_postgres()) {
+        l = exporter::PgBudgetLedger::Open(pg_conninfo, exporter::Rational{4, 1});
+      } else {
+        l = exporter::SqliteBudgetLedger::Open(d + "/dp_ledger.db", exporter::Rational{4, 1});
+      }
       EXPECT_TRUE(l.ok()) << l.status();
       if (l.ok()) ledger = *std::move(l);
     }
@@ -165,13 +165,14 @@ class AccessFixture {
 
   // A fresh connection to the audit store of this fixture's backend.
   std::unique_ptr<audit::AuditStore> OpenAuditStore() {
-#ifdef SEALTRACE_TEST_POSTGRES
-    auto as = audit::PgAuditStore::Open(pg_conninfo);
-#else
-    auto as = audit::SqliteAuditStore::Open(vault_->data_dir() + "/audit.db");
-#endif
+    absl::StatusOr<std::unique_ptr<audit::AuditStore>> as;
+    if (on_postgres()) {
+      as = audit::PgAuditStore::Open(pg_conninfo);
+    } else {
+      as = audit::SqliteAuditStore::Open(vault_->data_dir() + "/audit.db");
+    }
     EXPECT_TRUE(as.ok()) << as.status();
-    return as.ok() ? std::unique_ptr<audit::AuditStore>(*std::move(as)) : nullptr;
+    return as.ok() ? *std::move(as) : nullptr;
   }
 
   std::string Boot(Role r, const std::string& name, Principal* out) {

@@ -19,6 +19,7 @@
 #include "audit/entry.h"
 #include "audit/merkle.h"
 #include "audit/sqlite_store.h"
+#include "cli/cli_util.h"
 #include "cli/commands.h"
 #include "common/env.h"
 #include "crypto/crypto.h"
@@ -40,11 +41,6 @@ void AddConn(CLI::App* cmd, Conn* c) {
   cmd->add_option("--token-file", c->token_file,
                   "File holding your API token (or $SEALTRACE_TOKEN)");
   cmd->add_option("--ca-file", c->ca_file, "PEM CA certificate of the vault (DIR/tls/ca.crt)");
-}
-
-[[noreturn]] void Fail(const std::string& m) {
-  std::cerr << "sealtrace: " << m << "\n";
-  throw CLI::RuntimeError(kExitError);
 }
 
 std::string Token(const Conn& c) {

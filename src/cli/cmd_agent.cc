@@ -1,4 +1,5 @@
-// sealtrace agent | enroll | status | inspect | pause | resume
+// sealtrace agent | consent | status | inspect | pause | resume (also in
+// sealtrace-recorder; `enroll` talks to the vault and lives in cmd_enroll.cc)
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -14,6 +15,7 @@
 #include "agent/vault_client.h"
 #include "capture/replay/replay_source.h"
 #include "cli/agent_wiring.h"
+#include "cli/cli_util.h"
 #include "cli/commands.h"
 #include "segment/format.h"
 
@@ -26,53 +28,6 @@ void OnSignal(int) {
   if (Agent* a = g_agent.load()) a->Stop();
 }
 
-[[noreturn]] void Fail(const std::string& msg, int code = kExitError) {
-  std::cerr << "sealtrace: " << msg << "\n";
-  throw CLI::RuntimeError(code);
-}
-
-std::string DefaultConfigPath() {
-  const char* xdg = std::getenv("XDG_CONFIG_HOME");
-  const char* home = std::getenv("HOME");
-  std::string base = xdg && *xdg ? xdg : std::string(home ? home : ".") + "/.config";
-  return base + "/sealtrace/agent.toml";
-}
-
-#ifndef SEALTRACE_RECORDER_ONLY
-std::string ReadSecret(const std::string& secret, const std::string& secret_file) {
-  if (!secret.empty()) return secret;
-  if (!secret_file.empty()) {
-    auto s = Env::Default()->ReadFile(secret_file);
-    if (!s.ok()) Fail("cannot read the enrolment secret: " + std::string(s.status().message()));
-    std::string v = *s;
-    while (!v.empty() && (v.back() == '\n' || v.back() == '\r' || v.back() == ' ')) v.pop_back();
-    return v;
-  }
-  if (const char* e = std::getenv("SEALTRACE_ENROLL_SECRET")) return e;
-  Fail("enrolment needs the vault's enrolment secret: --secret-file PATH (the vault prints it), "
-       "--secret, or SEALTRACE_ENROLL_SECRET",
-       kExitUsage);
-}
-#endif
-
-// Asks on the terminal; non-interactive callers must pass --accept-scope.
-bool AskConsent(const std::string& scope_text, bool pre_accepted) {
-  std::cout << "\n" << scope_text << "\n";
-  if (pre_accepted) {
-    std::cout << "Scope accepted (--accept-scope).\n";
-    return true;
-  }
-  if (!isatty(STDIN_FILENO)) {
-    std::cerr << "sealtrace: consent is needed and there is no terminal to ask; re-run with "
-                 "--accept-scope after reading the scope above\n";
-    return false;
-  }
-  std::cout << "Do you consent to recording with this scope? [y/N] " << std::flush;
-  std::string answer;
-  std::getline(std::cin, answer);
-  return answer == "y" || answer == "Y" || answer == "yes";
-}
-
 std::string FormatAge(int64_t us) {
   if (us < 0) return "never";
   int64_t s = us / 1'000'000;
@@ -81,358 +36,290 @@ std::string FormatAge(int64_t us) {
   return std::to_string(s / 3600) + " h ago";
 }
 
+// ---- agent ----
+void RegisterRunCommand(CLI::App& app) {
+  auto* cmd = app.add_subcommand(
+      "agent", "Record from a source through the privacy gate into sealed, spooled segments, "
+               "and upload them to the vault");
+  auto config = std::make_shared<std::string>(DefaultAgentConfigPath());
+  auto source = std::make_shared<std::string>();
+  auto speed = std::make_shared<double>(0.0);
+  auto no_upload = std::make_shared<bool>(false);
+  auto follow = std::make_shared<bool>(false);
+  auto summary_json = std::make_shared<bool>(false);
+  auto exit_on_loss = std::make_shared<bool>(false);
+  auto drain = std::make_shared<std::string>("10s");
+  cmd->add_option("--config", *config, "Agent config written by `sealtrace enroll`")
+      ->capture_default_str();
+  cmd->add_option("--source", *source,
+                  "replay:FILE (a recorded event stream, docs/FORMAT.md) or x11[:DISPLAY]")
+      ->required();
+  cmd->add_option("--speed", *speed,
+                  "Replay pacing: 1 = as recorded, 0 = as fast as possible (default)");
+  cmd->add_flag("--no-upload", *no_upload, "Only seal and spool; do not contact the vault");
+  cmd->add_option("--drain-timeout", *drain,
+                  "At exit, keep uploading this long (e.g. 10s); the rest stays spooled")
+      ->capture_default_str();
+  cmd->add_flag("--exit-on-source-loss", *exit_on_loss,
+                "x11: exit when the X server goes away (default: seal what was captured, "
+                "report source_lost, and reconnect when the display is back)");
+  cmd->add_flag("--summary-json", *summary_json,
+                "At exit, also print one JSON line: events captured by kind, sealed, segments");
+  cmd->add_flag("--follow", *follow,
+                "Keep running after a replay ends (uploading) until interrupted");
+  cmd->callback([=] {
+    auto cfg = LoadAgentConfig(Env::Default(), *config);
+    if (!cfg.ok()) Fail(std::string(cfg.status().message()));
+    auto consent = CheckConsent(*cfg);
+    if (!consent.ok()) Fail(std::string(consent.message()));
+    auto src = MakeSource(*source, *speed, *cfg);
+    if (!src.ok()) Fail(std::string(src.status().message()), kExitUsage);
+    AgentOptions opt;
+    opt.upload = !*no_upload;
+    opt.exit_when_source_ends = !*follow;
+    auto drain_us = ParseDurationUs(*drain);
+    if (!drain_us.ok()) Fail(std::string(drain_us.status().message()), kExitUsage);
+    opt.drain_timeout_us = *drain_us;
+    if (source->rfind("x11", 0) == 0 && !*exit_on_loss) {
+      const std::string spec = *source;
+      const AgentConfig c = *cfg;
+      opt.reconnect = [spec, c] { return MakeSource(spec, 0, c); };
+    }
+    auto agent = Agent::Create(Env::Default(), *cfg, std::move(*src), opt, MakeGateFactory());
+    if (!agent.ok()) Fail(std::string(agent.status().message()));
+    g_agent.store(agent->get());
+    BindFrameTarget(agent->get());
+    std::signal(SIGINT, OnSignal);
+    std::signal(SIGTERM, OnSignal);
+    absl::Status st = (*agent)->Run();
+    g_agent.store(nullptr);
+    auto rs = (*agent)->recorder()->Stats();
+    UploadReport us = (*agent)->ReadUploadReport();
+    auto list = (*agent)->spool()->List();
+    std::cout << "events " << rs.events << ", segments sealed " << rs.segments
+              << ", uploaded " << us.uploaded + us.duplicates << ", still spooled "
+              << (list.ok() ? list->size() : 0) << ", rejected " << us.rejected << "\n";
+    if (*summary_json) {
+      const CaptureCounts c = (*agent)->captured();
+      nlohmann::json j{{"events", c.total()},      {"key_down", c.key_down},
+                       {"key_up", c.key_up},       {"button_down", c.button_down},
+                       {"button_up", c.button_up}, {"scroll", c.scroll},
+                       {"move", c.move},           {"focus", c.focus},
+                       {"sealed_events", rs.events}, {"segments", rs.segments}};
+      std::cout << j.dump() << "\n";
+    }
+    if (!st.ok()) Fail(std::string(st.message()));
+  });
+}
+
+// ---- consent ----
+void RegisterConsentCommand(CLI::App& app) {
+  auto* cmd = app.add_subcommand(
+      "consent", "Show the current recording scope and record your consent to it (needed at "
+                 "enrolment and again whenever the scope changes)");
+  auto config = std::make_shared<std::string>(DefaultAgentConfigPath());
+  auto accept = std::make_shared<bool>(false);
+  auto revoke = std::make_shared<bool>(false);
+  cmd->add_option("--config", *config, "Agent config")->capture_default_str();
+  cmd->add_flag("--accept-scope", *accept, "Accept the shown scope without asking");
+  cmd->add_flag("--revoke", *revoke, "Withdraw consent: the agent records nothing until you "
+                                     "consent again");
+  cmd->callback([=] {
+    auto cfg = LoadAgentConfig(Env::Default(), *config);
+    if (!cfg.ok()) Fail(std::string(cfg.status().message()));
+    if (*revoke) {
+      cfg->consent = false;
+      cfg->consent_scope_hash.clear();
+    } else {
+      RecordingScope scope = ScopeFor(cfg->privacy_config, cfg->frames);
+      if (!AskConsent(ScopeText(scope), *accept)) Fail("no consent given; nothing changed");
+      cfg->consent = true;
+      cfg->consent_scope_hash = ScopeHash(scope);
+    }
+    if (auto s = SaveAgentConfig(Env::Default(), *cfg, *config); !s.ok()) {
+      Fail(std::string(s.message()));
+    }
+    std::cout << (*revoke ? "consent withdrawn: recording is off\n"
+                          : "consent recorded for this scope\n");
+  });
+}
+
+// ---- status ----
+void RegisterStatusCommand(CLI::App& app) {
+  auto* cmd = app.add_subcommand("status", "Show whether recording is on, paused or excluded, "
+                                           "rates, spool size and the last upload");
+  auto config = std::make_shared<std::string>(DefaultAgentConfigPath());
+  auto json = std::make_shared<bool>(false);
+  cmd->add_option("--config", *config, "Agent config")->capture_default_str();
+  cmd->add_flag("--json", *json, "Print the raw status JSON");
+  cmd->callback([=] {
+    auto cfg = LoadAgentConfig(Env::Default(), *config);
+    if (!cfg.ok()) Fail(std::string(cfg.status().message()));
+    Env* env = Env::Default();
+    if (!env->FileExists(Agent::StatusPath(*cfg))) {
+      std::cout << "recording: off (no agent has run with " << *config << ")\n";
+      return;
+    }
+    // Ask a running agent for a fresh status (it watches its state
+    // directory) and wait up to 2 s for it; without an answer the file is
+    // shown as it is and the agent counts as not running. An agent that
+    // wrote its final state, or whose process is gone, is not asked.
+    auto read_status = [&]() {
+      auto text = env->ReadFile(Agent::StatusPath(*cfg));
+      if (!text.ok()) {
+        Fail("cannot read " + Agent::StatusPath(*cfg) + ": " +
+             std::string(text.status().message()));
+      }
+      nlohmann::json parsed = nlohmann::json::parse(*text, nullptr, false);
+      if (!parsed.is_object()) Fail("status file is damaged: " + Agent::StatusPath(*cfg));
+      return parsed;
+    };
+    nlohmann::json j = read_status();
+    const std::string first_state = j.value("state", "unknown");
+    const int64_t pid = j.value("pid", int64_t{0});
+    const bool may_run = first_state != "stopped" && first_state != "source_failed" && pid > 0 &&
+                         !(kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH);
+    const int64_t asked = env->NowWallMicros();
+    const bool sent =
+        may_run &&
+        ReplaceFile(env, Agent::StatusRequestPath(*cfg), std::to_string(asked) + "\n").ok();
+    bool answered = false;
+    for (int waited_ms = 0; sent; waited_ms += 20) {
+      j = read_status();
+      answered = j.value("updated_wall_us", int64_t{0}) >= asked;
+      if (answered || waited_ms >= 2000) break;
+      env->SleepMicros(20'000);
+    }
+    if (*json) {
+      std::cout << j.dump(2) << "\n";
+      return;
+    }
+    int64_t now = env->NowWallMicros();
+    int64_t updated = j.value("updated_wall_us", int64_t{0});
+    std::string state = j.value("state", "unknown");
+    // Unanswered (read-only state directory, a stalled agent): a file its
+    // live process wrote within a heartbeat still counts.
+    bool fresh = answered || (may_run && now - updated < Agent::kStatusHeartbeatUs + 5'000'000);
+    bool live = fresh && state != "stopped" && state != "source_failed";
+    int64_t last_up = j.value("last_upload_wall_us", int64_t{0});
+    std::cout << "recording:        " << (live ? state : "off (agent not running; last: " + state + ")")
+              << "\n"
+              << "programme state:  " << j.value("programme_state", "?") << "\n"
+              << "source:           " << j.value("source", "?") << "\n";
+    if (!j.value("source_warning", std::string()).empty()) {
+      std::cout << "warning:          " << j.value("source_warning", std::string()) << "\n";
+    }
+    if (!j.value("hidden_input", std::string()).empty()) {
+      std::cout << "hidden input:     " << j.value("hidden_input", std::string()) << "\n";
+    }
+    std::cout << "events/min:       " << j.value("events_per_min", 0.0) << "\n"
+              << "segments/min:     " << j.value("segments_per_min", 0.0) << "\n"
+              << "events total:     " << j.value("events_total", 0) << "\n"
+              << "segments total:   " << j.value("segments_total", 0) << "\n"
+              << "spool:            " << j.value("spool_segments", 0) << " segments, "
+              << j.value("spool_bytes", 0) << " bytes\n"
+              << "last upload:      " << (last_up ? FormatAge(now - last_up) : "never") << "\n";
+    if (j.value("spool_purged_segments", 0) > 0) {
+      std::cout << "PURGED (quota):   " << j.value("spool_purged_segments", 0)
+                << " segments were deleted before upload\n";
+    }
+    if (!j.value("last_error", std::string()).empty()) {
+      std::cout << "last error:       " << j.value("last_error", std::string()) << "\n";
+    }
+  });
+}
+
+// ---- pause / resume ----
+void RegisterPauseCommands(CLI::App& app) {
+  auto* cmd = app.add_subcommand("pause", "Pause recording now (takes effect within 1 s)");
+  auto config = std::make_shared<std::string>(DefaultAgentConfigPath());
+  auto duration = std::make_shared<std::string>();
+  cmd->add_option("--config", *config, "Agent config")->capture_default_str();
+  cmd->add_option("--for", *duration, "Pause for a duration such as 90s, 15m, 2h (default: "
+                                      "until `sealtrace resume`)");
+  cmd->callback([=] {
+    auto cfg = LoadAgentConfig(Env::Default(), *config);
+    if (!cfg.ok()) Fail(std::string(cfg.status().message()));
+    int64_t until = 0;
+    if (!duration->empty()) {
+      auto d = ParseDurationUs(*duration);
+      if (!d.ok()) Fail(std::string(d.status().message()), kExitUsage);
+      until = Env::Default()->NowWallMicros() + *d;
+    }
+    Env::Default()->CreateDirs(cfg->state_dir).IgnoreError();
+    auto s = WriteFileAtomic(Env::Default(), Agent::ControlPath(*cfg),
+                             "pause " + std::to_string(until) + "\n");
+    if (!s.ok()) Fail(std::string(s.message()));
+    std::cout << (until ? "paused for " + *duration : std::string("paused until resumed"))
+              << "\n";
+  });
+  auto* res = app.add_subcommand("resume", "Resume recording after a pause");
+  auto rconfig = std::make_shared<std::string>(DefaultAgentConfigPath());
+  res->add_option("--config", *rconfig, "Agent config")->capture_default_str();
+  res->callback([=] {
+    auto cfg = LoadAgentConfig(Env::Default(), *rconfig);
+    if (!cfg.ok()) Fail(std::string(cfg.status().message()));
+    Env::Default()->CreateDirs(cfg->state_dir).IgnoreError();
+    auto s = WriteFileAtomic(Env::Default(), Agent::ControlPath(*cfg), "resume\n");
+    if (!s.ok()) Fail(std::string(s.message()));
+    std::cout << "resumed\n";
+  });
+}
+
+// ---- inspect ----
+void RegisterInspectCommand(CLI::App& app) {
+  auto* cmd = app.add_subcommand("inspect", "Print a segment's header without decrypting it");
+  auto path = std::make_shared<std::string>();
+  auto json = std::make_shared<bool>(false);
+  cmd->add_option("SEGMENT", *path, "Segment file")->required();
+  cmd->add_flag("--json", *json, "JSON output");
+  cmd->callback([=] {
+    auto data = Env::Default()->ReadFile(*path);
+    if (!data.ok()) Fail(std::string(data.status().message()));
+    auto h = ValidateSegmentFraming(*data);
+    if (!h.ok()) Fail(*path + ": " + std::string(h.status().message()));
+    nlohmann::json j{
+        {"format_version", h->format_version},
+        {"schema_version", h->schema_version},
+        {"kind", (h->flags & kFlagFramePayload) ? "frame" : "events"},
+        {"contributor_id", h->contributor_id.Hex()},
+        {"device_id", h->device_id.Hex()},
+        {"segment_id", h->segment_id.Hex()},
+        {"sequence", h->sequence},
+        {"wall_hour_start_us", h->wall_hour_start_us},
+        {"wall_hour_end_us", h->wall_hour_end_us},
+        {"chunk_count", h->chunk_count},
+        {"sealed_bytes", data->size()},
+        {"recipient_key_id", ToHex(h->recipient_key_id)},
+    };
+    if (h->format_version == kSegmentFormatVersionV1) {
+      // v1 kept these in clear; v2 seals them (FORMAT.md §1.3).
+      j["wall_anchor_us"] = h->wall_anchor_us;
+      j["start_mono_us"] = h->start_mono_us;
+      j["duration_us"] = h->duration_us;
+      j["event_count"] = h->event_count;
+      j["plaintext_bytes"] = h->plaintext_bytes;
+    }
+    if (*json) {
+      std::cout << j.dump(2) << "\n";
+      return;
+    }
+    for (auto& [k, v] : j.items()) {
+      std::printf("%-18s %s\n", (k + ":").c_str(),
+                  v.is_string() ? v.get<std::string>().c_str() : v.dump().c_str());
+    }
+    std::printf("%-18s %s\n", "framing:", "valid (contents not decrypted)");
+  });
+}
+
 }  // namespace
 
 void RegisterAgentCommands(CLI::App& app) {
-#ifndef SEALTRACE_RECORDER_ONLY
-  // ---- enroll ---- (talks to the vault: not in the network-free recorder)
-  {
-    auto* cmd = app.add_subcommand(
-        "enroll", "Enrol this device with a vault: creates the contributor (if new) and the "
-                  "device, shows the recording scope, asks for consent, writes the agent config");
-    auto server = std::make_shared<std::string>();
-    auto name = std::make_shared<std::string>();
-    auto config = std::make_shared<std::string>(DefaultConfigPath());
-    auto secret = std::make_shared<std::string>();
-    auto secret_file = std::make_shared<std::string>();
-    auto ca = std::make_shared<std::string>();
-    auto privacy = std::make_shared<std::string>();
-    auto accept = std::make_shared<bool>(false);
-    auto frames = std::make_shared<bool>(false);
-    cmd->add_option("--server", *server, "Vault URL, e.g. http://127.0.0.1:8443")->required();
-    auto device_code = std::make_shared<std::string>();
-    auto invitation = std::make_shared<std::string>();
-    cmd->add_option("--invitation", *invitation,
-                    "Enrol with a single-use invitation an operator gave you (no secret, no name)");
-    cmd->add_option("--name", *name, "Contributor name for a new contributor (1-64 printable characters)");
-    cmd->add_option("--device-code", *device_code,
-                    "Add this device to your existing enrolment: the single-use code from the "
-                    "dashboard (Devices & sign-ins > Add a device); no enrolment secret needed");
-    cmd->add_option("--config", *config, "Where to write the agent config")->capture_default_str();
-    cmd->add_option("--secret-file", *secret_file, "File holding the vault's enrolment secret");
-    cmd->add_option("--secret", *secret, "The enrolment secret itself (prefer --secret-file)");
-    cmd->add_option("--ca-file", *ca, "PEM CA certificate to verify an https vault");
-    cmd->add_option("--privacy-config", *privacy, "Privacy TOML (exclusions, never-record words)");
-    cmd->add_flag("--accept-scope", *accept, "Accept the shown recording scope without asking");
-    cmd->add_flag("--frames", *frames, "Also record screenshots around clicks (off by default)");
-    cmd->callback([=] {
-      RecordingScope scope = ScopeFor(*privacy, *frames);
-      std::string text = ScopeText(scope);
-      if (!name->empty() + !device_code->empty() + !invitation->empty() != 1) {
-        Fail("give one of --name (a new contributor, with the enrolment secret), --invitation "
-             "(a new contributor an operator invited) or --device-code (add this device)");
-      }
-      if (!AskConsent(text, *accept)) Fail("no consent given; nothing was enrolled");
-      const std::string enrol_secret = name->empty() ? std::string() : ReadSecret(*secret, *secret_file);
-      auto r = EnrolOverHttp(*server, enrol_secret, *name, *ca, *device_code, *invitation);
-      if (!r.ok()) Fail(std::string(r.status().message()));
-      AgentConfig c;
-      c.server_url = *server;
-      c.ca_file = *ca;
-      c.name = *name;
-      c.contributor_id = r->contributor_id;
-      c.device_id = r->device_id;
-      c.device_token = r->device_token;
-      c.contributor_public_key = r->contributor_public_key;
-      c.spool_dir = JoinPath(DirName(*config), "spool");
-      c.state_dir = JoinPath(DirName(*config), "state");
-      c.privacy_config = *privacy;
-      c.consent = true;
-      c.consent_scope_hash = ScopeHash(scope);
-      c.frames = *frames;
-      if (auto s = SaveAgentConfig(Env::Default(), c, *config); !s.ok()) {
-        Fail("enrolled, but could not write " + *config + ": " + std::string(s.message()));
-      }
-      if (!r->signin_code.empty()) {
-        // Shown once, on the terminal only: never written to disk.
-        std::cout << "Your single-use sign-in code: " << r->signin_code << "\n"
-                  << "Open " << *server << r->signin_path
-                  << " in your browser within 15 minutes and register a passkey with it; from "
-                     "then on you sign in with the passkey. This device can only upload.\n";
-      }
-      std::cout << "Enrolled '" << *name << "': contributor " << c.contributor_id.Hex()
-                << ", device " << c.device_id.Hex() << "\nAgent config written to " << *config
-                << " (mode 0600)\n";
-    });
-  }
-
-#endif  // SEALTRACE_RECORDER_ONLY
-
-  // ---- agent ----
-  {
-    auto* cmd = app.add_subcommand(
-        "agent", "Record from a source through the privacy gate into sealed, spooled segments, "
-                 "and upload them to the vault");
-    auto config = std::make_shared<std::string>(DefaultConfigPath());
-    auto source = std::make_shared<std::string>();
-    auto speed = std::make_shared<double>(0.0);
-    auto no_upload = std::make_shared<bool>(false);
-    auto follow = std::make_shared<bool>(false);
-    auto summary_json = std::make_shared<bool>(false);
-    auto exit_on_loss = std::make_shared<bool>(false);
-    auto drain = std::make_shared<std::string>("10s");
-    cmd->add_option("--config", *config, "Agent config written by `sealtrace enroll`")
-        ->capture_default_str();
-    cmd->add_option("--source", *source,
-                    "replay:FILE (a recorded event stream, docs/FORMAT.md) or x11[:DISPLAY]")
-        ->required();
-    cmd->add_option("--speed", *speed,
-                    "Replay pacing: 1 = as recorded, 0 = as fast as possible (default)");
-    cmd->add_flag("--no-upload", *no_upload, "Only seal and spool; do not contact the vault");
-    cmd->add_option("--drain-timeout", *drain,
-                    "At exit, keep uploading this long (e.g. 10s); the rest stays spooled")
-        ->capture_default_str();
-    cmd->add_flag("--exit-on-source-loss", *exit_on_loss,
-                  "x11: exit when the X server goes away (default: seal what was captured, "
-                  "report source_lost, and reconnect when the display is back)");
-    cmd->add_flag("--summary-json", *summary_json,
-                  "At exit, also print one JSON line: events captured by kind, sealed, segments");
-    cmd->add_flag("--follow", *follow,
-                  "Keep running after a replay ends (uploading) until interrupted");
-    cmd->callback([=] {
-      auto cfg = LoadAgentConfig(Env::Default(), *config);
-      if (!cfg.ok()) Fail(std::string(cfg.status().message()));
-      auto consent = CheckConsent(*cfg);
-      if (!consent.ok()) Fail(std::string(consent.message()));
-      auto src = MakeSource(*source, *speed, *cfg);
-      if (!src.ok()) Fail(std::string(src.status().message()), kExitUsage);
-      AgentOptions opt;
-      opt.upload = !*no_upload;
-      opt.exit_when_source_ends = !*follow;
-      auto drain_us = ParseDurationUs(*drain);
-      if (!drain_us.ok()) Fail(std::string(drain_us.status().message()), kExitUsage);
-      opt.drain_timeout_us = *drain_us;
-      if (source->rfind("x11", 0) == 0 && !*exit_on_loss) {
-        const std::string spec = *source;
-        const AgentConfig c = *cfg;
-        opt.reconnect = [spec, c] { return MakeSource(spec, 0, c); };
-      }
-      auto agent = Agent::Create(Env::Default(), *cfg, std::move(*src), opt, MakeGateFactory());
-      if (!agent.ok()) Fail(std::string(agent.status().message()));
-      g_agent.store(agent->get());
-      BindFrameTarget(agent->get());
-      std::signal(SIGINT, OnSignal);
-      std::signal(SIGTERM, OnSignal);
-      absl::Status st = (*agent)->Run();
-      g_agent.store(nullptr);
-      auto rs = (*agent)->recorder()->Stats();
-      UploadReport us = (*agent)->ReadUploadReport();
-      auto list = (*agent)->spool()->List();
-      std::cout << "events " << rs.events << ", segments sealed " << rs.segments
-                << ", uploaded " << us.uploaded + us.duplicates << ", still spooled "
-                << (list.ok() ? list->size() : 0) << ", rejected " << us.rejected << "\n";
-      if (*summary_json) {
-        const CaptureCounts c = (*agent)->captured();
-        nlohmann::json j{{"events", c.total()},      {"key_down", c.key_down},
-                         {"key_up", c.key_up},       {"button_down", c.button_down},
-                         {"button_up", c.button_up}, {"scroll", c.scroll},
-                         {"move", c.move},           {"focus", c.focus},
-                         {"sealed_events", rs.events}, {"segments", rs.segments}};
-        std::cout << j.dump() << "\n";
-      }
-      if (!st.ok()) Fail(std::string(st.message()));
-    });
-  }
-
-  // ---- consent ----
-  {
-    auto* cmd = app.add_subcommand(
-        "consent", "Show the current recording scope and record your consent to it (needed at "
-                   "enrolment and again whenever the scope changes)");
-    auto config = std::make_shared<std::string>(DefaultConfigPath());
-    auto accept = std::make_shared<bool>(false);
-    auto revoke = std::make_shared<bool>(false);
-    cmd->add_option("--config", *config, "Agent config")->capture_default_str();
-    cmd->add_flag("--accept-scope", *accept, "Accept the shown scope without asking");
-    cmd->add_flag("--revoke", *revoke, "Withdraw consent: the agent records nothing until you "
-                                       "consent again");
-    cmd->callback([=] {
-      auto cfg = LoadAgentConfig(Env::Default(), *config);
-      if (!cfg.ok()) Fail(std::string(cfg.status().message()));
-      if (*revoke) {
-        cfg->consent = false;
-        cfg->consent_scope_hash.clear();
-      } else {
-        RecordingScope scope = ScopeFor(cfg->privacy_config, cfg->frames);
-        if (!AskConsent(ScopeText(scope), *accept)) Fail("no consent given; nothing changed");
-        cfg->consent = true;
-        cfg->consent_scope_hash = ScopeHash(scope);
-      }
-      if (auto s = SaveAgentConfig(Env::Default(), *cfg, *config); !s.ok()) {
-        Fail(std::string(s.message()));
-      }
-      std::cout << (*revoke ? "consent withdrawn: recording is off\n"
-                            : "consent recorded for this scope\n");
-    });
-  }
-
-  // ---- status ----
-  {
-    auto* cmd = app.add_subcommand("status", "Show whether recording is on, paused or excluded, "
-                                             "rates, spool size and the last upload");
-    auto config = std::make_shared<std::string>(DefaultConfigPath());
-    auto json = std::make_shared<bool>(false);
-    cmd->add_option("--config", *config, "Agent config")->capture_default_str();
-    cmd->add_flag("--json", *json, "Print the raw status JSON");
-    cmd->callback([=] {
-      auto cfg = LoadAgentConfig(Env::Default(), *config);
-      if (!cfg.ok()) Fail(std::string(cfg.status().message()));
-      Env* env = Env::Default();
-      if (!env->FileExists(Agent::StatusPath(*cfg))) {
-        std::cout << "recording: off (no agent has run with " << *config << ")\n";
-        return;
-      }
-      // Ask a running agent for a fresh status (it watches its state
-      // directory) and wait up to 2 s for it; without an answer the file is
-      // shown as it is and the agent counts as not running. An agent that
-      // wrote its final state, or whose process is gone, is not asked.
-      auto read_status = [&]() {
-        auto text = env->ReadFile(Agent::StatusPath(*cfg));
-        if (!text.ok()) {
-          Fail("cannot read " + Agent::StatusPath(*cfg) + ": " +
-               std::string(text.status().message()));
-        }
-        nlohmann::json parsed = nlohmann::json::parse(*text, nullptr, false);
-        if (!parsed.is_object()) Fail("status file is damaged: " + Agent::StatusPath(*cfg));
-        return parsed;
-      };
-      nlohmann::json j = read_status();
-      const std::string first_state = j.value("state", "unknown");
-      const int64_t pid = j.value("pid", int64_t{0});
-      const bool may_run = first_state != "stopped" && first_state != "source_failed" && pid > 0 &&
-                           !(kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH);
-      const int64_t asked = env->NowWallMicros();
-      const bool sent =
-          may_run &&
-          ReplaceFile(env, Agent::StatusRequestPath(*cfg), std::to_string(asked) + "\n").ok();
-      bool answered = false;
-      for (int waited_ms = 0; sent; waited_ms += 20) {
-        j = read_status();
-        answered = j.value("updated_wall_us", int64_t{0}) >= asked;
-        if (answered || waited_ms >= 2000) break;
-        env->SleepMicros(20'000);
-      }
-      if (*json) {
-        std::cout << j.dump(2) << "\n";
-        return;
-      }
-      int64_t now = env->NowWallMicros();
-      int64_t updated = j.value("updated_wall_us", int64_t{0});
-      std::string state = j.value("state", "unknown");
-      // Unanswered (read-only state directory, a stalled agent): a file its
-      // live process wrote within a heartbeat still counts.
-      bool fresh = answered || (may_run && now - updated < Agent::kStatusHeartbeatUs + 5'000'000);
-      bool live = fresh && state != "stopped" && state != "source_failed";
-      int64_t last_up = j.value("last_upload_wall_us", int64_t{0});
-      std::cout << "recording:        " << (live ? state : "off (agent not running; last: " + state + ")")
-                << "\n"
-                << "programme state:  " << j.value("programme_state", "?") << "\n"
-                << "source:           " << j.value("source", "?") << "\n";
-      if (!j.value("source_warning", std::string()).empty()) {
-        std::cout << "warning:          " << j.value("source_warning", std::string()) << "\n";
-      }
-      if (!j.value("hidden_input", std::string()).empty()) {
-        std::cout << "hidden input:     " << j.value("hidden_input", std::string()) << "\n";
-      }
-      std::cout << "events/min:       " << j.value("events_per_min", 0.0) << "\n"
-                << "segments/min:     " << j.value("segments_per_min", 0.0) << "\n"
-                << "events total:     " << j.value("events_total", 0) << "\n"
-                << "segments total:   " << j.value("segments_total", 0) << "\n"
-                << "spool:            " << j.value("spool_segments", 0) << " segments, "
-                << j.value("spool_bytes", 0) << " bytes\n"
-                << "last upload:      " << (last_up ? FormatAge(now - last_up) : "never") << "\n";
-      if (j.value("spool_purged_segments", 0) > 0) {
-        std::cout << "PURGED (quota):   " << j.value("spool_purged_segments", 0)
-                  << " segments were deleted before upload\n";
-      }
-      if (!j.value("last_error", std::string()).empty()) {
-        std::cout << "last error:       " << j.value("last_error", std::string()) << "\n";
-      }
-    });
-  }
-
-  // ---- pause / resume ----
-  {
-    auto* cmd = app.add_subcommand("pause", "Pause recording now (takes effect within 1 s)");
-    auto config = std::make_shared<std::string>(DefaultConfigPath());
-    auto duration = std::make_shared<std::string>();
-    cmd->add_option("--config", *config, "Agent config")->capture_default_str();
-    cmd->add_option("--for", *duration, "Pause for a duration such as 90s, 15m, 2h (default: "
-                                        "until `sealtrace resume`)");
-    cmd->callback([=] {
-      auto cfg = LoadAgentConfig(Env::Default(), *config);
-      if (!cfg.ok()) Fail(std::string(cfg.status().message()));
-      int64_t until = 0;
-      if (!duration->empty()) {
-        auto d = ParseDurationUs(*duration);
-        if (!d.ok()) Fail(std::string(d.status().message()), kExitUsage);
-        until = Env::Default()->NowWallMicros() + *d;
-      }
-      Env::Default()->CreateDirs(cfg->state_dir).IgnoreError();
-      auto s = WriteFileAtomic(Env::Default(), Agent::ControlPath(*cfg),
-                               "pause " + std::to_string(until) + "\n");
-      if (!s.ok()) Fail(std::string(s.message()));
-      std::cout << (until ? "paused for " + *duration : std::string("paused until resumed"))
-                << "\n";
-    });
-    auto* res = app.add_subcommand("resume", "Resume recording after a pause");
-    auto rconfig = std::make_shared<std::string>(DefaultConfigPath());
-    res->add_option("--config", *rconfig, "Agent config")->capture_default_str();
-    res->callback([=] {
-      auto cfg = LoadAgentConfig(Env::Default(), *rconfig);
-      if (!cfg.ok()) Fail(std::string(cfg.status().message()));
-      Env::Default()->CreateDirs(cfg->state_dir).IgnoreError();
-      auto s = WriteFileAtomic(Env::Default(), Agent::ControlPath(*cfg), "resume\n");
-      if (!s.ok()) Fail(std::string(s.message()));
-      std::cout << "resumed\n";
-    });
-  }
-
-  // ---- inspect ----
-  {
-    auto* cmd = app.add_subcommand("inspect", "Print a segment's header without decrypting it");
-    auto path = std::make_shared<std::string>();
-    auto json = std::make_shared<bool>(false);
-    cmd->add_option("SEGMENT", *path, "Segment file")->required();
-    cmd->add_flag("--json", *json, "JSON output");
-    cmd->callback([=] {
-      auto data = Env::Default()->ReadFile(*path);
-      if (!data.ok()) Fail(std::string(data.status().message()));
-      auto h = ValidateSegmentFraming(*data);
-      if (!h.ok()) Fail(*path + ": " + std::string(h.status().message()));
-      nlohmann::json j{
-          {"format_version", h->format_version},
-          {"schema_version", h->schema_version},
-          {"kind", (h->flags & kFlagFramePayload) ? "frame" : "events"},
-          {"contributor_id", h->contributor_id.Hex()},
-          {"device_id", h->device_id.Hex()},
-          {"segment_id", h->segment_id.Hex()},
-          {"sequence", h->sequence},
-          {"wall_hour_start_us", h->wall_hour_start_us},
-          {"wall_hour_end_us", h->wall_hour_end_us},
-          {"chunk_count", h->chunk_count},
-          {"sealed_bytes", data->size()},
-          {"recipient_key_id", ToHex(h->recipient_key_id)},
-      };
-      if (h->format_version == kSegmentFormatVersionV1) {
-        // v1 kept these in clear; v2 seals them (FORMAT.md §1.3).
-        j["wall_anchor_us"] = h->wall_anchor_us;
-        j["start_mono_us"] = h->start_mono_us;
-        j["duration_us"] = h->duration_us;
-        j["event_count"] = h->event_count;
-        j["plaintext_bytes"] = h->plaintext_bytes;
-      }
-      if (*json) {
-        std::cout << j.dump(2) << "\n";
-        return;
-      }
-      for (auto& [k, v] : j.items()) {
-        std::printf("%-18s %s\n", (k + ":").c_str(),
-                    v.is_string() ? v.get<std::string>().c_str() : v.dump().c_str());
-      }
-      std::printf("%-18s %s\n", "framing:", "valid (contents not decrypted)");
-    });
-  }
+  RegisterRunCommand(app);
+  RegisterConsentCommand(app);
+  RegisterStatusCommand(app);
+  RegisterPauseCommands(app);
+  RegisterInspectCommand(app);
 }
 
 }  // namespace sealtrace::cli

@@ -25,6 +25,7 @@
 #include <memory>
 #include <sstream>
 
+#include "cli/cli_util.h"
 #include "cli/commands.h"
 #include "common/env.h"
 #include "crypto/crypto.h"
@@ -41,11 +42,6 @@ using exporter::ExportOptions;
 using exporter::Progress;
 
 constexpr int kExitStopped = 3;
-
-[[noreturn]] void Fail(const std::string& msg, int code = kExitError) {
-  std::cerr << "sealtrace export: " << msg << "\n";
-  throw CLI::RuntimeError(code);
-}
 
 std::string Duration(double s) {
   if (s < 0 || s > 360000) return "--:--";

@@ -16,6 +16,7 @@
 #include "agent/vault_client.h"
 #include "capture/x11/xvfb_session.h"
 #include "cli/agent_wiring.h"
+#include "cli/cli_util.h"
 #include "cli/commands.h"
 #include "cli/demo_report.h"
 #include "access/access_service.h"
@@ -34,11 +35,6 @@ std::atomic<Agent*> g_up_agent{nullptr};
 void OnUpSignal(int) {
   g_stop.store(true);
   if (Agent* a = g_up_agent.load()) a->Stop();
-}
-
-[[noreturn]] void Fail(const std::string& msg, int code = kExitError) {
-  std::cerr << "sealtrace: " << msg << "\n";
-  throw CLI::RuntimeError(code);
 }
 
 std::string XdgDir(const char* var, const char* fallback) {

@@ -10,7 +10,8 @@ class App;
 
 namespace sealtrace::cli {
 
-void RegisterAgentCommands(CLI::App& app);   // agent, enroll, status, inspect, pause, resume
+void RegisterEnrollCommand(CLI::App& app);   // enroll (not in the recorder binary)
+void RegisterAgentCommands(CLI::App& app);   // agent, consent, status, inspect, pause, resume
 void RegisterUpCommands(CLI::App& app);      // up, demo (X11)
 void RegisterServerCommand(CLI::App& app);   // server (vault)
 void RegisterRedactCommand(CLI::App& app);   // redact

@@ -48,6 +48,7 @@ int main(int argc, char** argv) {
       "to audited, purpose-bound reads."};
   app.set_version_flag("--version", "sealtrace 0.1.0");
   app.require_subcommand(1);
+  sealtrace::cli::RegisterEnrollCommand(app);
   sealtrace::cli::RegisterAgentCommands(app);
 #ifndef SEALTRACE_NO_X11
   sealtrace::cli::RegisterUpCommands(app);

@@ -21,7 +21,7 @@ namespace sealtrace::testing {
 namespace {
 
 TEST(Crash, AgentKill9AtManyPointsLosesAtMostTheUnsealedTail) {
-  if (kOnPostgres) GTEST_SKIP() << "agent crashes do not touch the vault backend (crash_test)";
+  if (OnPostgres()) GTEST_SKIP() << "agent crashes do not touch the vault backend (crash_test)";
   std::string root = MakeTempDir("st_crash_agent");
   VaultProcess v = NewVault(root);
   v.Start();

@@ -75,7 +75,7 @@ TEST(EndToEnd, ReplayArrivesExactlyAndNoPlaintextOnDisk) {
     auto hits = FilesContaining(root, canary);
     // The replay input file itself is the only plaintext (it is test input).
     for (auto& h : hits) EXPECT_EQ(h, replay) << "plaintext canary found in " << h;
-    if (kOnPostgres) {  // ...nor in the database cluster's files (tables, WAL)
+    if (OnPostgres()) {  // ...nor in the database cluster's files (tables, WAL)
       for (const auto& dir : VaultStorageRoots(v)) {
         for (auto& h : FilesContaining(dir, canary)) {
           EXPECT_EQ(h, replay) << "plaintext canary found in " << h;

@@ -1,7 +1,8 @@
 // Shared steps of the whole-process tests: a vault process, enrolment, replay
 // files, and reading back what the vault holds (decrypting in the test with
 // the contributor key, as only an audited reader may in the product).
-// With SEALTRACE_TEST_POSTGRES (targets pg_e2e_test, pg_crash_test) every
+// Under SEALTRACE_TEST_BACKEND=postgres (the pg_e2e_test, pg_crash_test and
+// pg_identity_leak_test ctest entries run the same binaries with it) every
 // vault runs with `--backend postgres` on a fresh database of a throwaway
 // PostgreSQL cluster, so the same tests prove the same promises there.
 #pragma once
@@ -22,18 +23,13 @@
 #include "privacy/gate.h"
 #include "segment/format.h"
 #include "vault/vault.h"
-#ifdef SEALTRACE_TEST_POSTGRES
 #include "pg/pg_cluster.h"
 #include "vault/pg_metadata_store.h"
-#endif
 
 namespace sealtrace::testing {
 
-#ifdef SEALTRACE_TEST_POSTGRES
-inline constexpr bool kOnPostgres = true;
-#else
-inline constexpr bool kOnPostgres = false;
-#endif
+// True in the pg-labelled runs (see above).
+inline bool OnPostgres() { return PgCluster::Requested(); }
 
 struct VaultProcess {
   std::string dir;
@@ -69,7 +65,7 @@ inline VaultProcess NewVault(const std::string& root) {
   v.dir = root + "/vault";
   v.log = root + "/vault.log";
   v.port = FreeLoopbackPort();
-#ifdef SEALTRACE_TEST_POSTGRES
+  if (!OnPostgres()) return v;
   static int n = 0;
   PgCluster* pg = PgCluster::Shared();
   EXPECT_NE(pg, nullptr);
@@ -78,7 +74,6 @@ inline VaultProcess NewVault(const std::string& root) {
     EXPECT_TRUE(ci.ok()) << ci.status();
     if (ci.ok()) v.pg_conninfo = *ci;
   }
-#endif
   return v;
 }
 
@@ -120,7 +115,6 @@ inline VaultContents ReadVault(const std::string& vault_dir, const Id16& contrib
   VaultContents out;
   vault::VaultOptions o;
   o.data_dir = vault_dir;
-#ifdef SEALTRACE_TEST_POSTGRES
   if (!pg_conninfo.empty()) {
     o.open_metadata = [pg_conninfo]() -> absl::StatusOr<std::unique_ptr<vault::MetadataStore>> {
       auto s = vault::PgMetadataStore::Open({pg_conninfo, 2});
@@ -128,7 +122,6 @@ inline VaultContents ReadVault(const std::string& vault_dir, const Id16& contrib
       return std::unique_ptr<vault::MetadataStore>(*std::move(s));
     };
   }
-#endif
   auto v = vault::Vault::Open(o);
   EXPECT_TRUE(v.ok()) << v.status();
   if (!v.ok()) return out;
@@ -168,9 +161,7 @@ inline VaultContents ReadVault(const VaultProcess& v, const Id16& contributor) {
 // database cluster's files too.
 inline std::vector<std::string> VaultStorageRoots(const VaultProcess& v) {
   std::vector<std::string> roots{v.dir};
-#ifdef SEALTRACE_TEST_POSTGRES
-  if (PgCluster::Shared()) roots.push_back(PgCluster::Shared()->dir());
-#endif
+  if (OnPostgres() && PgCluster::Shared()) roots.push_back(PgCluster::Shared()->dir());
   return roots;
 }
 

@@ -194,7 +194,7 @@ TEST(IdentityLeak, NeitherTheSecretHolderNorTheDeviceThiefReadsAByte) {
   // Her audit trail shows the attempts: the taken name and her device's token.
   // (Read in-process from the embedded files; on PostgreSQL the same entries
   // are checked by pg_access_signin_test and pg_access_http_test.)
-  if (kOnPostgres) return;
+  if (OnPostgres()) return;
   vault::VaultOptions vo;
   vo.data_dir = v.dir;
   auto vault = vault::Vault::Open(vo);

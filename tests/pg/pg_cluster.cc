@@ -7,6 +7,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <string_view>
 
 #include "pg/subprocess.h"
 
@@ -121,6 +122,11 @@ absl::Status PgCluster::Restart() {
   if (*rc != 0) return absl::InternalError("pg_ctl start failed, see " + dir_ + "/postgres.log");
   running_ = true;
   return absl::OkStatus();
+}
+
+bool PgCluster::Requested() {
+  const char* b = getenv("SEALTRACE_TEST_BACKEND");
+  return b != nullptr && std::string_view(b) == "postgres";
 }
 
 PgCluster* PgCluster::Shared() {

@@ -39,6 +39,12 @@ class PgCluster {
   // Shared cluster for a test binary (started on first use, stopped at exit).
   static PgCluster* Shared();
 
+  // True when this test process is to run its backend-neutral tests on
+  // PostgreSQL: the environment has SEALTRACE_TEST_BACKEND=postgres, which the
+  // pg-labelled ctest entries of sealtrace_pg_variant() set. Each test source
+  // is compiled once and run on both backends.
+  static bool Requested();
+
  private:
   PgCluster() = default;
   std::string Bin(const std::string& tool) const;
