@@ -35,6 +35,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       __builtin_trap();
     }
   }
+  if (auto st = sealtrace::ParseAgentStatus(text)) {
+    // Whatever the parser accepts, the encoder writes back to the same status.
+    auto again = sealtrace::ParseAgentStatus(sealtrace::EncodeAgentStatus(*st));
+    if (!again || sealtrace::EncodeAgentStatus(*again) != sealtrace::EncodeAgentStatus(*st) ||
+        again->state != st->state || again->captured.total() != st->captured.total()) {
+      __builtin_trap();
+    }
+  }
   sealtrace::Env* env = sealtrace::Env::Default();
   if (!sealtrace::WriteFileAtomic(env, path, std::string_view(reinterpret_cast<const char*>(data), size)).ok()) {
     return 0;

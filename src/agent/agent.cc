@@ -11,7 +11,6 @@
 #include <deque>
 #include <thread>
 
-#include <nlohmann/json.hpp>
 
 #include "agent/uploader.h"
 #include "spdlog/spdlog.h"
@@ -210,50 +209,41 @@ void Agent::WriteStatus(const std::string& state) {
     info = source_->Info();
     source_error = source_error_;
   }
-  const CaptureCounts cc = captured();
-  nlohmann::json j{
-      {"state", state},
-      {"programme_state", programme_state_},
-      {"programme_title_policy", programme_title_policy_},
-      {"title_policy", filter_ ? filter_->title_policy() : std::string()},
-      {"source", info.description},
-      {"source_warning", info.warning},
-      {"hidden_input", info.hidden_input},
-      {"window_manager", info.has_window_manager},
-      {"pid", static_cast<int64_t>(getpid())},
-      {"updated_wall_us", env_->NowWallMicros()},
-      {"started_wall_us", started_wall_us_},
-      {"events_total", rs.events},
-      {"events_per_min", events_per_min},
-      {"segments_per_min", segments_per_min},
-      {"segments_total", rs.segments},
-      {"frames_total", rs.frames},
-      {"seal_errors", rs.seal_errors},
-      {"unspooled_in_memory", rs.unspooled},
-      {"captured", {{"key_down", cc.key_down},
-                    {"key_up", cc.key_up},
-                    {"button_down", cc.button_down},
-                    {"button_up", cc.button_up},
-                    {"scroll", cc.scroll},
-                    {"move", cc.move},
-                    {"focus", cc.focus},
-                    {"other", cc.other}}},
-      {"spool_segments", ss.segments},
-      {"spool_bytes", ss.bytes},
-      {"spool_purged_segments", ss.purged_segments_total},
-      {"spool_quarantined", ss.quarantined_total},
-      {"uploader", !opt_.upload ? "off" : uploader_pid_ > 0 ? "running" : "not running"},
-      {"uploaded", us.uploaded},
-      {"upload_duplicates", us.duplicates},
-      {"upload_rejected", us.rejected},
-      {"upload_failures", us.failures},
-      {"last_upload_wall_us", us.last_upload_wall_us},
-      {"last_acked_sequence", us.last_acked_sequence},
-      {"last_error", us.last_error.empty() ? rs.last_error : us.last_error},
-      {"source_error", source_error},
-  };
+  AgentStatus st;
+  st.state = state;
+  st.programme_state = programme_state_;
+  st.programme_title_policy = programme_title_policy_;
+  st.title_policy = filter_ ? filter_->title_policy() : std::string();
+  st.source = info.description;
+  st.source_warning = info.warning;
+  st.hidden_input = info.hidden_input;
+  st.source_error = source_error;
+  st.window_manager = info.has_window_manager;
+  st.pid = static_cast<int64_t>(getpid());
+  st.updated_wall_us = env_->NowWallMicros();
+  st.started_wall_us = started_wall_us_;
+  st.events_total = rs.events;
+  st.segments_total = rs.segments;
+  st.frames_total = rs.frames;
+  st.seal_errors = rs.seal_errors;
+  st.unspooled_in_memory = rs.unspooled;
+  st.events_per_min = events_per_min;
+  st.segments_per_min = segments_per_min;
+  st.captured = captured();
+  st.spool_segments = ss.segments;
+  st.spool_bytes = ss.bytes;
+  st.spool_purged_segments = ss.purged_segments_total;
+  st.spool_quarantined = ss.quarantined_total;
+  st.uploader = !opt_.upload ? "off" : uploader_pid_ > 0 ? "running" : "not running";
+  st.uploaded = us.uploaded;
+  st.upload_duplicates = us.duplicates;
+  st.upload_rejected = us.rejected;
+  st.upload_failures = us.failures;
+  st.last_upload_wall_us = us.last_upload_wall_us;
+  st.last_acked_sequence = us.last_acked_sequence;
+  st.last_error = us.last_error.empty() ? rs.last_error : us.last_error;
   // Advisory: atomic but not fsync'd.
-  ReplaceFile(env_, StatusPath(cfg_), j.dump(2) + "\n").IgnoreError();
+  ReplaceFile(env_, StatusPath(cfg_), EncodeAgentStatus(st)).IgnoreError();
 }
 
 void Agent::ReadControl() {

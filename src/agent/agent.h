@@ -72,15 +72,6 @@ struct AgentOptions {
   int64_t reconnect_interval_us = 1'000'000;
 };
 
-// Events the source delivered, by kind (before the privacy gate).
-struct CaptureCounts {
-  uint64_t key_down = 0, key_up = 0, button_down = 0, button_up = 0, scroll = 0, move = 0,
-           focus = 0, other = 0;
-  uint64_t total() const {
-    return key_down + key_up + button_down + button_up + scroll + move + focus + other;
-  }
-};
-
 class Agent {
  public:
   // Builds the filter stage given the downstream sink (nullptr: none).

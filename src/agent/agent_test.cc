@@ -125,13 +125,13 @@ TEST(Agent, ProgrammeTitlePolicyReachesTheFilterWithoutRestart) {
   EXPECT_TRUE(WaitUntil([&] { return filter->title_policy() == "app-only"; }));
   auto status = [&] {
     auto text = env->ReadFile(Agent::StatusPath(cfg));
-    return text.ok() ? nlohmann::json::parse(*text, nullptr, false) : nlohmann::json();
+    auto st = text.ok() ? ParseAgentStatus(*text) : std::nullopt;
+    return st ? *st : AgentStatus{};
   };
   EXPECT_TRUE(WaitUntil([&] {
-    auto j = status();
-    return j.is_object() && j.value("programme_title_policy", "") == "app-only" &&
-           j.value("title_policy", "") == "app-only";
-  })) << status().dump();
+    auto st = status();
+    return st.programme_title_policy == "app-only" && st.title_policy == "app-only";
+  })) << EncodeAgentStatus(status());
   // A damaged file keeps the last policy.
   const int calls = filter->calls();
   ASSERT_TRUE(ReplaceFile(env, VaultStatePath(cfg), "{\"programme_state\":").ok());
@@ -158,6 +158,44 @@ TEST(StateFiles, VaultStateCarriesTheTitlePolicy) {
   EXPECT_FALSE(ParseVaultState(
                    R"({"programme_state":"ACTIVE","recording_allowed":true,"title_policy":2})")
                    .has_value());
+}
+
+TEST(StateFiles, AgentStatusRoundTripsAndRefusesWrongTypes) {
+  AgentStatus st;
+  st.state = "recording";
+  st.source = "x11 :99 (title \xc3\xa9)";
+  st.pid = 4242;
+  st.updated_wall_us = 1'790'000'000'000'000;
+  st.events_total = 12;
+  st.events_per_min = 3.25;
+  st.captured.key_down = 5;
+  st.captured.focus = 1;
+  st.window_manager = true;
+  st.last_error = "vault unreachable";
+  const std::string text = EncodeAgentStatus(st);
+  // The keys readers (docs/FORMAT.md §2, the tests, older CLIs) look for.
+  for (const char* k : {"\"state\": \"recording\"", "\"events_total\": 12",
+                        "\"key_down\": 5", "\"window_manager\": true"}) {
+    EXPECT_NE(text.find(k), std::string::npos) << k << " in " << text;
+  }
+  auto back = ParseAgentStatus(text);
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(EncodeAgentStatus(*back), text);
+  EXPECT_EQ(back->pid, 4242);
+  EXPECT_EQ(back->captured.total(), 6u);
+  EXPECT_DOUBLE_EQ(back->events_per_min, 3.25);
+  EXPECT_FALSE(back->final());
+  // Absent fields keep their defaults (an older recorder's file).
+  auto old = ParseAgentStatus(R"({"state":"stopped"})");
+  ASSERT_TRUE(old.has_value());
+  EXPECT_TRUE(old->final());
+  EXPECT_EQ(old->events_total, 0u);
+  // Present with the wrong type, or not an object: damaged.
+  EXPECT_FALSE(ParseAgentStatus(R"({"state":3})").has_value());
+  EXPECT_FALSE(ParseAgentStatus(R"({"events_total":-1})").has_value());
+  EXPECT_FALSE(ParseAgentStatus(R"({"captured":{"move":"x"}})").has_value());
+  EXPECT_FALSE(ParseAgentStatus(R"({"state":"rec)").has_value());
+  EXPECT_FALSE(ParseAgentStatus("[]").has_value());
 }
 
 }  // namespace

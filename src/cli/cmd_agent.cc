@@ -145,6 +145,64 @@ void RegisterConsentCommand(CLI::App& app) {
 }
 
 // ---- status ----
+// The status file as it is; fails the command when it cannot be read or parsed.
+AgentStatus ReadStatusFile(Env* env, const AgentConfig& cfg, std::string* raw) {
+  auto text = env->ReadFile(Agent::StatusPath(cfg));
+  if (!text.ok()) {
+    Fail("cannot read " + Agent::StatusPath(cfg) + ": " + std::string(text.status().message()));
+  }
+  auto parsed = ParseAgentStatus(*text);
+  if (!parsed) Fail("status file is damaged: " + Agent::StatusPath(cfg));
+  *raw = *std::move(text);
+  return *parsed;
+}
+
+// Asks a running agent for a fresh status (it watches its state directory)
+// and waits up to 2 s for it; without an answer the file is shown as it is.
+// An agent that wrote its final state, or whose process is gone, is not
+// asked. *answered: the agent answered; *may_run: its process may be alive.
+AgentStatus RefreshStatus(Env* env, const AgentConfig& cfg, std::string* raw, bool* answered,
+                          bool* may_run) {
+  AgentStatus st = ReadStatusFile(env, cfg, raw);
+  *may_run = !st.final() && st.pid > 0 &&
+             !(kill(static_cast<pid_t>(st.pid), 0) != 0 && errno == ESRCH);
+  *answered = false;
+  const int64_t asked = env->NowWallMicros();
+  if (!*may_run ||
+      !ReplaceFile(env, Agent::StatusRequestPath(cfg), std::to_string(asked) + "\n").ok()) {
+    return st;
+  }
+  for (int waited_ms = 0;; waited_ms += 20) {
+    st = ReadStatusFile(env, cfg, raw);
+    *answered = st.updated_wall_us >= asked;
+    if (*answered || waited_ms >= 2000) return st;
+    env->SleepMicros(20'000);
+  }
+}
+
+void PrintStatus(const AgentStatus& st, bool live, int64_t now) {
+  std::cout << "recording:        "
+            << (live ? st.state : "off (agent not running; last: " + st.state + ")") << "\n"
+            << "programme state:  " << st.programme_state << "\n"
+            << "source:           " << st.source << "\n";
+  if (!st.source_warning.empty()) std::cout << "warning:          " << st.source_warning << "\n";
+  if (!st.hidden_input.empty()) std::cout << "hidden input:     " << st.hidden_input << "\n";
+  std::cout << "events/min:       " << st.events_per_min << "\n"
+            << "segments/min:     " << st.segments_per_min << "\n"
+            << "events total:     " << st.events_total << "\n"
+            << "segments total:   " << st.segments_total << "\n"
+            << "spool:            " << st.spool_segments << " segments, " << st.spool_bytes
+            << " bytes\n"
+            << "last upload:      "
+            << (st.last_upload_wall_us ? FormatAge(now - st.last_upload_wall_us) : "never")
+            << "\n";
+  if (st.spool_purged_segments > 0) {
+    std::cout << "PURGED (quota):   " << st.spool_purged_segments
+              << " segments were deleted before upload\n";
+  }
+  if (!st.last_error.empty()) std::cout << "last error:       " << st.last_error << "\n";
+}
+
 void RegisterStatusCommand(CLI::App& app) {
   auto* cmd = app.add_subcommand("status", "Show whether recording is on, paused or excluded, "
                                            "rates, spool size and the last upload");
@@ -160,72 +218,19 @@ void RegisterStatusCommand(CLI::App& app) {
       std::cout << "recording: off (no agent has run with " << *config << ")\n";
       return;
     }
-    // Ask a running agent for a fresh status (it watches its state
-    // directory) and wait up to 2 s for it; without an answer the file is
-    // shown as it is and the agent counts as not running. An agent that
-    // wrote its final state, or whose process is gone, is not asked.
-    auto read_status = [&]() {
-      auto text = env->ReadFile(Agent::StatusPath(*cfg));
-      if (!text.ok()) {
-        Fail("cannot read " + Agent::StatusPath(*cfg) + ": " +
-             std::string(text.status().message()));
-      }
-      nlohmann::json parsed = nlohmann::json::parse(*text, nullptr, false);
-      if (!parsed.is_object()) Fail("status file is damaged: " + Agent::StatusPath(*cfg));
-      return parsed;
-    };
-    nlohmann::json j = read_status();
-    const std::string first_state = j.value("state", "unknown");
-    const int64_t pid = j.value("pid", int64_t{0});
-    const bool may_run = first_state != "stopped" && first_state != "source_failed" && pid > 0 &&
-                         !(kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH);
-    const int64_t asked = env->NowWallMicros();
-    const bool sent =
-        may_run &&
-        ReplaceFile(env, Agent::StatusRequestPath(*cfg), std::to_string(asked) + "\n").ok();
-    bool answered = false;
-    for (int waited_ms = 0; sent; waited_ms += 20) {
-      j = read_status();
-      answered = j.value("updated_wall_us", int64_t{0}) >= asked;
-      if (answered || waited_ms >= 2000) break;
-      env->SleepMicros(20'000);
-    }
+    std::string raw;
+    bool answered = false, may_run = false;
+    const AgentStatus st = RefreshStatus(env, *cfg, &raw, &answered, &may_run);
     if (*json) {
-      std::cout << j.dump(2) << "\n";
+      std::cout << raw;
       return;
     }
-    int64_t now = env->NowWallMicros();
-    int64_t updated = j.value("updated_wall_us", int64_t{0});
-    std::string state = j.value("state", "unknown");
+    const int64_t now = env->NowWallMicros();
     // Unanswered (read-only state directory, a stalled agent): a file its
     // live process wrote within a heartbeat still counts.
-    bool fresh = answered || (may_run && now - updated < Agent::kStatusHeartbeatUs + 5'000'000);
-    bool live = fresh && state != "stopped" && state != "source_failed";
-    int64_t last_up = j.value("last_upload_wall_us", int64_t{0});
-    std::cout << "recording:        " << (live ? state : "off (agent not running; last: " + state + ")")
-              << "\n"
-              << "programme state:  " << j.value("programme_state", "?") << "\n"
-              << "source:           " << j.value("source", "?") << "\n";
-    if (!j.value("source_warning", std::string()).empty()) {
-      std::cout << "warning:          " << j.value("source_warning", std::string()) << "\n";
-    }
-    if (!j.value("hidden_input", std::string()).empty()) {
-      std::cout << "hidden input:     " << j.value("hidden_input", std::string()) << "\n";
-    }
-    std::cout << "events/min:       " << j.value("events_per_min", 0.0) << "\n"
-              << "segments/min:     " << j.value("segments_per_min", 0.0) << "\n"
-              << "events total:     " << j.value("events_total", 0) << "\n"
-              << "segments total:   " << j.value("segments_total", 0) << "\n"
-              << "spool:            " << j.value("spool_segments", 0) << " segments, "
-              << j.value("spool_bytes", 0) << " bytes\n"
-              << "last upload:      " << (last_up ? FormatAge(now - last_up) : "never") << "\n";
-    if (j.value("spool_purged_segments", 0) > 0) {
-      std::cout << "PURGED (quota):   " << j.value("spool_purged_segments", 0)
-                << " segments were deleted before upload\n";
-    }
-    if (!j.value("last_error", std::string()).empty()) {
-      std::cout << "last error:       " << j.value("last_error", std::string()) << "\n";
-    }
+    const bool fresh =
+        answered || (may_run && now - st.updated_wall_us < Agent::kStatusHeartbeatUs + 5'000'000);
+    PrintStatus(st, fresh && !st.final(), now);
   });
 }
 
