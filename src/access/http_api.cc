@@ -12,47 +12,19 @@ namespace sealtrace::access {
 namespace {
 
 using json = nlohmann::json;
-using vault::ApiRequest;
-using vault::ApiResponse;
+using ApiRequest = net::HttpRequest;
+using ApiResponse = net::HttpResponse;
 
 std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
-ApiResponse Json(int status, const json& j) { return {status, Dump(j), "application/json"}; }
+ApiResponse Json(int status, const json& j) { return ApiResponse::Json(status, Dump(j)); }
 
 ApiResponse Error(int status, const std::string& code, const std::string& message,
                   const std::string& rule = "") {
-  json j = {{"error", code}, {"message", message}};
-  if (!rule.empty()) j["rule"] = rule;
-  return Json(status, j);
+  return net::ErrorResponse(status, code, message, rule);
 }
 
-ApiResponse FromStatus(const absl::Status& s) {
-  const std::string m(s.message());
-  const std::string rule = RuleOf(s);
-  switch (s.code()) {
-    case absl::StatusCode::kUnauthenticated:
-      return Error(401, "unauthenticated", m, rule);
-    case absl::StatusCode::kPermissionDenied:
-      return Error(403, "forbidden", m, rule);
-    case absl::StatusCode::kInvalidArgument:
-      return Error(400, "bad_request", m);
-    case absl::StatusCode::kNotFound:
-      return Error(404, "not_found", m);
-    case absl::StatusCode::kFailedPrecondition:
-    case absl::StatusCode::kAlreadyExists:
-      return Error(409, "conflict", m, rule);
-    case absl::StatusCode::kResourceExhausted:
-      return Error(413, "too_large", m, rule);
-    case absl::StatusCode::kUnavailable:
-      return Error(503, "unavailable", m, rule);
-    case absl::StatusCode::kUnimplemented:
-      return Error(501, "not_implemented", m);
-    case absl::StatusCode::kDataLoss:
-      return Error(500, "data_loss", m);
-    default:
-      return Error(500, "internal", m);
-  }
-}
+ApiResponse FromStatus(const absl::Status& s) { return net::StatusResponse(s, RuleOf(s)); }
 
 absl::StatusOr<json> ParseBody(const ApiRequest& req) {
   if (req.body.empty()) return json::object();
@@ -79,8 +51,8 @@ absl::StatusOr<T> Field(const json& j, const char* name, bool required, T def = 
 
 absl::StatusOr<int64_t> IntParam(const ApiRequest& req, const char* name, bool required,
                                  int64_t def = 0) {
-  auto it = req.params.find(name);
-  if (it == req.params.end() || it->second.empty()) {
+  auto it = req.query.find(name);
+  if (it == req.query.end() || it->second.empty()) {
     if (required) {
       return absl::InvalidArgumentError(std::string("missing query parameter \"") + name + "\"");
     }
@@ -95,8 +67,8 @@ absl::StatusOr<int64_t> IntParam(const ApiRequest& req, const char* name, bool r
 }
 
 std::string Param(const ApiRequest& req, const char* name) {
-  auto it = req.params.find(name);
-  return it == req.params.end() ? std::string() : it->second;
+  auto it = req.query.find(name);
+  return it == req.query.end() ? std::string() : it->second;
 }
 
 json TokenJson(const IssuedToken& t) {
@@ -232,7 +204,7 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> AccessApi::OnEn
   return extra;
 }
 
-vault::ApiResponse AccessApi::HandleSignIn(const vault::ApiRequest& req) {
+ApiResponse AccessApi::HandleSignIn(const ApiRequest& req) {
   const std::string& path = req.path;
   if (signin_ == nullptr) return Error(501, "not_implemented", "sign-in is not served here");
   if (req.method != "POST") return Error(405, "method_not_allowed", "POST only");
@@ -257,7 +229,7 @@ vault::ApiResponse AccessApi::HandleSignIn(const vault::ApiRequest& req) {
     return Json(200, TokenJson(*t));
   }
   if (path == "/v1/signin/invitation") {
-    auto p = service_->Authenticate(req.authorization, kScopeAdmin, path);
+    auto p = service_->Authenticate(req.Header("Authorization"), kScopeAdmin, path);
     if (!p.ok()) return FromStatus(p.status());
     auto name = Field<std::string>(*body, "name", true);
     if (!name.ok()) return FromStatus(name.status());
@@ -266,7 +238,7 @@ vault::ApiResponse AccessApi::HandleSignIn(const vault::ApiRequest& req) {
     return Json(200, {{"invitation", code->code}, {"name", *name}, {"expires_us", code->expires_us}});
   }
   if (path == "/v1/signin/recovery-code") {
-    auto p = service_->Authenticate(req.authorization, kScopeGrants, path);
+    auto p = service_->Authenticate(req.Header("Authorization"), kScopeGrants, path);
     if (!p.ok()) return FromStatus(p.status());
     auto cid = Field<std::string>(*body, "contributor_id", true);
     if (!cid.ok()) return FromStatus(cid.status());
@@ -295,7 +267,7 @@ struct Call {
   // audited), then runs fn with the principal.
   ApiResponse With(const char* scope,
                    const std::function<ApiResponse(const Principal&)>& fn) const {
-    auto p = svc->Authenticate(req.authorization, scope, path);
+    auto p = svc->Authenticate(req.Header("Authorization"), scope, path);
     if (!p.ok()) return FromStatus(p.status());
     if (post && !body.ok()) {
       svc->AuditRefusal(&*p, "request.malformed", path, std::string(body.status().message()));
@@ -693,7 +665,7 @@ std::optional<ApiResponse> AuditRoutes(const Call& c) {
   if (path == "/v1/audit/checkpoint" && get) {
     return with("", [&](const Principal& p) {
       ST_TRY(cp, svc->Checkpoint(p, Param(req, "fresh") == "1"));
-      return ApiResponse{200, *cp, "text/plain; charset=utf-8"};
+      return ApiResponse::Text(200, *cp, "text/plain; charset=utf-8");
     });
   }
   if (path == "/v1/audit/proof/inclusion" && get) {
@@ -717,7 +689,7 @@ std::optional<ApiResponse> AuditRoutes(const Call& c) {
   if (path == "/v1/audit/entries" && get) {
     return with("", [&](const Principal& p) {
       // Contributors need the "me" scope, everyone else "audit".
-      auto scoped = svc->Authenticate(req.authorization,
+      auto scoped = svc->Authenticate(req.Header("Authorization"),
                                       p.role == Role::kContributor ? kScopeMe : kScopeAudit, path);
       if (!scoped.ok()) return FromStatus(scoped.status());
       ST_TRY(list, svc->AuditEntries(p, Param(req, "contributor")));
@@ -742,7 +714,7 @@ std::optional<ApiResponse> AuditRoutes(const Call& c) {
 
 }  // namespace
 
-vault::ApiResponse AccessApi::Handle(const vault::ApiRequest& req) {
+ApiResponse AccessApi::Handle(const ApiRequest& req) {
   const std::string& path = req.path;
   AccessService* svc = service_;
   if (req.body_too_large) {
@@ -788,5 +760,21 @@ vault::ApiResponse AccessApi::Handle(const vault::ApiRequest& req) {
 
 #undef ST_TRY
 #undef ST_ROUTE_LOCALS
+
+void AccessApi::RegisterRoutes(net::HttpServer& server) {
+  // Every other /v1 route, whatever the method: Handle answers 404 or 405.
+  for (const char* method : {"GET", "POST", "PUT", "DELETE"}) {
+    net::Route r;
+    r.method = method;
+    r.pattern = R"(/v1/.+)";
+    r.max_body = kMaxApiBodyBytes;
+    r.handler = [this](const net::HttpRequest& req) {
+      net::HttpResponse out = Handle(req);
+      out.SetHeader("Cache-Control", "no-store");
+      return out;
+    };
+    server.AddRoute(std::move(r));
+  }
+}
 
 }  // namespace sealtrace::access

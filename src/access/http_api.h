@@ -1,5 +1,5 @@
-// AccessApi: the access layer's HTTP routes (JSON, bearer tokens), served by
-// VaultServer through the vault::ApiHandler hook. Routes are listed in
+// AccessApi: the access layer's HTTP routes (JSON, bearer tokens), registered
+// on the vault's HTTP server (net/http_server.h) through vault::ApiHandler. Routes are listed in
 // docs/API.md. Request bodies are capped at kMaxApiBodyBytes (413 beyond);
 // malformed JSON or parameters get 400 with a reason; refusals get 401/403
 // with {"error", "rule", "message"}; audit-log failures 503 (fail closed).
@@ -20,14 +20,15 @@ class AccessApi final : public vault::ApiHandler {
   // `signin` may be null (then the sign-in routes answer 501 and enrolment
   // issues no sign-in code).
   AccessApi(AccessService* service, SignInService* signin) : service_(service), signin_(signin) {}
-  size_t MaxBodyBytes() const override { return kMaxApiBodyBytes; }
-  vault::ApiResponse Handle(const vault::ApiRequest& req) override;
+  void RegisterRoutes(net::HttpServer& server) override;
+  // One request (as RegisterRoutes' routes call it; public for tests).
+  net::HttpResponse Handle(const net::HttpRequest& req);
   absl::StatusOr<std::vector<std::pair<std::string, std::string>>> OnEnrolled(
       const std::string& contributor_id_hex, const std::string& device_id_hex,
       const std::string& name, bool new_contributor, const std::string& via) override;
 
  private:
-  vault::ApiResponse HandleSignIn(const vault::ApiRequest& req);
+  net::HttpResponse HandleSignIn(const net::HttpRequest& req);
   AccessService* service_;
   SignInService* signin_;
 };

@@ -214,7 +214,7 @@ int RunServer(const ServerFlags& f) {
   dd.audit_log = (*stack)->log.get();
   dd.vault = v->get();
   dd.https = !cert.empty();
-  so.register_routes = [dd](httplib::Server& s) { dashboard::RegisterDashboardRoutes(s, dd); };
+  so.register_routes = [dd](net::HttpServer& s) { dashboard::RegisterDashboardRoutes(s, dd); };
   vault::VaultServer server(v->get(), so);
   if (!server.valid()) {
     std::cerr << "sealtrace server: cannot load the TLS certificate " << cert << " / key " << key

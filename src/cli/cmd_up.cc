@@ -82,7 +82,7 @@ struct EmbeddedVault {
     dd.audit_log = stack->log.get();
     dd.vault = vault.get();
     dd.https = tls;
-    so.register_routes = [dd](httplib::Server& s) { dashboard::RegisterDashboardRoutes(s, dd); };
+    so.register_routes = [dd](net::HttpServer& s) { dashboard::RegisterDashboardRoutes(s, dd); };
     if (tls) {
       auto paths = access::TlsPathsIn(data_dir + "/tls");
       so.tls_cert_file = paths.server_cert;

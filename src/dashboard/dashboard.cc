@@ -1,6 +1,5 @@
 #include "dashboard/dashboard.h"
 
-#include <httplib.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -30,6 +29,7 @@
 #include "dashboard/html.h"
 #include "dashboard/pause.h"
 #include "dashboard/timeline.h"
+#include "net/http_server.h"
 #include "segment/event_json.h"
 #include "vault/vault.h"
 
@@ -50,7 +50,7 @@ constexpr char kCsp[] =
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 // ---------------------------------------------------------------------------
-// Request / response, independent of httplib.
+// Request / response, independent of the HTTP core (FromHttp/ToHttp adapt).
 
 struct Request {
   std::string method;
@@ -1896,34 +1896,61 @@ Response Dashboard::AuditPage(const Ctx& c) {
 
 }  // namespace
 
-void RegisterDashboardRoutes(httplib::Server& server, const DashboardDeps& deps) {
+namespace {
+
+// The dashboard's view of an HTTP request: query and form decoded, the
+// headers its CSRF and session checks read.
+Request FromHttp(const net::HttpRequest& hreq) {
+  Request req;
+  req.method = hreq.method;
+  req.path = hreq.path;
+  // Query parameters only, decoded by the dashboard's own form parser.
+  const size_t q = hreq.target.find('?');
+  if (q != std::string::npos) {
+    auto parsed = ParseForm(std::string_view(hreq.target).substr(q + 1));
+    if (parsed) req.query = std::move(*parsed);
+  }
+  if (hreq.method == "POST") {
+    const std::string ct = hreq.Header("Content-Type");
+    if (hreq.body_too_large || ct.rfind("application/x-www-form-urlencoded", 0) != 0) {
+      req.form_ok = false;
+    } else if (auto f = ParseForm(hreq.body)) {
+      req.form = std::move(*f);
+    } else {
+      req.form_ok = false;
+    }
+  }
+  req.cookie = hreq.Header("Cookie");
+  req.origin = hreq.Header("Origin");
+  req.referer = hreq.Header("Referer");
+  req.sec_fetch_site = hreq.Header("Sec-Fetch-Site");
+  req.host = hreq.Header("Host");
+  return req;
+}
+
+net::HttpResponse ToHttp(const Response& out) {
+  net::HttpResponse res = net::HttpResponse::Text(out.status, out.body, out.content_type);
+  res.SetHeader("Content-Security-Policy", kCsp);
+  res.SetHeader("X-Content-Type-Options", "nosniff");
+  res.SetHeader("X-Frame-Options", "DENY");
+  res.SetHeader("Referrer-Policy", "same-origin");
+  res.SetHeader("Cross-Origin-Opener-Policy", "same-origin");
+  res.SetHeader("Cross-Origin-Resource-Policy", "same-origin");
+  bool cache_set = false;
+  for (const auto& [k, v] : out.headers) {
+    if (k == "Cache-Control") cache_set = true;
+    res.SetHeader(k, v);
+  }
+  if (!cache_set) res.SetHeader("Cache-Control", "no-store");
+  return res;
+}
+
+}  // namespace
+
+void RegisterDashboardRoutes(net::HttpServer& server, const DashboardDeps& deps) {
   auto dash = std::make_shared<Dashboard>(deps);
-  auto adapt = [dash](const httplib::Request& hreq, httplib::Response& hres) {
-    Request req;
-    req.method = hreq.method;
-    req.path = hreq.path;
-    // Query parameters only (httplib also merges form fields into params).
-    const size_t q = hreq.target.find('?');
-    if (q != std::string::npos) {
-      auto parsed = ParseForm(std::string_view(hreq.target).substr(q + 1));
-      if (parsed) req.query = std::move(*parsed);
-    }
-    if (hreq.method == "POST") {
-      const std::string ct = hreq.get_header_value("Content-Type");
-      if (hreq.body.size() > kMaxFormBytes ||
-          ct.rfind("application/x-www-form-urlencoded", 0) != 0) {
-        req.form_ok = false;
-      } else if (auto f = ParseForm(hreq.body)) {
-        req.form = std::move(*f);
-      } else {
-        req.form_ok = false;
-      }
-    }
-    req.cookie = hreq.get_header_value("Cookie");
-    req.origin = hreq.get_header_value("Origin");
-    req.referer = hreq.get_header_value("Referer");
-    req.sec_fetch_site = hreq.get_header_value("Sec-Fetch-Site");
-    req.host = hreq.get_header_value("Host");
+  auto handle = [dash](const net::HttpRequest& hreq) {
+    Request req = FromHttp(hreq);
     Response out;
     try {
       out = dash->Handle(req);
@@ -1933,30 +1960,17 @@ void RegisterDashboardRoutes(httplib::Server& server, const DashboardDeps& deps)
       out.status = 500;
       out.body = "<!doctype html><title>Error</title><p>Internal error.</p>";
     }
-    hres.status = out.status;
-    hres.set_header("Content-Security-Policy", kCsp);
-    hres.set_header("X-Content-Type-Options", "nosniff");
-    hres.set_header("X-Frame-Options", "DENY");
-    hres.set_header("Referrer-Policy", "same-origin");
-    hres.set_header("Cross-Origin-Opener-Policy", "same-origin");
-    hres.set_header("Cross-Origin-Resource-Policy", "same-origin");
-    bool cache_set = false;
-    for (const auto& [k, v] : out.headers) {
-      if (k == "Cache-Control") cache_set = true;
-      hres.set_header(k.c_str(), v);
-    }
-    if (!cache_set) hres.set_header("Cache-Control", "no-store");
-    hres.set_content(out.body, out.content_type.c_str());
+    return ToHttp(out);
   };
-  server.Get(R"(/dashboard(/.*)?)", adapt);
-  server.Post(R"(/dashboard(/.*)?)", adapt);
+  server.AddRoute(net::Route::Get(R"(/dashboard(/.*)?)", handle));
+  server.AddRoute(net::Route::Post(R"(/dashboard(/.*)?)", kMaxFormBytes, handle));
   // A person typing the vault's address lands on the dashboard.
-  server.Get("/", [](const httplib::Request&, httplib::Response& res) {
-    res.status = 303;
-    res.set_header("Location", "/dashboard");
-    res.set_header("Cache-Control", "no-store");
-    res.set_content("See /dashboard\n", "text/plain; charset=utf-8");
-  });
+  server.AddRoute(net::Route::Get("/", [](const net::HttpRequest&) {
+    auto res = net::HttpResponse::Text(303, "See /dashboard\n", "text/plain; charset=utf-8");
+    res.SetHeader("Location", "/dashboard");
+    res.SetHeader("Cache-Control", "no-store");
+    return res;
+  }));
 }
 
 }  // namespace sealtrace::dashboard

@@ -34,8 +34,8 @@
 
 #include "dashboard/session.h"
 
-namespace httplib {
-class Server;
+namespace sealtrace::net {
+class HttpServer;
 }
 namespace sealtrace {
 class Env;
@@ -79,6 +79,6 @@ struct DashboardDeps {
 
 // Registers GET/POST handlers for "/dashboard" and "/dashboard/..." on `server`.
 // Call before the server starts listening.
-void RegisterDashboardRoutes(httplib::Server& server, const DashboardDeps& deps);
+void RegisterDashboardRoutes(net::HttpServer& server, const DashboardDeps& deps);
 
 }  // namespace sealtrace::dashboard

@@ -11,12 +11,15 @@
 // one pending grant requested by each officer, signs a checkpoint, then prints
 // "READY <json>" (URL, tokens and ids) on a line of stdout and serves:
 //   /dashboard/...            the dashboard (dashboard.h)
-//   GET /v1/device/state      as VaultServer should serve it once wired: the
+//   GET /v1/device/state      as VaultServer serves it (vault/http_routes.h): the
 //                             programme state AND the contributor's own pause
 //   POST /__test/advance?seconds=N   advances the dashboard's session clock
 //                             (this binary only), for the expiry tests
 // Tokens printed here are test credentials of a throwaway vault.
-#include <httplib.h>
+
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
 
 #include <atomic>
 #include <cstdio>
@@ -25,10 +28,6 @@
 #include <string>
 #include <vector>
 
-#include <openssl/evp.h>
-#include <openssl/x509.h>
-#include <openssl/core_names.h>
-
 #include "access/access_service.h"
 #include "access/signin.h"
 #include "common/bytes.h"
@@ -36,8 +35,10 @@
 #include "crypto/crypto.h"
 #include "dashboard/dashboard.h"
 #include "dashboard/pause.h"
+#include "net/http_server.h"
 #include "segment/format.h"
 #include "vault/enroll.h"
+#include "vault/http_routes.h"
 #include "vault/ingest.h"
 #include "vault/vault.h"
 
@@ -329,7 +330,7 @@ int Main(int argc, char** argv) {
   if (auto cp = (*stack)->log->Checkpoint(); !cp.ok()) Die("checkpoint", cp.status());
 
   OffsetClockEnv clock(env);
-  httplib::Server server;
+  net::HttpServer server;
   DashboardDeps deps;
   deps.access = svc;
   deps.signin = (*stack)->signin.get();
@@ -339,38 +340,19 @@ int Main(int argc, char** argv) {
   deps.checkpoint_min_interval_us = 0;  // every verify may sign (test only)
   RegisterDashboardRoutes(server, deps);
   vault::Vault* v = vault->get();
-  // What VaultServer's /v1/device/state must do once wired (see docs/DASHBOARD.md).
-  server.Get("/v1/device/state", [v, env](const httplib::Request& req, httplib::Response& res) {
-    const std::string authz = req.get_header_value("Authorization");
-    auto dev = vault::AuthenticateDevice(v->store(), authz);
-    if (!dev.ok()) {
-      res.status = absl::IsUnauthenticated(dev.status()) ? 401 : 503;
-      res.set_content(json{{"error", "unauthenticated"}}.dump(), "application/json");
-      return;
-    }
-    auto st = v->GetDeviceState(authz);
-    if (!st.ok()) {
-      res.status = 503;
-      res.set_content(json{{"error", "storage_error"}}.dump(), "application/json");
-      return;
-    }
-    auto paused =
-        ContributorRecordingPaused(v->store(), dev->contributor_id.Hex(), env->NowWallMicros());
-    const bool contributor_paused = !paused.ok() || *paused;  // fail closed
-    res.set_content(json{{"programme_state", st->programme_state},
-                         {"recording_allowed", st->recording_allowed && !contributor_paused},
-                         {"contributor_paused", contributor_paused}}
-                        .dump(),
-                    "application/json");
-  });
-  server.Post("/__test/advance", [&clock](const httplib::Request& req, httplib::Response& res) {
-    const int64_t s = std::stoll(req.get_param_value("seconds"));
-    clock.Advance(s * 1000000);
-    res.set_content("ok\n", "text/plain");
-  });
-  const int bound =
-      port == 0 ? server.bind_to_any_port(host) : (server.bind_to_port(host, port) ? port : -1);
-  if (bound <= 0) Die("bind", absl::UnavailableError("cannot bind " + host));
+  // The device's view, as VaultServer serves it (the contributor's pause included).
+  server.AddRoute(net::Route::Get("/v1/device/state", [v](const net::HttpRequest& req) {
+    return vault::DeviceStateResponse(v->GetDeviceState(req.Header("Authorization"), std::nullopt));
+  }));
+  server.AddRoute(
+      net::Route::Make("POST", "/__test/advance", 0, [&clock](const net::HttpRequest& req) {
+        auto it = req.query.find("seconds");
+        clock.Advance(std::stoll(it == req.query.end() ? "0" : it->second) * 1000000);
+        return net::HttpResponse::Text(200, "ok\n");
+      }));
+  auto bound_or = server.Bind(host, port);
+  if (!bound_or.ok()) Die("bind", bound_or.status());
+  const int bound = *bound_or;
   auto who = [](const Enrolled& e) {
     return json{{"name", e.name},
                 {"token", e.token},
@@ -400,7 +382,7 @@ int Main(int argc, char** argv) {
                 {"pending_by_a", pending_a.id},
                 {"pending_by_b", pending_b.id}}}};
   std::cout << "READY " << out.dump() << std::endl;  // spdlog also writes to stdout
-  if (!server.listen_after_bind()) return 1;
+  if (!server.Serve().ok()) return 1;
   return 0;
 }
 

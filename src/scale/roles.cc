@@ -1,70 +1,28 @@
 #include "scale/roles.h"
 
-#include <httplib.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <iostream>
-#include <limits>
-#include <nlohmann/json.hpp>
 #include <thread>
 #include <vector>
 
-#include "absl/strings/numbers.h"
 #include "crypto/crypto.h"
+#include "net/http_server.h"
 #include "scale/jetstream.h"
 #include "scale/pipeline.h"
 #include "vault/enroll.h"
+#include "vault/http_routes.h"
 #include "vault/key_service.h"
 #include "vault/vault.h"
 
 namespace sealtrace::scale {
 namespace {
 
-constexpr char kJson[] = "application/json";
-
-bool SplitHostPort(const std::string& s, std::string* host, int* port) {
-  size_t colon = s.rfind(':');
-  if (colon == std::string::npos || colon == 0) return false;
-  *host = s.substr(0, colon);
-  if (host->size() > 2 && host->front() == '[' && host->back() == ']') {
-    *host = host->substr(1, host->size() - 2);
-  }
-  return absl::SimpleAtoi(s.substr(colon + 1), port) && *port >= 0 && *port <= 65535;
-}
-
 bool IsLoopbackHost(const std::string& h) {
   return h == "localhost" || h == "::1" || h.rfind("127.", 0) == 0;
-}
-
-void SendError(httplib::Response& res, int status, const std::string& code,
-               const std::string& message) {
-  nlohmann::json j = {{"error", code}, {"message", message}};
-  res.status = status;
-  res.set_content(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), kJson);
-}
-
-std::optional<uint64_t> ContentLength(const httplib::Request& req) {
-  if (!req.has_header("Content-Length")) return std::nullopt;
-  uint64_t n = 0;
-  if (!absl::SimpleAtoi(req.get_header_value("Content-Length"), &n)) {
-    return std::numeric_limits<uint64_t>::max();
-  }
-  return n;
-}
-
-bool ReadCapped(const httplib::ContentReader& reader, size_t cap, std::string* body, bool* over) {
-  *over = false;
-  return reader([&](const char* data, size_t n) {
-    if (body->size() + n > cap) {
-      *over = true;
-      return false;
-    }
-    body->append(data, n);
-    return true;
-  });
 }
 
 bool Stopped(const RoleOptions& o) { return o.stop && o.stop->load(); }
@@ -98,7 +56,7 @@ absl::Status RunIngestGateway(const ScaleConfig& c, const RoleOptions& o) {
   InitCrypto();
   std::string host;
   int port = 0;
-  if (!SplitHostPort(c.gateway.listen, &host, &port)) {
+  if (!net::SplitHostPort(c.gateway.listen, &host, &port)) {
     return absl::InvalidArgumentError("gateway.listen must be HOST:PORT");
   }
   if (!IsLoopbackHost(host) && !c.gateway.allow_plain_http) {
@@ -137,150 +95,69 @@ absl::Status RunIngestGateway(const ScaleConfig& c, const RoleOptions& o) {
                                                     std::move(*secret));
   }
 
-  httplib::Server svr;
-  const size_t max = c.gateway.max_segment_bytes;
-  svr.new_task_queue = [n = c.gateway.threads] { return new httplib::ThreadPool(n); };
-  svr.set_payload_max_length(max);
-  auto now_us = [] {
-    return std::chrono::duration_cast<std::chrono::microseconds>(
-               std::chrono::steady_clock::now().time_since_epoch())
-        .count();
+  net::HttpServer svr(net::HttpServerOptions{"", "", c.gateway.threads, "gateway"});
+  vault::SegmentsRouteOptions so;
+  so.max_segment_bytes = c.gateway.max_segment_bytes;
+  so.device_known = [&dir](std::string_view auth) { return dir.Authenticate(auth).ok(); };
+  so.ingest = [&gateway](const vault::IngestRequest& in) { return gateway.Ingest(in); };
+  so.retry_after_s = 1;
+  so.observe_latency = [&metrics](int64_t us) {
+    metrics.ObserveLatency(vault::Route::kSegments, us);
   };
-  svr.Post("/v1/segments", [&](const httplib::Request& req, httplib::Response& res,
-                               const httplib::ContentReader& reader) {
-    const int64_t start = now_us();
-    vault::IngestRequest in;
-    const std::string auth = req.get_header_value("Authorization");
-    const std::string declared = req.get_header_value("X-Sealtrace-Segment-Id");
-    in.authorization = auth;
-    in.declared_segment_id = declared;
-    in.content_length = ContentLength(req);
-    std::string body;
-    bool consumed = false;
-    auto pre = dir.Authenticate(auth);
-    bool early = !pre.ok() || (in.content_length && *in.content_length > max);
-    if (!early && req.is_multipart_form_data()) {
-      in.content_length.reset();
-      early = true;
-    }
-    if (!early) {
-      bool over = false;
-      consumed = ReadCapped(reader, max, &body, &over);
-      if (over) in.content_length = max + 1;
-    }
-    in.body = body;
-    vault::IngestResult r = gateway.Ingest(in);
-    if (!consumed) res.set_header("Connection", "close");
-    if (r.ok()) {
-      nlohmann::json j = {{"status", vault::IngestOutcomeName(r.outcome)},
-                          {"segment_id", r.segment_id},
-                          {"sequence", r.sequence}};
-      res.status = 200;
-      res.set_content(j.dump(), kJson);
-    } else {
-      nlohmann::json j = {{"error", vault::IngestOutcomeName(r.outcome)}, {"message", r.message}};
-      if (!r.segment_id.empty()) j["segment_id"] = r.segment_id;
-      res.status = r.http_status();
-      if (r.outcome == vault::IngestOutcome::kStorageError) res.set_header("Retry-After", "1");
-      if (r.outcome == vault::IngestOutcome::kUnauthenticated) {
-        res.set_header("WWW-Authenticate", "Bearer realm=\"sealtrace\"");
-      }
-      res.set_content(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), kJson);
-    }
-    metrics.ObserveLatency(vault::Route::kSegments, now_us() - start);
-  });
-  svr.Get("/v1/device/state", [&](const httplib::Request& req, httplib::Response& res) {
-    auto dev = dir.Authenticate(req.get_header_value("Authorization"));
-    if (!dev.ok()) {
-      if (absl::IsUnauthenticated(dev.status())) {
-        res.set_header("WWW-Authenticate", "Bearer realm=\"sealtrace\"");
-        return SendError(res, 401, "unauthenticated", std::string(dev.status().message()));
-      }
-      res.set_header("Retry-After", "5");
-      return SendError(res, 503, "storage_error", "store unavailable");
-    }
-    // The same answer as the vault's (vault::ReadDeviceState), contributor
-    // pause and title policy included.
-    auto st = vault::ReadDeviceState(store->get(), dev->contributor_id, env->NowWallMicros());
-    if (!st.ok()) {
-      res.set_header("Retry-After", "5");
-      return SendError(res, 503, "storage_error", "store unavailable");
-    }
-    nlohmann::json j = {{"programme_state", st->programme_state},
-                        {"recording_allowed", st->recording_allowed},
-                        {"contributor_paused", st->contributor_paused},
-                        {"title_policy", st->title_policy}};
-    res.status = 200;
-    res.set_content(j.dump(), kJson);
-  });
+  svr.AddRoute(vault::SegmentsRoute(std::move(so)));
+  svr.AddRoute(net::Route::Get("/v1/device/state", [&](const net::HttpRequest& req) {
+    auto dev = dir.Authenticate(req.Header("Authorization"));
+    if (!dev.ok()) return vault::DeviceStateResponse(dev.status());
+    // The same answer as the vault's (vault::ReadDeviceState),
+    // contributor pause and title policy included.
+    return vault::DeviceStateResponse(
+        vault::ReadDeviceState(store->get(), dev->contributor_id, env->NowWallMicros()));
+  }));
   if (enroll) {
-    svr.Post("/v1/enroll", [&](const httplib::Request& req, httplib::Response& res,
-                               const httplib::ContentReader& reader) {
-      std::string body;
-      bool over = false;
-      bool ok = ReadCapped(reader, vault::kMaxEnrollBodyBytes, &body, &over);
-      if (!ok) res.set_header("Connection", "close");
-      if (over) body.assign(vault::kMaxEnrollBodyBytes + 1, ' ');
-      const std::string auth = req.get_header_value("Authorization");
-      vault::EnrollResult r = enroll->Enroll({auth, body});
-      res.status = r.http_status();
-      if (r.outcome == vault::EnrollOutcome::kStorageError) res.set_header("Retry-After", "5");
-      res.set_header("Cache-Control", "no-store");
-      res.set_content(r.ToJson(), kJson);
-    });
+    svr.AddRoute(net::Route::Post(
+        "/v1/enroll", vault::kMaxEnrollBodyBytes, [&](const net::HttpRequest& req) {
+          if (req.body_too_large) {
+            return net::ErrorResponse(413, "invalid", "enrolment request body is too large");
+          }
+          vault::EnrollResult r = enroll->Enroll({req.Header("Authorization"), req.body});
+          auto out = net::HttpResponse::Json(r.http_status(), r.ToJson());
+          if (r.outcome == vault::EnrollOutcome::kStorageError) {
+            out.SetHeader("Retry-After", "5");
+          }
+          out.SetHeader("Cache-Control", "no-store");
+          return out;
+        }));
   }
-  svr.Get("/healthz", [&](const httplib::Request&, httplib::Response& res) {
-    if ((*js)->connected()) {
-      res.status = 200;
-      res.set_content("ok\n", "text/plain");
-    } else {
-      SendError(res, 503, "unavailable", "not connected to the NATS cluster");
-    }
-  });
-  svr.Get("/metrics", [&](const httplib::Request&, httplib::Response& res) {
-    std::string text = metrics.RenderPrometheus(nullptr);
-    text +=
-        "# HELP sealtrace_gateway_blob_refs_total Segments sent by blob reference.\n"
-        "# TYPE sealtrace_gateway_blob_refs_total counter\n"
-        "sealtrace_gateway_blob_refs_total " +
-        std::to_string(gateway.blob_refs()) + "\n";
-    res.status = 200;
-    res.set_content(text, "text/plain; version=0.0.4");
-  });
-  svr.set_error_handler([](const httplib::Request&, httplib::Response& res) {
-    if (!res.body.empty()) return;
-    if (res.status == 404) return SendError(res, 404, "not_found", "no such route");
-    if (res.status == 413) return SendError(res, 413, "oversized", "request body too large");
-    SendError(res, res.status, "bad_request", "request could not be processed");
-  });
-  svr.set_exception_handler(
-      [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
-        SendError(res, 500, "internal", "internal error");
-      });
-
-  int bound = port;
-  if (port == 0) {
-    bound = svr.bind_to_any_port(host);
-    if (bound < 0) return absl::UnavailableError("cannot bind " + host);
-  } else if (!svr.bind_to_port(host, port)) {
-    return absl::UnavailableError("cannot bind " + c.gateway.listen);
-  }
-  spdlog::info("ingest gateway listening on http://{}:{} (stream {}, R={})", host, bound,
+  svr.AddRoute(net::Route::Get("/healthz", [&](const net::HttpRequest&) {
+                 return (*js)->connected()
+                            ? net::HttpResponse::Text(200, "ok\n")
+                            : net::ErrorResponse(503, "unavailable",
+                                                 "not connected to the NATS cluster");
+               }).Quiet());
+  svr.AddRoute(net::Route::Get("/metrics", [&](const net::HttpRequest&) {
+                 std::string text = metrics.RenderPrometheus(nullptr);
+                 text +=
+                     "# HELP sealtrace_gateway_blob_refs_total Segments sent by blob "
+                     "reference.\n"
+                     "# TYPE sealtrace_gateway_blob_refs_total counter\n"
+                     "sealtrace_gateway_blob_refs_total " +
+                     std::to_string(gateway.blob_refs()) + "\n";
+                 return net::HttpResponse::Text(200, text, "text/plain; version=0.0.4");
+               }).Quiet());
+  auto bound = svr.Bind(host, port);
+  if (!bound.ok()) return bound.status();
+  spdlog::info("ingest gateway listening on http://{}:{} (stream {}, R={})", host, *bound,
                c.nats.stream, c.nats.replicas);
-  if (o.on_listening) o.on_listening(bound);
+  if (o.on_listening) o.on_listening(*bound);
+  std::atomic<bool> served_out{false};
   std::thread stopper([&] {
-    while (!Stopped(o) && !svr.is_running()) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    while (!Stopped(o) && svr.is_running()) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    svr.stop();
+    while (!Stopped(o) && !served_out) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    svr.Stop();
   });
-  bool ok = svr.listen_after_bind();
-  svr.stop();
+  absl::Status served = svr.Serve();
+  served_out = true;
   stopper.join();
-  if (!ok && !Stopped(o)) return absl::UnavailableError("gateway listen loop failed");
+  if (!served.ok() && !Stopped(o)) return absl::UnavailableError("gateway listen loop failed");
   return absl::OkStatus();
 }
 
@@ -411,22 +288,24 @@ absl::Status RunWriter(const ScaleConfig& c, const RoleOptions& o) {
   SegmentWriter writer(store->get(), blobs->get(), env);
   WriterMetrics metrics;
 
-  std::unique_ptr<httplib::Server> msvr;
+  std::unique_ptr<net::HttpServer> msvr;
   std::thread mthread;
   if (!c.writer.metrics_listen.empty()) {
     std::string host;
     int port = 0;
-    if (!SplitHostPort(c.writer.metrics_listen, &host, &port)) {
+    if (!net::SplitHostPort(c.writer.metrics_listen, &host, &port)) {
       return absl::InvalidArgumentError("writer.metrics_listen must be HOST:PORT");
     }
-    msvr = std::make_unique<httplib::Server>();
-    msvr->Get("/metrics", [&](const httplib::Request&, httplib::Response& res) {
-      res.set_content(metrics.Render(), "text/plain; version=0.0.4");
-    });
-    if (!msvr->bind_to_port(host, port)) {
-      return absl::UnavailableError("cannot bind " + c.writer.metrics_listen);
+    msvr = std::make_unique<net::HttpServer>(net::HttpServerOptions{"", "", 0, "writer"});
+    msvr->AddRoute(net::Route::Get("/metrics", [&](const net::HttpRequest&) {
+                     return net::HttpResponse::Text(200, metrics.Render(),
+                                                    "text/plain; version=0.0.4");
+                   }).Quiet());
+    if (auto b = msvr->Bind(host, port); !b.ok()) {
+      return absl::UnavailableError("cannot bind writer.metrics_listen " + c.writer.metrics_listen +
+                                    ": " + std::string(b.status().message()));
     }
-    mthread = std::thread([&] { msvr->listen_after_bind(); });
+    mthread = std::thread([&] { msvr->Serve().IgnoreError(); });  // ends at Stop()
   }
   spdlog::info("writer consuming {} as durable {} ({} loop(s))", c.nats.stream, c.writer.consumer,
                c.writer.threads);
@@ -436,7 +315,7 @@ absl::Status RunWriter(const ScaleConfig& c, const RoleOptions& o) {
   }
   for (auto& t : loops) t.join();
   if (msvr) {
-    msvr->stop();
+    msvr->Stop();
     mthread.join();
   }
   spdlog::info("writer stopped: stored {} duplicate {} retried {} parked {}", metrics.stored.load(),

@@ -1,5 +1,5 @@
-// VaultServer: the vault's HTTP API (cpp-httplib). HTTPS when ServerOptions
-// names a certificate and key (httplib::SSLServer, OpenSSL); plain HTTP only
+// VaultServer: the vault's HTTP API, on the one HTTP core (net/http_server.h).
+// HTTPS when ServerOptions names a certificate and key; plain HTTP only
 // when the caller allows it (the CLI permits it on loopback with
 // --allow-plain-http).
 //
@@ -10,7 +10,7 @@
 //   GET  /metrics          Prometheus text format
 //   /v1/...                every other /v1 route goes to ServerOptions::api (the
 //                          access layer, src/access/http_api.h) when set
-// Errors are JSON {"error": code, "message": reason}. See server.cc for details.
+// Errors are JSON {"error": code, "message": reason} (net::ErrorResponse).
 //
 // Never logs tokens, secrets or body bytes.
 //
@@ -20,44 +20,24 @@
 #pragma once
 
 #include <functional>
-#include <map>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "net/http_server.h"
 #include "vault/vault.h"
-
-namespace httplib {
-class Server;
-}
 
 namespace sealtrace::vault {
 
-// A request forwarded to an ApiHandler (no httplib types in this header).
-struct ApiRequest {
-  std::string method;  // GET, POST, PUT, DELETE
-  std::string path;
-  std::string authorization;                  // Authorization header value
-  std::map<std::string, std::string> params;  // query parameters (first value of each)
-  std::string body;                           // at most ApiHandler::MaxBodyBytes()
-  bool body_too_large = false;                // the body exceeded the limit (body is empty)
-};
-
-struct ApiResponse {
-  int status = 200;
-  std::string body;
-  std::string content_type = "application/json";
-};
-
 // An extension serving further /v1 routes (the access layer implements it).
-// Thread-safety: Handle and OnEnrolled are called concurrently from the server's pool.
+// Thread-safety: OnEnrolled is called concurrently from the server's pool.
 class ApiHandler {
  public:
   virtual ~ApiHandler() = default;
-  virtual size_t MaxBodyBytes() const = 0;
-  virtual ApiResponse Handle(const ApiRequest& req) = 0;
+  // Adds its routes; called once, after the vault's own.
+  virtual void RegisterRoutes(net::HttpServer& server) = 0;
   // After a successful enrolment, before its response is sent: returns extra
   // string members for the JSON response (e.g. a contributor login token). An
   // error turns the response into 503 (the device token is then never shown).
@@ -70,8 +50,8 @@ struct ServerOptions {
   std::string tls_cert_file;  // PEM; both set = HTTPS
   std::string tls_key_file;   // PEM private key
   ApiHandler* api = nullptr;  // borrowed; must outlive the server
-  // Registers further routes (the dashboard) on the underlying server.
-  std::function<void(httplib::Server&)> register_routes;
+  // Registers further routes (the dashboard) on the server, after the api's.
+  std::function<void(net::HttpServer&)> register_routes;
 };
 
 class VaultServer {
