@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Configures and builds sealtrace.
 #   scripts/build.sh                 release build in build/
-#   scripts/build.sh --sanitize      ASan+UBSan build in build-asan/
-#   scripts/build.sh --fuzz          clang libFuzzer build in build-fuzz/
+#   scripts/build.sh --sanitize      clang ASan+UBSan build in build-asan/: every test
+#                                    and every libFuzzer target (fuzz/) from one compile
+#   scripts/build.sh --fuzz          only the libFuzzer targets of that same build
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=release
@@ -27,12 +28,19 @@ case "$mode" in
     cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" \
       -DCMAKE_C_FLAGS_RELEASE="-O2 -DNDEBUG" "${launcher[@]}" >/dev/null
     cmake --build build -j"$jobs" ;;
-  asan)
-    cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS=-O1 -DSEALTRACE_SANITIZE=ON \
+  asan|fuzz)
+    # One clang build serves the sanitizer tests and the fuzzers: the code is
+    # instrumented for libFuzzer's coverage as well (fuzzer-no-link), so the
+    # fuzz stage only links. clang also compiles this build about 1.5-1.9x
+    # faster than g++ with the same sanitizers (measured on exporter_test.cc,
+    # 56 s -> 29-35 s; http_api.cc 34 s -> 21-23 s).
+    CC=clang CXX=clang++ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=None \
+      -DCMAKE_CXX_FLAGS=-O1 -DCMAKE_C_FLAGS=-O1 -DSEALTRACE_SANITIZE=ON -DSEALTRACE_FUZZ=ON \
       -DSEALTRACE_BENCH=OFF -DSEALTRACE_SKIP_TEST_LABELS="$asan_skip" "${launcher[@]}" >/dev/null
-    cmake --build build-asan -j"$jobs" ;;
-  fuzz)
-    CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-      -DSEALTRACE_FUZZ=ON -DSEALTRACE_TESTS=OFF -DSEALTRACE_BENCH=OFF -DSEALTRACE_X11=OFF "${launcher[@]}" >/dev/null
-    cmake --build build-fuzz -j"$jobs" --target $(sed -n 's/^sealtrace_fuzzer(\([a-z_0-9]*\).*/\1_fuzz/p' fuzz/CMakeLists.txt) ;;
+    if [[ "$mode" == fuzz ]]; then
+      cmake --build build-asan -j"$jobs" --target \
+        $(sed -n 's/^sealtrace_fuzzer(\([a-z_0-9]*\).*/\1_fuzz/p' fuzz/CMakeLists.txt)
+    else
+      cmake --build build-asan -j"$jobs"
+    fi ;;
 esac

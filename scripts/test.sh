@@ -2,7 +2,8 @@
 # Installs what sealtrace needs, builds it, and runs every test:
 #   1. the full suite (unit, whole-process e2e and crash loops, real Xvfb, real
 #      PostgreSQL and NATS where present, browser tests) on a release build;
-#   2. the unit and e2e suites again under AddressSanitizer + UndefinedBehaviorSanitizer;
+#   2. the unit and e2e suites again under AddressSanitizer + UndefinedBehaviorSanitizer
+#      (clang; the same build also holds the libFuzzer targets);
 #   3. every libFuzzer target briefly on its seed corpus.
 # Exits non-zero on the first failure.
 set -euo pipefail
@@ -24,8 +25,8 @@ if [[ "${SEALTRACE_SKIP_ASAN:-0}" != 1 ]]; then
 fi
 if [[ "${SEALTRACE_SKIP_FUZZ:-0}" != 1 ]]; then
   stage "fuzzers (short runs on the seed corpora)"
-  bash scripts/build.sh --fuzz
-  for f in build-fuzz/fuzz/*_fuzz; do
+  bash scripts/build.sh --fuzz  # nothing to compile after stage 2: links only
+  for f in build-asan/fuzz/*_fuzz; do
     name=$(basename "$f" _fuzz)
     corpus="fuzz/corpus/$name"
     work=$(mktemp -d)

@@ -128,10 +128,8 @@ void TerminalSignIn(Conn* c) {
   Fail("terminal sign-in expired before it was approved");
 }
 
-}  // namespace
-
-void RegisterAccessCommands(CLI::App& app) {
-  // ---- me ----
+// ---- me ----
+void RegisterMeCommands(CLI::App& app) {
   auto* me = app.add_subcommand(
       "me", "Your own data from a terminal, after you approve it with your passkey");
   me->require_subcommand(1);
@@ -152,8 +150,10 @@ void RegisterAccessCommands(CLI::App& app) {
                  "/v1/me/read?from=" + std::to_string(*from) + "&to=" + std::to_string(*to)));
     });
   }
+}
 
-  // ---- principal ----
+// ---- principal ----
+void RegisterPrincipalCommands(CLI::App& app) {
   auto* principal = app.add_subcommand("principal", "Manage principals (operator token)");
   principal->require_subcommand(1);
   {
@@ -192,7 +192,10 @@ void RegisterAccessCommands(CLI::App& app) {
       Print(Call(*c, "POST", "/v1/principals/activate", {{"principal_id", *id}}));
     });
   }
-  // ---- token ----
+}
+
+// ---- token ----
+void RegisterTokenCommands(CLI::App& app) {
   auto* token = app.add_subcommand("token", "Issue or revoke API tokens");
   token->require_subcommand(1);
   {
@@ -221,7 +224,10 @@ void RegisterAccessCommands(CLI::App& app) {
     cmd->add_option("--id", *id, "Token id")->required();
     cmd->callback([=] { Print(Call(*c, "POST", "/v1/tokens/revoke", {{"token_id", *id}})); });
   }
-  // ---- grant ----
+}
+
+// ---- grant ----
+void RegisterGrantCommands(CLI::App& app) {
   auto* grant = app.add_subcommand("grant", "Request, approve, deny, revoke and list grants");
   grant->require_subcommand(1);
   {
@@ -271,7 +277,10 @@ void RegisterAccessCommands(CLI::App& app) {
     AddConn(cmd, c.get());
     cmd->callback([=] { Print(Call(*c, "GET", "/v1/grants")); });
   }
-  // ---- programme ----
+}
+
+// ---- programme ----
+void RegisterProgrammeCommands(CLI::App& app) {
   auto* prog = app.add_subcommand("programme", "Programme state (two privacy officers)");
   prog->require_subcommand(1);
   {
@@ -319,7 +328,10 @@ void RegisterAccessCommands(CLI::App& app) {
     AddConn(cmd, c.get());
     cmd->callback([=] { Print(Call(*c, "GET", "/v1/programme/proposals")); });
   }
-  // ---- access (administration, audit) ----
+}
+
+// ---- access (administration, audit) ----
+void RegisterAdminCommands(CLI::App& app) {
   auto* acc =
       app.add_subcommand("access", "Administration and audit-log tools of the access layer");
   acc->require_subcommand(1);
@@ -431,6 +443,17 @@ void RegisterAccessCommands(CLI::App& app) {
                 << ktext;
     });
   }
+}
+
+}  // namespace
+
+void RegisterAccessCommands(CLI::App& app) {
+  RegisterMeCommands(app);
+  RegisterPrincipalCommands(app);
+  RegisterTokenCommands(app);
+  RegisterGrantCommands(app);
+  RegisterProgrammeCommands(app);
+  RegisterAdminCommands(app);
 }
 
 }  // namespace sealtrace::cli

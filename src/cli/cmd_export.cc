@@ -185,9 +185,8 @@ std::string ReadToken(const std::string& file) {
   Fail("no service token: pass --token-file FILE or set SEALTRACE_TOKEN", kExitUsage);
 }
 
-void Run(const Flags& f) {
-  InitCrypto();
-  Env* env = Env::Default();
+// Refuses contradictory flags; true for a --local-segments export.
+bool CheckSourceFlags(const Flags& f) {
   const bool local = !f.segments.empty();
   if (local == !f.server.empty()) {
     Fail(
@@ -208,6 +207,11 @@ void Run(const Flags& f) {
           kExitUsage);
     }
   }
+  return local;
+}
+
+// The exporter's options from the flags (the DP settings are DpOptions').
+ExportOptions OptionsFromFlags(const Flags& f, bool local, Env* env) {
   ExportOptions o;
   o.output_dir = f.out;
   o.grant_id = local ? (f.grant_id.empty() ? "local" : f.grant_id) : f.grant_id;
@@ -236,16 +240,23 @@ void Run(const Flags& f) {
   o.reducer.max_episode_steps = f.max_episode_steps;
   o.keep_pseudonym_key_purpose = f.keep_key_purpose;
 
-  std::unique_ptr<exporter::BudgetLedger> ledger;
   o.dp_enabled = !f.no_dp;
-  if (o.dp_enabled) {
+  return o;
+}
+
+// DP parameters and, for a local export, the local ledger file (a vault export
+// is charged on the vault's ledger, see RemoteSource).
+std::unique_ptr<exporter::BudgetLedger> DpOptions(const Flags& f, bool local, Env* env,
+                                                  ExportOptions* o) {
+  std::unique_ptr<exporter::BudgetLedger> ledger;
+  if (o->dp_enabled) {
     auto eps = exporter::Rational::Parse(f.dp_epsilon);
     if (!eps.ok()) Fail("--dp-epsilon: " + std::string(eps.status().message()), kExitUsage);
     auto budget = exporter::Rational::Parse(f.dp_budget);
     if (!budget.ok()) Fail("--dp-budget: " + std::string(budget.status().message()), kExitUsage);
-    o.dp.epsilon = *eps;
-    o.dp.per_cell_cap = f.dp_cell_cap;
-    o.dp.max_cells = f.dp_max_cells;
+    o->dp.epsilon = *eps;
+    o->dp.per_cell_cap = f.dp_cell_cap;
+    o->dp.max_cells = f.dp_max_cells;
     if (local) {
       // Offline tooling only: a local ledger file stands in for the vault's.
       if (f.dp_ledger.empty()) {
@@ -264,11 +275,92 @@ void Run(const Flags& f) {
       if (!text.ok()) Fail("cannot read --dp-app-domain: " + std::string(text.status().message()));
       std::istringstream in(*text);
       for (std::string line; std::getline(in, line);) {
-        if (!line.empty() && line[0] != '#') o.dp_app_domain.push_back(line);
+        if (!line.empty() && line[0] != '#') o->dp_app_domain.push_back(line);
       }
     }
   }
 
+  return ledger;
+}
+
+// Where the export reads segments from, and whether it may still read.
+struct Source {
+  std::unique_ptr<exporter::SegmentProvider> provider;
+  std::function<absl::Status()> authorised;
+  exporter::HttpAccessProvider* remote = nullptr;  // within provider, when remote
+};
+
+Source LocalSource(const Flags& f, Env* env) {
+  Source src;
+  std::cerr << "sealtrace export: WARNING: --local-segments reads segment files with "
+               "contributor keys directly, bypassing the access layer (no grant, no audit, no "
+               "programme-state check). Use it only for tests and offline tooling, never "
+               "against a vault's storage.\n";
+  absl::StatusOr<std::string> key_text = env->ReadFile(f.key_file);
+  if (!key_text.ok()) Fail("cannot read key file: " + std::string(key_text.status().message()));
+  absl::StatusOr<exporter::KeyMap> keys = exporter::KeyMap::FromJson(*key_text);
+  if (!keys.ok()) Fail(std::string(keys.status().message()));
+  auto dir = exporter::DirectorySegmentProvider::Create(env, f.segments, std::move(*keys));
+  if (!dir.ok()) Fail("cannot list segments: " + std::string(dir.status().message()));
+  for (const auto& [name, why] : (*dir)->unlisted()) {
+    std::cerr << "sealtrace export: not a segment, ignored: " << name << " (" << why << ")\n";
+  }
+  src.provider = std::move(*dir);
+  const int64_t expires = f.expires_at;
+  src.authorised = [env, expires]() -> absl::Status {
+    if (expires > 0 && env->NowWallMicros() >= expires * 1'000'000) {
+      return absl::DeadlineExceededError("grant expired");
+    }
+    return absl::OkStatus();
+  };
+  return src;
+}
+
+// Through the vault's access API: the grant must be approved, its purpose is
+// the card's, and the vault's own ledger is charged.
+Source RemoteSource(const Flags& f, ExportOptions* o,
+                    std::unique_ptr<exporter::BudgetLedger>* ledger) {
+  exporter::HttpAccessOptions ho;
+  ho.server_url = f.server;
+  ho.token = ReadToken(f.token_file);
+  ho.ca_file = f.ca_file;
+  ho.grant_id = f.grant_id;
+  ho.dataset_id = f.dataset;
+  auto http = exporter::HttpAccessProvider::Create(std::move(ho));
+  if (!http.ok()) Fail(std::string(http.status().message()), kExitUsage);
+  exporter::HttpAccessProvider* remote = http->get();
+  absl::StatusOr<std::string> cp = remote->AuditCheckpoint();
+  if (!cp.ok()) Fail("export not started: " + std::string(cp.status().message()));
+  o->audit_checkpoint = *cp;
+  // Purpose-bound: the dataset card states the grant's own purpose, and a
+  // --purpose that says something else is refused rather than written.
+  absl::StatusOr<exporter::HttpAccessProvider::GrantInfo> grant = remote->OwnGrant();
+  if (!grant.ok()) Fail("export not started: " + std::string(grant.status().message()));
+  if (grant->status != "approved") {
+    Fail("export not started: grant.not_approved: grant " + f.grant_id + " is " +
+         grant->status + " (only an approved grant, within its validity, allows an export)");
+  }
+  if (!o->purpose.empty() && o->purpose != grant->purpose) {
+    Fail("--purpose \"" + o->purpose + "\" differs from the grant's purpose \"" +
+             grant->purpose + "\": an export may serve only the purpose it was granted for",
+         kExitUsage);
+  }
+  o->purpose = grant->purpose;
+  if (o->dp_enabled) *ledger = remote->VaultLedger();
+  Source src;
+  src.remote = remote;
+  src.authorised = [remote]() { return remote->CheckAuthorised(); };
+  src.provider = std::move(*http);
+  return src;
+}
+
+void Run(const Flags& f) {
+  InitCrypto();
+  Env* env = Env::Default();
+  const bool local = CheckSourceFlags(f);
+  ExportOptions o = OptionsFromFlags(f, local, env);
+  std::unique_ptr<exporter::BudgetLedger> ledger;
+  if (o.dp_enabled) ledger = DpOptions(f, local, env, &o);
   std::unique_ptr<FileKeyKeeper> keeper;
   if (!f.keep_key_purpose.empty()) {
     if (f.key_out.empty()) Fail("--keep-pseudonym-key needs --pseudonym-key-out FILE", kExitUsage);
@@ -279,69 +371,12 @@ void Run(const Flags& f) {
     keeper = std::make_unique<FileKeyKeeper>(f.key_out);
   }
 
-  std::unique_ptr<exporter::SegmentProvider> provider;
-  std::function<absl::Status()> authorised;
-  exporter::HttpAccessProvider* remote = nullptr;
-  if (local) {
-    std::cerr << "sealtrace export: WARNING: --local-segments reads segment files with "
-                 "contributor keys directly, bypassing the access layer (no grant, no audit, no "
-                 "programme-state check). Use it only for tests and offline tooling, never "
-                 "against a vault's storage.\n";
-    absl::StatusOr<std::string> key_text = env->ReadFile(f.key_file);
-    if (!key_text.ok()) Fail("cannot read key file: " + std::string(key_text.status().message()));
-    absl::StatusOr<exporter::KeyMap> keys = exporter::KeyMap::FromJson(*key_text);
-    if (!keys.ok()) Fail(std::string(keys.status().message()));
-    auto dir = exporter::DirectorySegmentProvider::Create(env, f.segments, std::move(*keys));
-    if (!dir.ok()) Fail("cannot list segments: " + std::string(dir.status().message()));
-    for (const auto& [name, why] : (*dir)->unlisted()) {
-      std::cerr << "sealtrace export: not a segment, ignored: " << name << " (" << why << ")\n";
-    }
-    provider = std::move(*dir);
-    const int64_t expires = f.expires_at;
-    authorised = [env, expires]() -> absl::Status {
-      if (expires > 0 && env->NowWallMicros() >= expires * 1'000'000) {
-        return absl::DeadlineExceededError("grant expired");
-      }
-      return absl::OkStatus();
-    };
-  } else {
-    exporter::HttpAccessOptions ho;
-    ho.server_url = f.server;
-    ho.token = ReadToken(f.token_file);
-    ho.ca_file = f.ca_file;
-    ho.grant_id = f.grant_id;
-    ho.dataset_id = f.dataset;
-    auto http = exporter::HttpAccessProvider::Create(std::move(ho));
-    if (!http.ok()) Fail(std::string(http.status().message()), kExitUsage);
-    remote = http->get();
-    absl::StatusOr<std::string> cp = remote->AuditCheckpoint();
-    if (!cp.ok()) {
-      Fail("export not started: " + std::string(cp.status().message()));
-    }
-    o.audit_checkpoint = *cp;
-    // Purpose-bound: the dataset card states the grant's own purpose, and a
-    // --purpose that says something else is refused rather than written.
-    absl::StatusOr<exporter::HttpAccessProvider::GrantInfo> grant = remote->OwnGrant();
-    if (!grant.ok()) Fail("export not started: " + std::string(grant.status().message()));
-    if (grant->status != "approved") {
-      Fail("export not started: grant.not_approved: grant " + f.grant_id + " is " +
-           grant->status + " (only an approved grant, within its validity, allows an export)");
-    }
-    if (!o.purpose.empty() && o.purpose != grant->purpose) {
-      Fail("--purpose \"" + o.purpose + "\" differs from the grant's purpose \"" +
-               grant->purpose + "\": an export may serve only the purpose it was granted for",
-           kExitUsage);
-    }
-    o.purpose = grant->purpose;
-    provider = std::move(*http);
-    authorised = [remote]() { return remote->CheckAuthorised(); };
-    if (o.dp_enabled) ledger = remote->VaultLedger();
-  }
-
-  exporter::Exporter ex(env, provider.get(), o, ledger.get());
+  Source source = local ? LocalSource(f, env) : RemoteSource(f, &o, &ledger);
+  exporter::HttpAccessProvider* remote = source.remote;
+  exporter::Exporter ex(env, source.provider.get(), o, ledger.get());
   ProgressRenderer progress(f.progress);
   ex.set_progress([&](const Progress& p) { progress(p); });
-  ex.set_authorised(authorised);
+  ex.set_authorised(source.authorised);
   if (keeper) ex.set_key_keeper(keeper.get());
 
   absl::StatusOr<exporter::ExportResult> r = ex.Run();

@@ -96,18 +96,11 @@ bool IsLoopback(const std::string& host) {
   return false;
 }
 
-int RunServer(const ServerFlags& f) {
-  std::string host;
-  int port = 0;
-  if (!ParseListen(f.listen, &host, &port)) {
-    std::cerr << "sealtrace server: --listen must be HOST:PORT (or [IPv6]:PORT), got \"" << f.listen
-              << "\"\n";
-    return 2;
-  }
-  if (f.data.empty()) {
-    std::cerr << "sealtrace server: --data DIR is required\n";
-    return 2;
-  }
+// The certificate and key to serve with: the flags, else DIR/tls from
+// `server init`, else none (plain HTTP, allowed on loopback with
+// --allow-plain-http only). Returns 0, or the exit code after a message.
+int ResolveTls(const ServerFlags& f, const std::string& host, std::string* cert_out,
+               std::string* key_out) {
   std::string cert = f.tls_cert, key = f.tls_key;
   if (cert.empty() != key.empty()) {
     std::cerr << "sealtrace server: give both --tls-cert and --tls-key\n";
@@ -139,6 +132,85 @@ int RunServer(const ServerFlags& f) {
     spdlog::warn("serving plain HTTP on loopback {} (--allow-plain-http)", host);
   }
 
+  *cert_out = cert;
+  *key_out = key;
+  return 0;
+}
+
+// Every store on PostgreSQL (--backend postgres). Returns 0, or the exit code.
+int UsePostgres(const ServerFlags& f, vault::VaultOptions* opts,
+                access::AccessOptions* access_opts) {
+  std::string conninfo = f.postgres;
+  if (conninfo.empty()) {
+    const char* e = getenv("SEALTRACE_POSTGRES");
+    if (e) conninfo = e;
+  }
+  if (conninfo.empty()) {
+    std::cerr << "sealtrace server: --backend postgres needs --postgres CONNINFO (or "
+                 "$SEALTRACE_POSTGRES)\n";
+    return 2;
+  }
+  const int pool = f.pg_pool;
+  opts->open_metadata = [conninfo,
+                        pool]() -> absl::StatusOr<std::unique_ptr<vault::MetadataStore>> {
+    auto s = vault::PgMetadataStore::Open({conninfo, pool});
+    if (!s.ok()) return s.status();
+    return std::unique_ptr<vault::MetadataStore>(*std::move(s));
+  };
+  access_opts->open_access_store = [conninfo, pool] {
+    return access::OpenPgAccessStore(conninfo, pool);
+  };
+  access_opts->open_budget_ledger = [conninfo](exporter::Rational budget)
+      -> absl::StatusOr<std::unique_ptr<exporter::BudgetLedger>> {
+    auto l = exporter::PgBudgetLedger::Open(conninfo, budget);
+    if (!l.ok()) return l.status();
+    return std::unique_ptr<exporter::BudgetLedger>(*std::move(l));
+  };
+  access_opts->open_audit_store =
+      [conninfo]() -> absl::StatusOr<std::unique_ptr<audit::AuditStore>> {
+    auto s = audit::PgAuditStore::Open(conninfo, 2);
+    if (!s.ok()) return s.status();
+    return std::unique_ptr<audit::AuditStore>(*std::move(s));
+  };
+  return 0;
+}
+
+// Serves until SIGINT/SIGTERM (blocked in `sigs` by the caller before any
+// thread started) or until the listen loop fails.
+absl::Status ServeUntilSignal(vault::VaultServer& server, const sigset_t& sigs) {
+  std::atomic<bool> done{false};
+  std::thread waiter([&] {
+    timespec tick{0, 200 * 1000 * 1000};
+    while (!done.load()) {
+      int sig = sigtimedwait(&sigs, nullptr, &tick);
+      if (sig == SIGINT || sig == SIGTERM) {
+        spdlog::info("received {}, stopping (in-flight requests finish)",
+                     sig == SIGINT ? "SIGINT" : "SIGTERM");
+        server.Stop();
+        return;
+      }
+    }
+  });
+  absl::Status s = server.Serve();
+  done = true;
+  waiter.join();
+  return s;
+}
+
+int RunServer(const ServerFlags& f) {
+  std::string host;
+  int port = 0;
+  if (!ParseListen(f.listen, &host, &port)) {
+    std::cerr << "sealtrace server: --listen must be HOST:PORT (or [IPv6]:PORT), got \"" << f.listen
+              << "\"\n";
+    return 2;
+  }
+  if (f.data.empty()) {
+    std::cerr << "sealtrace server: --data DIR is required\n";
+    return 2;
+  }
+  std::string cert, key;
+  if (int rc = ResolveTls(f, host, &cert, &key); rc != 0) return rc;
   // Block SIGINT/SIGTERM before any thread starts, so every thread inherits the
   // mask and only the waiter below sees them.
   sigset_t sigs;
@@ -152,38 +224,7 @@ int RunServer(const ServerFlags& f) {
   opts.key_file = f.key_file;
   access::AccessOptions access_opts;
   if (f.backend == "postgres") {
-    std::string conninfo = f.postgres;
-    if (conninfo.empty()) {
-      const char* e = getenv("SEALTRACE_POSTGRES");
-      if (e) conninfo = e;
-    }
-    if (conninfo.empty()) {
-      std::cerr << "sealtrace server: --backend postgres needs --postgres CONNINFO (or "
-                   "$SEALTRACE_POSTGRES)\n";
-      return 2;
-    }
-    const int pool = f.pg_pool;
-    opts.open_metadata = [conninfo,
-                          pool]() -> absl::StatusOr<std::unique_ptr<vault::MetadataStore>> {
-      auto s = vault::PgMetadataStore::Open({conninfo, pool});
-      if (!s.ok()) return s.status();
-      return std::unique_ptr<vault::MetadataStore>(*std::move(s));
-    };
-    access_opts.open_access_store = [conninfo, pool] {
-      return access::OpenPgAccessStore(conninfo, pool);
-    };
-    access_opts.open_budget_ledger = [conninfo](exporter::Rational budget)
-        -> absl::StatusOr<std::unique_ptr<exporter::BudgetLedger>> {
-      auto l = exporter::PgBudgetLedger::Open(conninfo, budget);
-      if (!l.ok()) return l.status();
-      return std::unique_ptr<exporter::BudgetLedger>(*std::move(l));
-    };
-    access_opts.open_audit_store =
-        [conninfo]() -> absl::StatusOr<std::unique_ptr<audit::AuditStore>> {
-      auto s = audit::PgAuditStore::Open(conninfo, 2);
-      if (!s.ok()) return s.status();
-      return std::unique_ptr<audit::AuditStore>(*std::move(s));
-    };
+    if (int rc = UsePostgres(f, &opts, &access_opts); rc != 0) return rc;
   } else if (f.backend != "sqlite") {
     std::cerr << "sealtrace server: --backend must be sqlite or postgres, got \"" << f.backend
               << "\"\n";
@@ -241,22 +282,7 @@ int RunServer(const ServerFlags& f) {
   if (server.tls()) std::cout << "  TLS certificate:   " << cert << "\n" << std::flush;
   spdlog::info("vault listening on {}://{}:{}", scheme, shown_host, *bound);
 
-  std::atomic<bool> done{false};
-  std::thread waiter([&] {
-    timespec tick{0, 200 * 1000 * 1000};
-    while (!done.load()) {
-      int sig = sigtimedwait(&sigs, nullptr, &tick);
-      if (sig == SIGINT || sig == SIGTERM) {
-        spdlog::info("received {}, stopping (in-flight requests finish)",
-                     sig == SIGINT ? "SIGINT" : "SIGTERM");
-        server.Stop();
-        return;
-      }
-    }
-  });
-  absl::Status s = server.Serve();
-  done = true;
-  waiter.join();
+  absl::Status s = ServeUntilSignal(server, sigs);
   (*stack)->service->StopBackground();
   if (!s.ok()) {
     std::cerr << "sealtrace server: " << s.message() << "\n";

@@ -85,28 +85,7 @@ std::string Get(const std::map<std::string, std::string>& m, const std::string& 
   return it == m.end() ? std::string() : it->second;
 }
 
-int HttpStatusOf(const absl::Status& s) {
-  switch (s.code()) {
-    case absl::StatusCode::kPermissionDenied:
-      return 403;
-    case absl::StatusCode::kUnauthenticated:
-      return 401;
-    case absl::StatusCode::kNotFound:
-      return 404;
-    case absl::StatusCode::kInvalidArgument:
-    case absl::StatusCode::kOutOfRange:
-      return 400;
-    case absl::StatusCode::kFailedPrecondition:
-    case absl::StatusCode::kAlreadyExists:
-      return 409;
-    case absl::StatusCode::kResourceExhausted:
-      return 413;
-    case absl::StatusCode::kUnavailable:
-      return 503;
-    default:
-      return 500;
-  }
-}
+int HttpStatusOf(const absl::Status& s) { return net::HttpErrorFor(s).status; }
 
 std::string RoleLabel(Role r) {
   switch (r) {
@@ -268,6 +247,12 @@ class Dashboard {
     ProgrammeState state = ProgrammeState::kActive;
     std::string flash;
   };
+
+  // Handle's parts: pages without a session (login, passkey ceremonies,
+  // assets), then the session checks, then the pages of each role.
+  std::optional<Response> PublicRoute(const Request& req);
+  std::optional<Response> OpenSession(const Request& req, Ctx& c);
+  Response SessionRoute(Ctx& c);
 
   // Pages and actions.
   Response LoginPage(const Request& req, int status, const std::string& notice,
@@ -875,6 +860,13 @@ Response Dashboard::TerminalDecide(const Ctx& c) {
 // Dispatch.
 
 Response Dashboard::Handle(const Request& req) {
+  if (std::optional<Response> r = PublicRoute(req)) return *std::move(r);
+  Ctx c;
+  if (std::optional<Response> r = OpenSession(req, c)) return *std::move(r);
+  return SessionRoute(c);
+}
+
+std::optional<Response> Dashboard::PublicRoute(const Request& req) {
   const std::string& path = req.path;
   if (path == "/dashboard/static/app.css" || path == "/dashboard/static/app.js") {
     Response r;
@@ -901,9 +893,14 @@ Response Dashboard::Handle(const Request& req) {
   if (StartsWith(path, "/dashboard/passkey/") && req.method == "POST") {
     return PasskeyCeremony(req);
   }
+  return std::nullopt;
+}
 
-  // Everything else needs a session.
-  Ctx c;
+// Everything else needs a session: its cookie, for a POST the same origin and
+// the form token, and the principal's token still valid. Fills *c; an answer
+// when the request goes no further.
+std::optional<Response> Dashboard::OpenSession(const Request& req, Ctx& c) {
+  const std::string& path = req.path;
   c.req = &req;
   c.sid = CookieValue(req.cookie, cookie_name_);
   const bool json = path == "/dashboard/me/proof" || StartsWith(path, "/dashboard/me/stepup/") ||
@@ -967,7 +964,12 @@ Response Dashboard::Handle(const Request& req) {
   c.p = *p;
   c.state = d_.access->CurrentState();
   if (req.method == "GET" && !json) c.flash = sessions_.TakeFlash(c.sid);
+  return std::nullopt;
+}
 
+Response Dashboard::SessionRoute(Ctx& c) {
+  const Request& req = *c.req;
+  const std::string& path = req.path;
   if (path == "/dashboard/logout" && req.method == "POST") {
     sessions_.Destroy(c.sid);
     Response r = Redirect("/dashboard/login?why=signed_out");

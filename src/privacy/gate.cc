@@ -464,43 +464,52 @@ void PrivacyGate::EndRun() {
 
 void PrivacyGate::Decide(bool final) {
   if (held_.empty()) return;
-  std::string w = ctx_;
-  std::vector<size_t> off(held_.size());
+  Window w;
+  w.text = ctx_;
+  w.off.resize(held_.size());
   for (size_t i = 0; i < held_.size(); ++i) {
-    off[i] = w.size();
-    w += held_[i].bytes;
+    w.off[i] = w.text.size();
+    w.text += held_[i].bytes;
   }
-  const size_t base = ctx_.size();
-  const size_t target =
-      final ? w.size() : (w.size() > Redactor::kHoldBytes ? w.size() - Redactor::kHoldBytes : 0);
-  if (!final && target <= base) return;
+  w.base = ctx_.size();
+  w.final = final;
+  w.target =
+      final ? w.text.size()
+            : (w.text.size() > Redactor::kHoldBytes ? w.text.size() - Redactor::kHoldBytes : 0);
+  if (!final && w.target <= w.base) return;
 
-  struct Range {
-    uint64_t s0, s1;
-    std::string kind;
-    size_t len;
-  };
   std::vector<Range> ranges;
   size_t release = 0;
-  while (release < held_.size() && off[release] + held_[release].bytes.size() <= target) ++release;
+  while (release < held_.size() && w.off[release] + held_[release].bytes.size() <= w.target) {
+    ++release;
+  }
   if (final) release = held_.size();
+  const size_t cont = ContinueOpenFinding(w, &ranges, &release);
+  ScanHeld(w, cont, &ranges, &release);
+  ScanTypedHistory(&ranges);
+  for (const Range& r : ranges) ReplaceRange(r);
+  ReleaseHeld(release);
+  Wipe(&w.text);
+}
 
-  // An open private key (its BEGIN came in an earlier run or decision) covers
-  // everything through its END marker, bounded by kMaxOpenKeyRuns/Bytes.
+// An open private key (its BEGIN came in an earlier run or decision) covers
+// everything through its END marker, bounded by kMaxOpenKeyRuns/Bytes.
+size_t PrivacyGate::ContinueOpenFinding(const Window& w, std::vector<Range>* ranges,
+                                        size_t* release) {
   size_t cont = 0;
   if (open_key_ && open_key_->bytes >= kMaxOpenKeyBytes) open_key_.reset();
   if (open_key_) {
     const std::string& marker = open_key_->end_marker;
     // The marker may have begun in text decided before (the run's tail in ctx_).
-    const size_t from = base >= marker.size() ? base - (marker.size() - 1) : 0;
-    const size_t endm = w.find(marker, from);
-    const size_t stop = endm == std::string::npos ? w.size() : endm + marker.size();
-    while (cont < held_.size() && off[cont] < stop) ++cont;
+    const size_t from = w.base >= marker.size() ? w.base - (marker.size() - 1) : 0;
+    const size_t endm = w.text.find(marker, from);
+    const size_t stop = endm == std::string::npos ? w.text.size() : endm + marker.size();
+    while (cont < held_.size() && w.off[cont] < stop) ++cont;
     if (cont > 0) {
-      const size_t len = off[cont - 1] + held_[cont - 1].bytes.size() - base;
-      ranges.push_back({held_.front().seq, held_[cont - 1].seq,
-                        std::string(KindName(Kind::kPrivateKey)), len});
-      release = std::max(release, cont);
+      const size_t len = w.off[cont - 1] + held_[cont - 1].bytes.size() - w.base;
+      ranges->push_back(
+          {held_.front().seq, held_[cont - 1].seq, std::string(KindName(Kind::kPrivateKey)), len});
+      *release = std::max(*release, cont);
       open_key_->bytes += len;
       open_key_->run_touched = true;
     }
@@ -511,161 +520,171 @@ void PrivacyGate::Decide(bool final) {
     while (cont < held_.size() && !held_[cont].bytes.empty() && held_[cont].bytes[0] != ' ' &&
            held_[cont].bytes[0] != '\t')
       ++cont;
-    const bool done = cont < held_.size() || final;
+    const bool done = cont < held_.size() || w.final;
     if (cont > 0) {
-      ranges.push_back({held_.front().seq, held_[cont - 1].seq, *continue_kind_,
-                        off[cont - 1] + held_[cont - 1].bytes.size() - base});
-      release = std::max(release, cont);
+      ranges->push_back({held_.front().seq, held_[cont - 1].seq, *continue_kind_,
+                         w.off[cont - 1] + held_[cont - 1].bytes.size() - w.base});
+      *release = std::max(*release, cont);
     }
     if (done) continue_kind_.reset();
   }
-  auto scanned = engine_->redactor->Scan(w);
+  return cont;
+}
+
+void PrivacyGate::ScanHeld(const Window& w, size_t cont, std::vector<Range>* ranges,
+                           size_t* release) {
+  auto scanned = engine_->redactor->Scan(w.text);
   if (!scanned.ok()) {
     // Fail closed: everything undecided is replaced.
-    ranges.push_back({held_.front().seq, held_.back().seq, "engine_error", held_bytes_});
-    release = held_.size();
+    ranges->push_back({held_.front().seq, held_.back().seq, "engine_error", held_bytes_});
+    *release = held_.size();
   } else {
     for (const Finding& f : *scanned) {
-      if (f.end <= base) continue;             // decided before
-      if (f.begin >= target && !final) break;  // not final yet
+      if (f.end <= w.base) continue;               // decided before
+      if (f.begin >= w.target && !w.final) break;  // not final yet
       size_t first = 0;
-      while (first < held_.size() && off[first] + held_[first].bytes.size() <= f.begin) ++first;
+      while (first < held_.size() && w.off[first] + held_[first].bytes.size() <= f.begin) ++first;
       size_t last = first;
-      while (last + 1 < held_.size() && off[last + 1] < f.end) ++last;
+      while (last + 1 < held_.size() && w.off[last + 1] < f.end) ++last;
       first = std::max(first, cont);
       if (first >= held_.size() || first > last) continue;
-      release = std::max(release, last + 1);
-      if (f.kind == Kind::kPrivateKey && f.end == w.size()) {
+      *release = std::max(*release, last + 1);
+      if (f.kind == Kind::kPrivateKey && f.end == w.text.size()) {
         // A key block without its END so far: it stays open over the
         // following decisions and runs (lines).
         const size_t lb = f.begin + 10;  // after "-----BEGIN"
-        const size_t le = w.find("-----", lb);
+        const size_t le = w.text.find("-----", lb);
         std::string marker = "-----END";
-        if (le != std::string::npos) marker.append(w, lb, le - lb);
+        if (le != std::string::npos) marker.append(w.text, lb, le - lb);
         marker += "-----";
-        if (le != std::string::npos && w.find(marker, le) == std::string::npos) {
+        if (le != std::string::npos && w.text.find(marker, le) == std::string::npos) {
           if (!open_key_) open_key_ = OpenKey{marker};
           open_key_->run_touched = true;
           open_key_->bytes += f.end - f.begin;
         }
-      } else if (f.end == w.size() && !final) {
+      } else if (f.end == w.text.size() && !w.final) {
         continue_kind_ = std::string(KindName(f.kind));
       }
-      ranges.push_back(
+      ranges->push_back(
           {held_[first].seq, held_[last].seq, std::string(KindName(f.kind)), f.end - f.begin});
     }
   }
-  // Typed history: a secret typed and erased again (e.g. a card number then
-  // BackSpace) left its key events in the queue; find it in what was typed.
-  if (deleted_in_run_ && !typed_.empty()) {
-    const uint64_t oldest = queue_.empty() ? next_seq_ : queue_.front().seq;
-    while (!typed_.empty() && typed_.front().seq < oldest) {
-      Wipe(&typed_.front().bytes);
-      typed_.pop_front();
-    }
-    size_t typed_bytes = 0;
-    for (const Char& c : typed_) typed_bytes += c.bytes.size();
-    while (typed_bytes > 2 * Redactor::kHoldBytes) {
-      typed_bytes -= typed_.front().bytes.size();
-      Wipe(&typed_.front().bytes);
-      typed_.pop_front();
-    }
-    std::string raw;
-    std::vector<size_t> roff(typed_.size());
-    for (size_t i = 0; i < typed_.size(); ++i) {
-      // Where text was erased, what follows is not a continuation of it.
-      if (i > 0 && std::any_of(typed_breaks_.begin(), typed_breaks_.end(), [&](uint64_t b) {
-            return b > typed_[i - 1].seq && b <= typed_[i].seq;
-          })) {
-        raw += '\n';
-      }
-      roff[i] = raw.size();
-      raw += typed_[i].bytes;
-    }
-    auto found = engine_->redactor->Scan(raw);
-    if (!found.ok()) {
-      ranges.push_back({typed_.front().seq, typed_.back().seq, "engine_error", typed_bytes});
-    } else {
-      for (const Finding& f : *found) {
-        size_t first = 0;
-        while (first < typed_.size() && roff[first] + typed_[first].bytes.size() <= f.begin) ++first;
-        size_t last = first;
-        while (last + 1 < typed_.size() && roff[last + 1] < f.end) ++last;
-        if (first >= typed_.size()) continue;
-        const uint64_t s0 = typed_[first].seq, s1 = typed_[last].seq;
-        bool covered = false;
-        for (const Range& r : ranges) covered |= r.s0 <= s0 && s1 <= r.s1;
-        if (covered) continue;
-        ranges.push_back({s0, s1, std::string(KindName(f.kind)), f.end - f.begin});
-      }
-      std::sort(ranges.begin(), ranges.end(),
-                [](const Range& a, const Range& b) { return a.s0 < b.s0; });
-    }
+}
+
+// A secret typed and erased again (e.g. a card number then BackSpace) left
+// its key events in the queue; find it in what was typed.
+void PrivacyGate::ScanTypedHistory(std::vector<Range>* ranges) {
+  if (!deleted_in_run_ || typed_.empty()) return;
+  const uint64_t oldest = queue_.empty() ? next_seq_ : queue_.front().seq;
+  while (!typed_.empty() && typed_.front().seq < oldest) {
+    Wipe(&typed_.front().bytes);
+    typed_.pop_front();
   }
-  // Replace each range's key events by one marker.
-  for (const Range& r : ranges) {
-    size_t i = 0;
-    while (i < queue_.size() && queue_[i].seq < r.s0) ++i;
-    // Include modifier presses right before the first character (e.g. Shift).
-    while (i > 0 && queue_[i - 1].event.has_key() && queue_[i - 1].event.key().down() &&
-           keysym::IsModifier(queue_[i - 1].event.key().keysym()))
-      --i;
-    if (i >= queue_.size()) continue;
-    std::deque<Held> rebuilt(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(i));
-    uint32_t count = 0;
-    uint64_t t0 = 0, seq0 = 0;
-    KeyCounts downs;
-    size_t j = i;
-    std::vector<Held> kept_between;
-    for (; j < queue_.size() && queue_[j].seq <= r.s1; ++j) {
-      Held& h = queue_[j];
-      if (!h.event.has_key()) {
-        kept_between.push_back(std::move(h));
-        continue;
-      }
-      uint32_t id = KeyId(h.event.key());
-      if (!h.event.key().down()) {
-        auto it = downs.find(id);
-        if (it == downs.end()) {
-          // Release of a key pressed before the secret: keep it, unless that
-          // press was itself redacted earlier.
-          if (auto rk = redacted_keys_.find(id); rk != redacted_keys_.end()) {
-            if (--rk->second == 0) redacted_keys_.erase(rk);
-          } else {
-            kept_between.push_back(std::move(h));
-          }
-          continue;
-        }
-        if (--it->second == 0) downs.erase(it);
-      } else {
-        downs[id]++;
-      }
-      if (count == 0) {
-        t0 = h.event.t_us();
-        seq0 = h.seq;
-      }
-      ++count;
+  size_t typed_bytes = 0;
+  for (const Char& c : typed_) typed_bytes += c.bytes.size();
+  while (typed_bytes > 2 * Redactor::kHoldBytes) {
+    typed_bytes -= typed_.front().bytes.size();
+    Wipe(&typed_.front().bytes);
+    typed_.pop_front();
+  }
+  std::string raw;
+  std::vector<size_t> roff(typed_.size());
+  for (size_t i = 0; i < typed_.size(); ++i) {
+    // Where text was erased, what follows is not a continuation of it.
+    if (i > 0 && std::any_of(typed_breaks_.begin(), typed_breaks_.end(), [&](uint64_t b) {
+          return b > typed_[i - 1].seq && b <= typed_[i].seq;
+        })) {
+      raw += '\n';
     }
-    if (count == 0) {
-      // Nothing to replace (already replaced); put the kept events back.
-      for (Held& h : kept_between) rebuilt.push_back(std::move(h));
-      for (; j < queue_.size(); ++j) rebuilt.push_back(std::move(queue_[j]));
-      queue_ = std::move(rebuilt);
+    roff[i] = raw.size();
+    raw += typed_[i].bytes;
+  }
+  auto found = engine_->redactor->Scan(raw);
+  if (!found.ok()) {
+    ranges->push_back({typed_.front().seq, typed_.back().seq, "engine_error", typed_bytes});
+  } else {
+    for (const Finding& f : *found) {
+      size_t first = 0;
+      while (first < typed_.size() && roff[first] + typed_[first].bytes.size() <= f.begin) ++first;
+      size_t last = first;
+      while (last + 1 < typed_.size() && roff[last + 1] < f.end) ++last;
+      if (first >= typed_.size()) continue;
+      const uint64_t s0 = typed_[first].seq, s1 = typed_[last].seq;
+      bool covered = false;
+      for (const Range& r : *ranges) covered |= r.s0 <= s0 && s1 <= r.s1;
+      if (covered) continue;
+      ranges->push_back({s0, s1, std::string(KindName(f.kind)), f.end - f.begin});
+    }
+    std::sort(ranges->begin(), ranges->end(),
+              [](const Range& a, const Range& b) { return a.s0 < b.s0; });
+  }
+}
+
+void PrivacyGate::ReplaceRange(const Range& r) {
+  size_t i = 0;
+  while (i < queue_.size() && queue_[i].seq < r.s0) ++i;
+  // Include modifier presses right before the first character (e.g. Shift).
+  while (i > 0 && queue_[i - 1].event.has_key() && queue_[i - 1].event.key().down() &&
+         keysym::IsModifier(queue_[i - 1].event.key().keysym()))
+    --i;
+  if (i >= queue_.size()) return;
+  std::deque<Held> rebuilt(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(i));
+  uint32_t count = 0;
+  uint64_t t0 = 0, seq0 = 0;
+  KeyCounts downs;
+  size_t j = i;
+  std::vector<Held> kept_between;
+  for (; j < queue_.size() && queue_[j].seq <= r.s1; ++j) {
+    Held& h = queue_[j];
+    if (!h.event.has_key()) {
+      kept_between.push_back(std::move(h));
       continue;
     }
-    for (auto& [id, n] : downs) redacted_keys_[id] += 1;
-    v1::Event m;
-    m.set_t_us(t0);
-    v1::RedactionMarker* rm = m.mutable_redaction();
-    rm->set_kind(r.kind);
-    rm->set_length_bucket(LengthBucket(r.len));
-    rm->set_key_events(count);
-    rebuilt.push_back(Held{std::move(m), seq0, false});
+    uint32_t id = KeyId(h.event.key());
+    if (!h.event.key().down()) {
+      auto it = downs.find(id);
+      if (it == downs.end()) {
+        // Release of a key pressed before the secret: keep it, unless that
+        // press was itself redacted earlier.
+        if (auto rk = redacted_keys_.find(id); rk != redacted_keys_.end()) {
+          if (--rk->second == 0) redacted_keys_.erase(rk);
+        } else {
+          kept_between.push_back(std::move(h));
+        }
+        continue;
+      }
+      if (--it->second == 0) downs.erase(it);
+    } else {
+      downs[id]++;
+    }
+    if (count == 0) {
+      t0 = h.event.t_us();
+      seq0 = h.seq;
+    }
+    ++count;
+  }
+  if (count == 0) {
+    // Nothing to replace (already replaced); put the kept events back.
     for (Held& h : kept_between) rebuilt.push_back(std::move(h));
     for (; j < queue_.size(); ++j) rebuilt.push_back(std::move(queue_[j]));
-    WipeKeyText(&queue_);  // what is left: the key events the marker replaced
     queue_ = std::move(rebuilt);
+    return;
   }
+  for (auto& [id, n] : downs) redacted_keys_[id] += 1;
+  v1::Event m;
+  m.set_t_us(t0);
+  v1::RedactionMarker* rm = m.mutable_redaction();
+  rm->set_kind(r.kind);
+  rm->set_length_bucket(LengthBucket(r.len));
+  rm->set_key_events(count);
+  rebuilt.push_back(Held{std::move(m), seq0, false});
+  for (Held& h : kept_between) rebuilt.push_back(std::move(h));
+  for (; j < queue_.size(); ++j) rebuilt.push_back(std::move(queue_[j]));
+  WipeKeyText(&queue_);  // what is left: the key events the marker replaced
+  queue_ = std::move(rebuilt);
+}
+
+void PrivacyGate::ReleaseHeld(size_t release) {
   for (size_t i = 0; i < release; ++i) {
     ctx_ += held_.front().bytes;
     held_bytes_ -= held_.front().bytes.size();

@@ -212,7 +212,33 @@ class PrivacyGate : public EventSink {
   void HandlePointer(v1::Event& ev);
   void HandleFocus(v1::Event& ev);
   void Enqueue(v1::Event ev, bool pending_modifier = false);
+  // Decide: which held characters are released, and which key events are
+  // replaced by redaction markers. Its phases, in order:
+  struct Range {  // key events seq s0..s1 become one marker of `kind`
+    uint64_t s0, s1;
+    std::string kind;
+    size_t len;  // bytes of the secret (bucketed in the marker)
+  };
+  // The text in view: ctx_ then every held character; off[i] = held_[i]'s offset.
+  struct Window {
+    std::string text;
+    std::vector<size_t> off;
+    size_t base = 0;    // where the held text starts (ctx_.size())
+    size_t target = 0;  // decide what ends before here
+    bool final = false;
+  };
   void Decide(bool final);
+  // An open private key or a finding cut at the window's end continues into
+  // the held text; returns how many held characters it covers.
+  size_t ContinueOpenFinding(const Window& w, std::vector<Range>* ranges, size_t* release);
+  // Findings of the redactor in the window (from held character `cont` on).
+  void ScanHeld(const Window& w, size_t cont, std::vector<Range>* ranges, size_t* release);
+  // Secrets typed then erased within the run, found in what was typed.
+  void ScanTypedHistory(std::vector<Range>* ranges);
+  // Replaces the key events of `r` in queue_ by one marker.
+  void ReplaceRange(const Range& r);
+  // Moves the first `release` held characters into the context.
+  void ReleaseHeld(size_t release);
   void EndRun();
   void ReleaseFront(uint64_t below_seq);
   void Emit(v1::Event ev);
@@ -280,9 +306,9 @@ class PrivacyGate : public EventSink {
     bool run_touched = false;  // the current run had text replaced as the key
   };
   std::optional<OpenKey> open_key_;
-  KeyCounts down_keys_;                       // keys whose down was enqueued
-  KeyCounts redacted_keys_;                   // keys whose down was redacted; drop their up
-  KeyCounts hotkey_keys_;                     // hotkey keys: drop their up
+  KeyCounts down_keys_;      // keys whose down was enqueued
+  KeyCounts redacted_keys_;  // keys whose down was redacted; drop their up
+  KeyCounts hotkey_keys_;    // hotkey keys: drop their up
 
   // Pointer thinning.
   bool have_anchor_ = false;
