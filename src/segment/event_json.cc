@@ -250,80 +250,6 @@ class ObjectWriter {
   bool first_ = true;
 };
 
-std::string_view PointerKindName(int v) {
-  return v1::PointerEvent::Kind_IsValid(v)
-             ? std::string_view(v1::PointerEvent::Kind_Name(static_cast<v1::PointerEvent::Kind>(v)))
-             : std::string_view();
-}
-
-std::string_view ControlKindName(int v) {
-  return v1::ControlEvent::Kind_IsValid(v)
-             ? std::string_view(v1::ControlEvent::Kind_Name(static_cast<v1::ControlEvent::Kind>(v)))
-             : std::string_view();
-}
-
-void WriteKey(const v1::KeyEvent& m, std::string* out) {
-  ObjectWriter w(out);
-  w.Bool("down", m.down());
-  w.Uint32("keycode", m.keycode());
-  w.Uint32("keysym", m.keysym());
-  w.String("text", m.text());
-  w.Uint32("modifiers", m.modifiers());
-  w.Bool("repeat", m.repeat());
-}
-
-void WritePointer(const v1::PointerEvent& m, std::string* out) {
-  ObjectWriter w(out);
-  w.Enum("kind", m.kind(), PointerKindName(m.kind()));
-  w.Int32("x", m.x());
-  w.Int32("y", m.y());
-  w.Uint32("button", m.button());
-  w.Int32("scroll_dx", m.scroll_dx());
-  w.Int32("scroll_dy", m.scroll_dy());
-  w.Uint32("modifiers", m.modifiers());
-}
-
-void WriteFocus(const v1::FocusEvent& m, std::string* out) {
-  ObjectWriter w(out);
-  w.Uint64("window_id", m.window_id());
-  w.String("app_class", m.app_class());
-  w.String("app_instance", m.app_instance());
-  w.String("title", m.title());
-  w.Uint32("pid", m.pid());
-  w.Int32("x", m.x());
-  w.Int32("y", m.y());
-  w.Uint32("width", m.width());
-  w.Uint32("height", m.height());
-  w.Uint32("screen_width", m.screen_width());
-  w.Uint32("screen_height", m.screen_height());
-  w.Bool("title_change", m.title_change());
-}
-
-void WriteRedaction(const v1::RedactionMarker& m, std::string* out) {
-  ObjectWriter w(out);
-  w.String("kind", m.kind());
-  w.Uint32("length_bucket", m.length_bucket());
-  w.Uint32("key_events", m.key_events());
-}
-
-void WriteControl(const v1::ControlEvent& m, std::string* out) {
-  ObjectWriter w(out);
-  w.Enum("kind", m.kind(), ControlKindName(m.kind()));
-  w.Uint64("duration_us", m.duration_us());
-  w.String("reason", m.reason());
-}
-
-void WriteFrame(const v1::FrameRef& m, std::string* out) {
-  ObjectWriter w(out);
-  w.Bytes("frame_id", m.frame_id());
-  w.String("format", m.format());
-  w.Uint32("width", m.width());
-  w.Uint32("height", m.height());
-  w.Int32("x", m.x());
-  w.Int32("y", m.y());
-  w.String("trigger", m.trigger());
-}
-
 // ===========================================================================
 // Parsing
 
@@ -602,31 +528,81 @@ struct Converted {
   std::string s;
 };
 
+// A field's value as the printer reads it (views into the message).
+struct Printed {
+  uint64_t u64 = 0;
+  uint32_t u32 = 0;
+  int32_t i32 = 0;
+  bool b = false;
+  std::string_view s;
+};
+
+// One field of a message, for both directions: the parser sets it from a
+// Converted scalar, the printer reads it into Printed. A table lists a
+// message's fields in field-number order (the order json_util prints them),
+// one ST_FIELD line per field of sealtrace/v1/events.proto.
 template <typename M>
 struct FieldSpec {
   std::string_view name;       // proto field name
   std::string_view json_name;  // lowerCamelCase
   Type type;
   void (*set)(M*, Converted&);
-  // kEnum only: value by exact name, and whether a number is defined.
+  void (*get)(const M&, Printed*);
+  // kEnum only: value by exact name, whether a number is defined, and the
+  // name of a defined number.
   bool (*enum_parse)(const std::string&, int*) = nullptr;
   bool (*enum_valid)(int) = nullptr;
+  std::string_view (*enum_name)(int) = nullptr;
 };
 
-bool PointerKindParse(const std::string& name, int* v) {
-  v1::PointerEvent::Kind k;
-  if (!v1::PointerEvent::Kind_Parse(name, &k)) return false;
-  *v = k;
+// A scalar field: `slot` is the Converted/Printed member of its type.
+#define ST_FIELD(M, field, json, type, slot)                                                      \
+  FieldSpec<M> {                                                                                  \
+#field, json, Type::type,                                                                     \
+        [](M * m,                                                                                 \
+           Converted &                                                                            \
+               v) { m->set_##field(std::move(v.slot)); }, [](const M& m,                          \
+                                                             Printed* p) { p->slot = m.field(); } \
+  }
+// An enum field of enum type M::E.
+#define ST_ENUM_FIELD(M, field, json, E)                                                                          \
+  FieldSpec<M> {                                                                                                  \
+#field, json, Type::kEnum,                                                                                    \
+        [](M * m,                                                                                                 \
+           Converted &                                                                                            \
+               v) { m->set_##field(static_cast<M::E>(v.i32)); },                                                  \
+                                                              [](const M& m,                                      \
+                                                                 Printed*                                         \
+                                                                     p) { p->i32 = m.field(); },                  \
+                                                                                              EnumParse <         \
+                                                                                                  M::E,           \
+                                                                                              M::E##_Parse>       \
+                                                                                              ,                   \
+                                                                                              EnumValid <         \
+                                                                                                  M::E##_IsValid> \
+                                                                                              ,                   \
+                                                                                              EnumName <          \
+                                                                                                  M::E,           \
+                                                                                              M::E##_IsValid,     \
+                                                                                              M::E##_Name>        \
+  }
+
+template <typename E, bool (*Parse)(const std::string&, E*)>
+bool EnumParse(const std::string& name, int* v) {
+  E e;
+  if (!Parse(name, &e)) return false;
+  *v = e;
   return true;
 }
-bool PointerKindValid(int v) { return v1::PointerEvent::Kind_IsValid(v); }
-bool ControlKindParse(const std::string& name, int* v) {
-  v1::ControlEvent::Kind k;
-  if (!v1::ControlEvent::Kind_Parse(name, &k)) return false;
-  *v = k;
-  return true;
+template <bool (*IsValid)(int)>
+bool EnumValid(int v) {
+  return IsValid(v);
 }
-bool ControlKindValid(int v) { return v1::ControlEvent::Kind_IsValid(v); }
+// Empty for a number the enum does not define (printed as the number).
+template <typename E, bool (*IsValid)(int), const std::string& (*Name)(E)>
+std::string_view EnumName(int v) {
+  return IsValid(v) ? std::string_view(Name(static_cast<E>(v))) : std::string_view();
+}
 
 using v1::ControlEvent;
 using v1::FocusEvent;
@@ -636,84 +612,97 @@ using v1::PointerEvent;
 using v1::RedactionMarker;
 
 const FieldSpec<KeyEvent> kKeyFields[] = {
-    {"down", "down", Type::kBool, [](KeyEvent* m, Converted& v) { m->set_down(v.b); }},
-    {"keycode", "keycode", Type::kUint32, [](KeyEvent* m, Converted& v) { m->set_keycode(v.u32); }},
-    {"keysym", "keysym", Type::kUint32, [](KeyEvent* m, Converted& v) { m->set_keysym(v.u32); }},
-    {"text", "text", Type::kString, [](KeyEvent* m, Converted& v) { m->set_text(std::move(v.s)); }},
-    {"modifiers", "modifiers", Type::kUint32,
-     [](KeyEvent* m, Converted& v) { m->set_modifiers(v.u32); }},
-    {"repeat", "repeat", Type::kBool, [](KeyEvent* m, Converted& v) { m->set_repeat(v.b); }},
+    ST_FIELD(KeyEvent, down, "down", kBool, b),
+    ST_FIELD(KeyEvent, keycode, "keycode", kUint32, u32),
+    ST_FIELD(KeyEvent, keysym, "keysym", kUint32, u32),
+    ST_FIELD(KeyEvent, text, "text", kString, s),
+    ST_FIELD(KeyEvent, modifiers, "modifiers", kUint32, u32),
+    ST_FIELD(KeyEvent, repeat, "repeat", kBool, b),
 };
 
 const FieldSpec<PointerEvent> kPointerFields[] = {
-    {"kind", "kind", Type::kEnum,
-     [](PointerEvent* m, Converted& v) { m->set_kind(static_cast<PointerEvent::Kind>(v.i32)); },
-     PointerKindParse, PointerKindValid},
-    {"x", "x", Type::kInt32, [](PointerEvent* m, Converted& v) { m->set_x(v.i32); }},
-    {"y", "y", Type::kInt32, [](PointerEvent* m, Converted& v) { m->set_y(v.i32); }},
-    {"button", "button", Type::kUint32,
-     [](PointerEvent* m, Converted& v) { m->set_button(v.u32); }},
-    {"scroll_dx", "scrollDx", Type::kInt32,
-     [](PointerEvent* m, Converted& v) { m->set_scroll_dx(v.i32); }},
-    {"scroll_dy", "scrollDy", Type::kInt32,
-     [](PointerEvent* m, Converted& v) { m->set_scroll_dy(v.i32); }},
-    {"modifiers", "modifiers", Type::kUint32,
-     [](PointerEvent* m, Converted& v) { m->set_modifiers(v.u32); }},
+    ST_ENUM_FIELD(PointerEvent, kind, "kind", Kind),
+    ST_FIELD(PointerEvent, x, "x", kInt32, i32),
+    ST_FIELD(PointerEvent, y, "y", kInt32, i32),
+    ST_FIELD(PointerEvent, button, "button", kUint32, u32),
+    ST_FIELD(PointerEvent, scroll_dx, "scrollDx", kInt32, i32),
+    ST_FIELD(PointerEvent, scroll_dy, "scrollDy", kInt32, i32),
+    ST_FIELD(PointerEvent, modifiers, "modifiers", kUint32, u32),
 };
 
 const FieldSpec<FocusEvent> kFocusFields[] = {
-    {"window_id", "windowId", Type::kUint64,
-     [](FocusEvent* m, Converted& v) { m->set_window_id(v.u64); }},
-    {"app_class", "appClass", Type::kString,
-     [](FocusEvent* m, Converted& v) { m->set_app_class(std::move(v.s)); }},
-    {"app_instance", "appInstance", Type::kString,
-     [](FocusEvent* m, Converted& v) { m->set_app_instance(std::move(v.s)); }},
-    {"title", "title", Type::kString,
-     [](FocusEvent* m, Converted& v) { m->set_title(std::move(v.s)); }},
-    {"pid", "pid", Type::kUint32, [](FocusEvent* m, Converted& v) { m->set_pid(v.u32); }},
-    {"x", "x", Type::kInt32, [](FocusEvent* m, Converted& v) { m->set_x(v.i32); }},
-    {"y", "y", Type::kInt32, [](FocusEvent* m, Converted& v) { m->set_y(v.i32); }},
-    {"width", "width", Type::kUint32, [](FocusEvent* m, Converted& v) { m->set_width(v.u32); }},
-    {"height", "height", Type::kUint32, [](FocusEvent* m, Converted& v) { m->set_height(v.u32); }},
-    {"screen_width", "screenWidth", Type::kUint32,
-     [](FocusEvent* m, Converted& v) { m->set_screen_width(v.u32); }},
-    {"screen_height", "screenHeight", Type::kUint32,
-     [](FocusEvent* m, Converted& v) { m->set_screen_height(v.u32); }},
-    {"title_change", "titleChange", Type::kBool,
-     [](FocusEvent* m, Converted& v) { m->set_title_change(v.b); }},
+    ST_FIELD(FocusEvent, window_id, "windowId", kUint64, u64),
+    ST_FIELD(FocusEvent, app_class, "appClass", kString, s),
+    ST_FIELD(FocusEvent, app_instance, "appInstance", kString, s),
+    ST_FIELD(FocusEvent, title, "title", kString, s),
+    ST_FIELD(FocusEvent, pid, "pid", kUint32, u32),
+    ST_FIELD(FocusEvent, x, "x", kInt32, i32),
+    ST_FIELD(FocusEvent, y, "y", kInt32, i32),
+    ST_FIELD(FocusEvent, width, "width", kUint32, u32),
+    ST_FIELD(FocusEvent, height, "height", kUint32, u32),
+    ST_FIELD(FocusEvent, screen_width, "screenWidth", kUint32, u32),
+    ST_FIELD(FocusEvent, screen_height, "screenHeight", kUint32, u32),
+    ST_FIELD(FocusEvent, title_change, "titleChange", kBool, b),
 };
 
 const FieldSpec<RedactionMarker> kRedactionFields[] = {
-    {"kind", "kind", Type::kString,
-     [](RedactionMarker* m, Converted& v) { m->set_kind(std::move(v.s)); }},
-    {"length_bucket", "lengthBucket", Type::kUint32,
-     [](RedactionMarker* m, Converted& v) { m->set_length_bucket(v.u32); }},
-    {"key_events", "keyEvents", Type::kUint32,
-     [](RedactionMarker* m, Converted& v) { m->set_key_events(v.u32); }},
+    ST_FIELD(RedactionMarker, kind, "kind", kString, s),
+    ST_FIELD(RedactionMarker, length_bucket, "lengthBucket", kUint32, u32),
+    ST_FIELD(RedactionMarker, key_events, "keyEvents", kUint32, u32),
 };
 
 const FieldSpec<ControlEvent> kControlFields[] = {
-    {"kind", "kind", Type::kEnum,
-     [](ControlEvent* m, Converted& v) { m->set_kind(static_cast<ControlEvent::Kind>(v.i32)); },
-     ControlKindParse, ControlKindValid},
-    {"duration_us", "durationUs", Type::kUint64,
-     [](ControlEvent* m, Converted& v) { m->set_duration_us(v.u64); }},
-    {"reason", "reason", Type::kString,
-     [](ControlEvent* m, Converted& v) { m->set_reason(std::move(v.s)); }},
+    ST_ENUM_FIELD(ControlEvent, kind, "kind", Kind),
+    ST_FIELD(ControlEvent, duration_us, "durationUs", kUint64, u64),
+    ST_FIELD(ControlEvent, reason, "reason", kString, s),
 };
 
 const FieldSpec<FrameRef> kFrameFields[] = {
-    {"frame_id", "frameId", Type::kBytes,
-     [](FrameRef* m, Converted& v) { m->set_frame_id(std::move(v.s)); }},
-    {"format", "format", Type::kString,
-     [](FrameRef* m, Converted& v) { m->set_format(std::move(v.s)); }},
-    {"width", "width", Type::kUint32, [](FrameRef* m, Converted& v) { m->set_width(v.u32); }},
-    {"height", "height", Type::kUint32, [](FrameRef* m, Converted& v) { m->set_height(v.u32); }},
-    {"x", "x", Type::kInt32, [](FrameRef* m, Converted& v) { m->set_x(v.i32); }},
-    {"y", "y", Type::kInt32, [](FrameRef* m, Converted& v) { m->set_y(v.i32); }},
-    {"trigger", "trigger", Type::kString,
-     [](FrameRef* m, Converted& v) { m->set_trigger(std::move(v.s)); }},
+    ST_FIELD(FrameRef, frame_id, "frameId", kBytes, s),
+    ST_FIELD(FrameRef, format, "format", kString, s),
+    ST_FIELD(FrameRef, width, "width", kUint32, u32),
+    ST_FIELD(FrameRef, height, "height", kUint32, u32),
+    ST_FIELD(FrameRef, x, "x", kInt32, i32),
+    ST_FIELD(FrameRef, y, "y", kInt32, i32),
+    ST_FIELD(FrameRef, trigger, "trigger", kString, s),
 };
+
+#undef ST_ENUM_FIELD
+#undef ST_FIELD
+
+// Prints a message's fields in table order, each only when it is not its
+// default (json_util's output without always_print_primitive_fields).
+template <typename M, size_t N>
+void WriteFields(const M& m, const FieldSpec<M> (&fields)[N], std::string* out) {
+  ObjectWriter w(out);
+  for (const FieldSpec<M>& f : fields) {
+    Printed p;
+    f.get(m, &p);
+    switch (f.type) {
+      case Type::kUint64:
+        w.Uint64(f.name, p.u64);
+        break;
+      case Type::kUint32:
+        w.Uint32(f.name, p.u32);
+        break;
+      case Type::kInt32:
+        w.Int32(f.name, p.i32);
+        break;
+      case Type::kBool:
+        w.Bool(f.name, p.b);
+        break;
+      case Type::kString:
+        w.String(f.name, p.s);
+        break;
+      case Type::kBytes:
+        w.Bytes(f.name, p.s);
+        break;
+      case Type::kEnum:
+        w.Enum(f.name, p.i32, f.enum_name(p.i32));
+        break;
+    }
+  }
+}
 
 // Converts `s` for a field of type `type`; false if json_util refused it.
 template <typename M>
@@ -1123,27 +1112,27 @@ std::string EventToJson(const v1::Event& e) {
     switch (e.body_case()) {
       case v1::Event::kKey:
         w.Key("key");
-        WriteKey(e.key(), &out);
+        WriteFields(e.key(), kKeyFields, &out);
         break;
       case v1::Event::kPointer:
         w.Key("pointer");
-        WritePointer(e.pointer(), &out);
+        WriteFields(e.pointer(), kPointerFields, &out);
         break;
       case v1::Event::kFocus:
         w.Key("focus");
-        WriteFocus(e.focus(), &out);
+        WriteFields(e.focus(), kFocusFields, &out);
         break;
       case v1::Event::kRedaction:
         w.Key("redaction");
-        WriteRedaction(e.redaction(), &out);
+        WriteFields(e.redaction(), kRedactionFields, &out);
         break;
       case v1::Event::kControl:
         w.Key("control");
-        WriteControl(e.control(), &out);
+        WriteFields(e.control(), kControlFields, &out);
         break;
       case v1::Event::kFrame:
         w.Key("frame");
-        WriteFrame(e.frame(), &out);
+        WriteFields(e.frame(), kFrameFields, &out);
         break;
       case v1::Event::BODY_NOT_SET:
         break;
