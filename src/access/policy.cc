@@ -273,6 +273,175 @@ std::string_view ActionName(Action a) {
   return "unknown";
 }
 
+namespace {
+
+// A token for oneself, an operator's for an operator; nothing else.
+Decision IssueTokenRule(const Principal& p, const Target& t) {
+  if (p.role == Role::kContributor) {
+    return Refuse("token.contributor_signin",
+                  "contributors get tokens only by signing in with their passkey (dashboard, or "
+                  "a terminal approved from it), never by minting one from another token");
+  }
+  if (!t.principal_id.empty() && t.principal_id == p.id) {
+    return Allow("token.self", "a principal may mint a new token for itself");
+  }
+  if (p.role == Role::kOperator && t.principal_role == Role::kOperator) {
+    return Allow("operator.manage", "operators issue tokens for operator principals");
+  }
+  return Refuse("token.issue_forbidden",
+                "tokens for officers, auditors, services and contributors are issued only to "
+                "themselves (an operator must never hold another role's credential)");
+}
+
+// What a contributor may do.
+Decision ContributorRules(const Principal& p, Action a, const Target& t,
+                          const std::vector<Grant>& grants, int64_t now) {
+  switch (a) {
+    case Action::kReadOwn:
+    case Action::kDeleteOwn:
+    case Action::kReadOwnAuditLog:
+      if (p.contributor_id.empty() ||
+          (!t.contributor_id.empty() && t.contributor_id != p.contributor_id)) {
+        return Refuse("contributor.not_own",
+                      "a contributor may read and delete only their own data");
+      }
+      return Allow("contributor.own", "contributors read, delete and audit their own data");
+    case Action::kReadAuditProofs:
+      return Allow("audit.proofs", "checkpoints and proofs reveal no entry content");
+    case Action::kRead:
+    case Action::kExportRead:
+      return Refuse("contributor.not_own",
+                    "a contributor may read only their own data; grants are not issued "
+                    "to contributors");
+    default:
+      return Refuse("deny.default", "contributors may not " + std::string(ActionName(a)));
+  }
+}
+
+// What an operator may do.
+Decision OperatorRules(const Principal& p, Action a, const Target& t,
+                       const std::vector<Grant>& grants, int64_t now) {
+  switch (a) {
+    case Action::kManagePrincipals:
+      if (t.principal_role == Role::kContributor) {
+        return Refuse("principal.contributor_by_enrolment",
+                      "contributor principals are created only by enrolment");
+      }
+      return Allow("operator.manage", "operators manage principals");
+    case Action::kListDevices:
+    case Action::kSetRetention:
+    case Action::kSetTitlePolicy:
+    case Action::kRunPurge:
+    case Action::kRotateKeys:
+    case Action::kCheckpoint:
+      return Allow("operator.manage", "operators manage the system");
+    case Action::kReadAuditProofs:
+      return Allow("audit.proofs", "checkpoints and proofs reveal no entry content");
+    case Action::kReadOwn:
+    case Action::kRead:
+    case Action::kExportRead:
+    case Action::kDeleteOwn:
+      return Refuse("operator.no_content",
+                    "operators manage devices, policy and retention but never read content "
+                    "or obtain a key");
+    default:
+      return Refuse("deny.default", "operators may not " + std::string(ActionName(a)));
+  }
+}
+
+// What an auditor may do.
+Decision AuditorRules(const Principal& p, Action a, const Target& t,
+                      const std::vector<Grant>& grants, int64_t now) {
+  switch (a) {
+    case Action::kReadAuditLog:
+    case Action::kReadOwnAuditLog:
+    case Action::kReadAuditProofs:
+    case Action::kCheckpoint:
+      return Allow("auditor.audit_log", "auditors read the audit log");
+    case Action::kReadOwn:
+    case Action::kRead:
+    case Action::kExportRead:
+      return Refuse("auditor.audit_only", "auditors read the audit log only, never content");
+    default:
+      return Refuse("auditor.audit_only", "auditors may only read the audit log");
+  }
+}
+
+// What a service principal may do.
+Decision ServiceRules(const Principal& p, Action a, const Target& t,
+                      const std::vector<Grant>& grants, int64_t now) {
+  switch (a) {
+    case Action::kExportRead:
+      return CheckGrant(p, t, grants, now, /*containment=*/false);
+    case Action::kReadAuditProofs:
+      return Allow("audit.proofs", "checkpoints and proofs reveal no entry content");
+    case Action::kRead:
+    case Action::kReadOwn:
+      return Refuse("service.export_only",
+                    "service principals only perform export reads within their grant");
+    default:
+      return Refuse("service.export_only",
+                    "service principals may not " + std::string(ActionName(a)));
+  }
+}
+
+// What a privacy officer may do.
+Decision OfficerRules(const Principal& p, Action a, const Target& t,
+                      const std::vector<Grant>& grants, int64_t now) {
+  switch (a) {
+    case Action::kRead:
+      return CheckGrant(p, t, grants, now, /*containment=*/true);
+    case Action::kExportRead:
+      return Refuse("export.service_only",
+                    "export reads are made by service principals; humans read through "
+                    "/v1/read under a grant");
+    case Action::kReadOwn:
+    case Action::kDeleteOwn:
+      return Refuse("deny.default", "privacy officers hold no contributor data");
+    case Action::kRequestGrant:
+      if (!t.grantee_role ||
+          (*t.grantee_role != Role::kPrivacyOfficer && *t.grantee_role != Role::kService)) {
+        return Refuse("grant.bad_grantee",
+                      "grants are issued only to privacy officers or service principals");
+      }
+      return Allow("officer.request_grant", "privacy officers may request grants");
+    case Action::kDecideGrant:
+      if (t.grant_requester_id == p.id || t.grant_grantee_id == p.id) {
+        return Refuse("grant.two_person",
+                      "a grant must be approved or denied by a second privacy officer, "
+                      "never its requester or grantee");
+      }
+      return Allow("officer.second_approver",
+                   "a privacy officer other than the requester and grantee decides");
+    case Action::kRevokeGrant:
+    case Action::kListGrants:
+      return Allow("officer.grants", "privacy officers list and revoke grants");
+    case Action::kActivatePrincipal:
+      if (t.principal_id == p.id) {
+        return Refuse("principal.self_activation", "a principal cannot activate itself");
+      }
+      return Allow("officer.activate",
+                   "a privacy officer activates a principal an operator created");
+    case Action::kProposeState:
+      return Allow("officer.propose_state", "a privacy officer proposes a state change");
+    case Action::kConfirmState:
+      if (t.proposer_id == p.id) {
+        return Refuse("state.two_person",
+                      "a programme state change must be confirmed by a second privacy "
+                      "officer, not its proposer");
+      }
+      return Allow("officer.confirm_state", "a second privacy officer confirms the state change");
+    case Action::kReadAuditLog:
+    case Action::kReadOwnAuditLog:
+    case Action::kReadAuditProofs:
+      return Allow("officer.audit_log", "privacy officers answer who read what");
+    default:
+      return Refuse("deny.default", "privacy officers may not " + std::string(ActionName(a)));
+  }
+}
+
+}  // namespace
+
 Decision Evaluate(const Principal& p, Action a, const Target& t, const std::vector<Grant>& grants,
                   ProgrammeState state, int64_t now) {
   const std::string role(RoleName(p.role));
@@ -289,156 +458,18 @@ Decision Evaluate(const Principal& p, Action a, const Target& t, const std::vect
     }
   }
 
-  if (a == Action::kIssueToken) {
-    if (p.role == Role::kContributor) {
-      return Refuse("token.contributor_signin",
-                    "contributors get tokens only by signing in with their passkey (dashboard, or "
-                    "a terminal approved from it), never by minting one from another token");
-    }
-    if (!t.principal_id.empty() && t.principal_id == p.id) {
-      return Allow("token.self", "a principal may mint a new token for itself");
-    }
-    if (p.role == Role::kOperator && t.principal_role == Role::kOperator) {
-      return Allow("operator.manage", "operators issue tokens for operator principals");
-    }
-    return Refuse("token.issue_forbidden",
-                  "tokens for officers, auditors, services and contributors are issued only to "
-                  "themselves (an operator must never hold another role's credential)");
-  }
-
+  if (a == Action::kIssueToken) return IssueTokenRule(p, t);
   switch (p.role) {
     case Role::kContributor:
-      switch (a) {
-        case Action::kReadOwn:
-        case Action::kDeleteOwn:
-        case Action::kReadOwnAuditLog:
-          if (p.contributor_id.empty() ||
-              (!t.contributor_id.empty() && t.contributor_id != p.contributor_id)) {
-            return Refuse("contributor.not_own",
-                          "a contributor may read and delete only their own data");
-          }
-          return Allow("contributor.own", "contributors read, delete and audit their own data");
-        case Action::kReadAuditProofs:
-          return Allow("audit.proofs", "checkpoints and proofs reveal no entry content");
-        case Action::kRead:
-        case Action::kExportRead:
-          return Refuse("contributor.not_own",
-                        "a contributor may read only their own data; grants are not issued "
-                        "to contributors");
-        default:
-          return Refuse("deny.default", "contributors may not " + std::string(ActionName(a)));
-      }
-
+      return ContributorRules(p, a, t, grants, now);
     case Role::kOperator:
-      switch (a) {
-        case Action::kManagePrincipals:
-          if (t.principal_role == Role::kContributor) {
-            return Refuse("principal.contributor_by_enrolment",
-                          "contributor principals are created only by enrolment");
-          }
-          return Allow("operator.manage", "operators manage principals");
-        case Action::kListDevices:
-        case Action::kSetRetention:
-        case Action::kSetTitlePolicy:
-        case Action::kRunPurge:
-        case Action::kRotateKeys:
-        case Action::kCheckpoint:
-          return Allow("operator.manage", "operators manage the system");
-        case Action::kReadAuditProofs:
-          return Allow("audit.proofs", "checkpoints and proofs reveal no entry content");
-        case Action::kReadOwn:
-        case Action::kRead:
-        case Action::kExportRead:
-        case Action::kDeleteOwn:
-          return Refuse("operator.no_content",
-                        "operators manage devices, policy and retention but never read content "
-                        "or obtain a key");
-        default:
-          return Refuse("deny.default", "operators may not " + std::string(ActionName(a)));
-      }
-
+      return OperatorRules(p, a, t, grants, now);
     case Role::kAuditor:
-      switch (a) {
-        case Action::kReadAuditLog:
-        case Action::kReadOwnAuditLog:
-        case Action::kReadAuditProofs:
-        case Action::kCheckpoint:
-          return Allow("auditor.audit_log", "auditors read the audit log");
-        case Action::kReadOwn:
-        case Action::kRead:
-        case Action::kExportRead:
-          return Refuse("auditor.audit_only", "auditors read the audit log only, never content");
-        default:
-          return Refuse("auditor.audit_only", "auditors may only read the audit log");
-      }
-
+      return AuditorRules(p, a, t, grants, now);
     case Role::kService:
-      switch (a) {
-        case Action::kExportRead:
-          return CheckGrant(p, t, grants, now, /*containment=*/false);
-        case Action::kReadAuditProofs:
-          return Allow("audit.proofs", "checkpoints and proofs reveal no entry content");
-        case Action::kRead:
-        case Action::kReadOwn:
-          return Refuse("service.export_only",
-                        "service principals only perform export reads within their grant");
-        default:
-          return Refuse("service.export_only",
-                        "service principals may not " + std::string(ActionName(a)));
-      }
-
+      return ServiceRules(p, a, t, grants, now);
     case Role::kPrivacyOfficer:
-      switch (a) {
-        case Action::kRead:
-          return CheckGrant(p, t, grants, now, /*containment=*/true);
-        case Action::kExportRead:
-          return Refuse("export.service_only",
-                        "export reads are made by service principals; humans read through "
-                        "/v1/read under a grant");
-        case Action::kReadOwn:
-        case Action::kDeleteOwn:
-          return Refuse("deny.default", "privacy officers hold no contributor data");
-        case Action::kRequestGrant:
-          if (!t.grantee_role ||
-              (*t.grantee_role != Role::kPrivacyOfficer && *t.grantee_role != Role::kService)) {
-            return Refuse("grant.bad_grantee",
-                          "grants are issued only to privacy officers or service principals");
-          }
-          return Allow("officer.request_grant", "privacy officers may request grants");
-        case Action::kDecideGrant:
-          if (t.grant_requester_id == p.id || t.grant_grantee_id == p.id) {
-            return Refuse("grant.two_person",
-                          "a grant must be approved or denied by a second privacy officer, "
-                          "never its requester or grantee");
-          }
-          return Allow("officer.second_approver",
-                       "a privacy officer other than the requester and grantee decides");
-        case Action::kRevokeGrant:
-        case Action::kListGrants:
-          return Allow("officer.grants", "privacy officers list and revoke grants");
-        case Action::kActivatePrincipal:
-          if (t.principal_id == p.id) {
-            return Refuse("principal.self_activation", "a principal cannot activate itself");
-          }
-          return Allow("officer.activate",
-                       "a privacy officer activates a principal an operator created");
-        case Action::kProposeState:
-          return Allow("officer.propose_state", "a privacy officer proposes a state change");
-        case Action::kConfirmState:
-          if (t.proposer_id == p.id) {
-            return Refuse("state.two_person",
-                          "a programme state change must be confirmed by a second privacy "
-                          "officer, not its proposer");
-          }
-          return Allow("officer.confirm_state",
-                       "a second privacy officer confirms the state change");
-        case Action::kReadAuditLog:
-        case Action::kReadOwnAuditLog:
-        case Action::kReadAuditProofs:
-          return Allow("officer.audit_log", "privacy officers answer who read what");
-        default:
-          return Refuse("deny.default", "privacy officers may not " + std::string(ActionName(a)));
-      }
+      return OfficerRules(p, a, t, grants, now);
   }
   return Refuse("deny.default", "no rule allows this (role " + role + ")");
 }
