@@ -156,9 +156,27 @@ class Redactor {
   Redactor() = default;
   hs_scratch* AcquireScratch() const;
   void ReleaseScratch(hs_scratch* s) const;
+  // ScanLines' parts. Each appends findings (offsets in `text`) to *out.
+  // Scans [b, e) of text on its own.
+  absl::Status ScanOneLine(std::string_view text, size_t b, size_t e,
+                           std::vector<Finding>* out) const;
+  // Scans every line of text on its own.
+  absl::Status ScanEachLine(std::string_view text, std::vector<Finding>* out) const;
+  // Scratch for the anchored patterns' database (compiled on first use);
+  // false when it cannot be had (then ScanLines scans line by line);
+  // *scratch stays null when there are no anchored patterns.
+  bool AnchorsScratch(hs_scratch** scratch) const;
+  // Scans blocks of many lines in one call each; lines that need a scan of
+  // their own are added to *dirty.
+  absl::Status ScanBlocks(std::string_view text, hs_scratch* anchors_scratch,
+                          std::vector<Finding>* out, std::vector<size_t>* dirty) const;
+  // Replaces what the shared pass found in the `dirty` lines by a scan of
+  // each of them on its own.
+  absl::Status RescanDirtyLines(std::string_view text, std::vector<size_t> dirty,
+                                std::vector<Finding>* out) const;
 
   hs_database* db_ = nullptr;
-  std::vector<Rule> rules_;             // indexed by rule id
+  std::vector<Rule> rules_;  // indexed by rule id
   // Vectorscan pattern id -> its rules: pattern_rules_[pattern_rules_at_[id]
   // .. pattern_rules_at_[id + 1]) (rules with the same pattern share it).
   std::vector<uint32_t> pattern_rules_;
