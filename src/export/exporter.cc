@@ -193,6 +193,10 @@ class Job {
   absl::Status WriteFrame(const std::string& frame_id, const std::string& image);
   absl::Status FinishShard();
   absl::Status Finish();
+  // Finish's parts.
+  absl::StatusOr<ojson> ReleaseDp();
+  ojson TransformsJson() const;
+  ojson SkippedJson() const;
   void Report(std::string_view phase);
   std::string Cell(const std::string& app_generalised, const std::string& raw_app,
                    const std::string& kind) const;
@@ -668,16 +672,9 @@ absl::Status Job::Pass2() {
   return absl::OkStatus();
 }
 
-absl::Status Job::Finish() {
-  if (agentnet_.is_open() || c13_.is_open()) {
-    if (absl::Status s = FinishShard(); !s.ok()) return s;
-  } else {
-    st_.current_episodes = 0;
-    if (absl::Status s = SaveCheckpoint(); !s.ok()) return s;
-  }
-  const int64_t now = env_->NowWallMicros();
-
-  // DP release.
+// The DP statistics (stats_dp.json, written here) and their description
+// for the card.
+absl::StatusOr<ojson> Job::ReleaseDp() {
   ojson dp = ojson::object();
   ojson dp_cells = ojson::array();
   if (dp_active_) {
@@ -735,31 +732,11 @@ absl::Status Job::Finish() {
     }
   }
 
-  ojson counts{{"contributors", st_.contributors},
-               {"episodes", st_.episodes},
-               {"steps", st_.steps},
-               {"episodes_dropped_by_step_cap", st_.episodes_dropped_cap},
-               {"steps_dropped_by_step_cap", st_.steps_dropped_cap},
-               {"frames", st_.frames},
-               {"frames_missing", st_.frames_missing},
-               {"segments_in_scope", event_segments_},
-               {"segments_skipped", st_.skipped.size()},
-               {"shards", st_.next_shard},
-               {"steps_by_kind", MapJson(st_.kinds)}};
+  return dp;
+}
 
-  // Manifest.
-  ojson manifest{{"dataset_id", st_.dataset_id},
-                 {"created_utc", UtcDate(now)},
-                 {"formats", ojson::array()},
-                 {"shards", st_.shards},
-                 {"counts", counts},
-                 {"card", "card.md"},
-                 {"card_json", "card.json"}};
-  if (opt_.write_agentnet) manifest["formats"].push_back("agentnet");
-  if (opt_.write_computer13) manifest["formats"].push_back("computer_13");
-  if (dp_active_) manifest["stats_dp"] = "stats_dp.json";
-
-  // Card.
+// What the card says was done to the data, with the parameters used.
+ojson Job::TransformsJson() const {
   const ojson opts = OptionsJson(opt_, dp_active_);
   const bool keep_key = !opt_.keep_pseudonym_key_purpose.empty();
   ojson transforms = ojson::array();
@@ -808,12 +785,58 @@ absl::Status Job::Finish() {
        "as [REDACTED:<kind>]."},
       {"parameters", ojson{{"frames_included", opt_.transforms.include_frames}}}});
 
+  return transforms;
+}
+
+// Segments that could not be read, under keyed ids (no vault id leaves).
+ojson Job::SkippedJson() const {
   ojson skipped = ojson::array();
   for (const auto& [id, reason] : st_.skipped) {
     skipped.push_back(
         ojson{{"segment", "s_" + ToHex(HmacSha256(st_.key, "segment:" + id)).substr(0, 16)},
               {"reason", reason}});
   }
+  return skipped;
+}
+
+absl::Status Job::Finish() {
+  if (agentnet_.is_open() || c13_.is_open()) {
+    if (absl::Status s = FinishShard(); !s.ok()) return s;
+  } else {
+    st_.current_episodes = 0;
+    if (absl::Status s = SaveCheckpoint(); !s.ok()) return s;
+  }
+  const int64_t now = env_->NowWallMicros();
+  absl::StatusOr<ojson> dp = ReleaseDp();
+  if (!dp.ok()) return dp.status();
+  ojson counts{{"contributors", st_.contributors},
+               {"episodes", st_.episodes},
+               {"steps", st_.steps},
+               {"episodes_dropped_by_step_cap", st_.episodes_dropped_cap},
+               {"steps_dropped_by_step_cap", st_.steps_dropped_cap},
+               {"frames", st_.frames},
+               {"frames_missing", st_.frames_missing},
+               {"segments_in_scope", event_segments_},
+               {"segments_skipped", st_.skipped.size()},
+               {"shards", st_.next_shard},
+               {"steps_by_kind", MapJson(st_.kinds)}};
+
+  // Manifest.
+  ojson manifest{{"dataset_id", st_.dataset_id},
+                 {"created_utc", UtcDate(now)},
+                 {"formats", ojson::array()},
+                 {"shards", st_.shards},
+                 {"counts", counts},
+                 {"card", "card.md"},
+                 {"card_json", "card.json"}};
+  if (opt_.write_agentnet) manifest["formats"].push_back("agentnet");
+  if (opt_.write_computer13) manifest["formats"].push_back("computer_13");
+  if (dp_active_) manifest["stats_dp"] = "stats_dp.json";
+
+  // Card.
+  const bool keep_key = !opt_.keep_pseudonym_key_purpose.empty();
+  const ojson transforms = TransformsJson();
+  const ojson skipped = SkippedJson();
   ojson card{
       {"dataset_id", st_.dataset_id},
       {"created_utc", UtcDate(now)},
@@ -825,7 +848,7 @@ absl::Status Job::Finish() {
       {"counts", counts},
       {"shards", st_.shards},
       {"transforms", transforms},
-      {"differential_privacy", dp},
+      {"differential_privacy", *dp},
       {"epsilon_spent_per_contributor", dp_active_ ? opt_.dp.epsilon.ToString() : "0"},
       {"reduction", ReducerJson(opt_.reducer)},
       {"skipped_segments", skipped},
