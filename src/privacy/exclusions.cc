@@ -1,7 +1,5 @@
 #include "privacy/exclusions.h"
 
-#include "privacy/hs_compile.h"
-
 #include <hs.h>
 
 #include <array>
@@ -14,6 +12,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_split.h"
+#include "privacy/hs_compile.h"
 #include "sealtrace/v1/events.pb.h"
 
 // toml++ is compiled as a shared library (TOML_HEADER_ONLY=0 from pkg-config).
@@ -41,9 +40,8 @@ int LineOf(const toml::node& n) { return static_cast<int>(n.source().begin.line)
 // Vectorscan syntax check of a single pattern (so errors carry a line).
 absl::Status CheckPattern(const std::string& expr, std::string_view file, int line,
                           std::string_view what) {
-  auto db = CompileHsBlockDatabase({expr.c_str()},
-                                   {HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH | HS_FLAG_ALLOWEMPTY},
-                                   {0});
+  auto db = CompileHsBlockDatabase(
+      {expr.c_str()}, {HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH | HS_FLAG_ALLOWEMPTY}, {0});
   if (absl::IsInvalidArgument(db.status())) {
     std::string msg = "invalid ";
     msg.append(what);
@@ -128,6 +126,79 @@ absl::StatusOr<Hotkey> ParseHotkey(std::string_view spec) {
 
 namespace {
 
+absl::Status TypeError(std::string_view filename, const toml::node& n, std::string_view key,
+                       std::string_view want) {
+  std::string m = "'";
+  m.append(key);
+  m += "' must be ";
+  m.append(want);
+  return ConfigError(filename, LineOf(n), m);
+}
+
+// `title = ["a", "b"]`: several patterns, all of which must match.
+absl::Status ParseTitlePatterns(const toml::node& rn, const std::string& f,
+                                std::string_view filename, bool check_patterns, ExclusionRule* r) {
+  const toml::array& pats = *rn.as_array();
+  if (pats.empty() || pats.size() > 8)
+    return ConfigError(filename, LineOf(rn), "'title' array must hold 1 to 8 patterns");
+  for (const toml::node& pn : pats) {
+    if (!pn.is_string()) return TypeError(filename, pn, f, "a string or an array of strings");
+    std::string pat = *pn.value<std::string>();
+    if (pat.empty()) return ConfigError(filename, LineOf(pn), "'title' is empty");
+    if (check_patterns) {
+      absl::Status s = CheckPattern(pat, filename, LineOf(pn), f);
+      if (!s.ok()) return s;
+    }
+    if (r->title.empty()) {
+      r->title = std::move(pat);
+    } else {
+      r->title_also.push_back(std::move(pat));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// One [[exclude]] table.
+absl::StatusOr<ExclusionRule> ParseExcludeRule(const toml::node& e, std::string_view filename,
+                                               bool check_patterns) {
+  const toml::table& t = *e.as_table();
+  ExclusionRule r;
+  r.file = std::string(filename);
+  r.line = LineOf(e);
+  for (auto&& [rk, rn] : t) {
+    std::string f(rk.str());
+    if (f == "title" && rn.is_array()) {
+      absl::Status s = ParseTitlePatterns(rn, f, filename, check_patterns, &r);
+      if (!s.ok()) return s;
+      continue;
+    }
+    std::string* dst = f == "reason"      ? &r.reason
+                       : f == "app_class" ? &r.app_class
+                       : f == "title"     ? &r.title
+                       : f == "url"       ? &r.url
+                                          : nullptr;
+    if (!dst) return ConfigError(filename, LineOf(rn), "unknown key '" + f + "' in [[exclude]]");
+    if (!rn.is_string()) {
+      return TypeError(filename, rn, f,
+                       f == "title" ? "a string or an array of strings" : "a string");
+    }
+    *dst = *rn.value<std::string>();
+    if (dst->empty()) return ConfigError(filename, LineOf(rn), "'" + f + "' is empty");
+    if (check_patterns && (f == "title" || f == "url")) {
+      absl::Status s = CheckPattern(*dst, filename, LineOf(rn), f);
+      if (!s.ok()) return s;
+    }
+  }
+  if (r.app_class.empty() && r.title.empty() && r.url.empty())
+    return ConfigError(filename, r.line, "[[exclude]] needs at least one of app_class, title, url");
+  if (r.reason.empty()) r.reason = "excluded";
+  for (unsigned char c : r.reason) {
+    if (!(absl::ascii_isalnum(c) || c == '_' || c == '-' || c == '.'))
+      return ConfigError(filename, r.line, "reason must be [A-Za-z0-9_.-] (it is recorded)");
+  }
+  return r;
+}
+
 // `check_patterns`: compile each title/url pattern on its own so an error names
 // its line. Off for the embedded defaults (tests guard them, and the whole set
 // is compiled by ExclusionMatcher::Create anyway, errors still naming file:line).
@@ -145,11 +216,7 @@ absl::StatusOr<PrivacyConfig> ParseImpl(std::string_view text, std::string_view 
     return ConfigError(filename, 0, e.what());
   }
   auto type_err = [&](const toml::node& n, std::string_view key, std::string_view want) {
-    std::string m = "'";
-    m.append(key);
-    m += "' must be ";
-    m.append(want);
-    return ConfigError(filename, LineOf(n), m);
+    return TypeError(filename, n, key, want);
   };
   for (auto&& [k, node] : root) {
     std::string key(k.str());
@@ -197,59 +264,9 @@ absl::StatusOr<PrivacyConfig> ParseImpl(std::string_view text, std::string_view 
       if (!arr || !arr->is_array_of_tables())
         return type_err(node, key, "an array of tables ([[exclude]])");
       for (const toml::node& e : *arr) {
-        const toml::table& t = *e.as_table();
-        ExclusionRule r;
-        r.file = std::string(filename);
-        r.line = LineOf(e);
-        for (auto&& [rk, rn] : t) {
-          std::string f(rk.str());
-          if (f == "title" && rn.is_array()) {
-            // Several patterns, all of which must match.
-            const toml::array& pats = *rn.as_array();
-            if (pats.empty() || pats.size() > 8)
-              return ConfigError(filename, LineOf(rn), "'title' array must hold 1 to 8 patterns");
-            for (const toml::node& pn : pats) {
-              if (!pn.is_string()) return type_err(pn, f, "a string or an array of strings");
-              std::string pat = *pn.value<std::string>();
-              if (pat.empty()) return ConfigError(filename, LineOf(pn), "'title' is empty");
-              if (check_patterns) {
-                absl::Status s = CheckPattern(pat, filename, LineOf(pn), f);
-                if (!s.ok()) return s;
-              }
-              if (r.title.empty()) {
-                r.title = std::move(pat);
-              } else {
-                r.title_also.push_back(std::move(pat));
-              }
-            }
-            continue;
-          }
-          std::string* dst = f == "reason"      ? &r.reason
-                             : f == "app_class" ? &r.app_class
-                             : f == "title"     ? &r.title
-                             : f == "url"       ? &r.url
-                                                : nullptr;
-          if (!dst)
-            return ConfigError(filename, LineOf(rn), "unknown key '" + f + "' in [[exclude]]");
-          if (!rn.is_string()) {
-            return type_err(rn, f, f == "title" ? "a string or an array of strings" : "a string");
-          }
-          *dst = *rn.value<std::string>();
-          if (dst->empty()) return ConfigError(filename, LineOf(rn), "'" + f + "' is empty");
-          if (check_patterns && (f == "title" || f == "url")) {
-            absl::Status s = CheckPattern(*dst, filename, LineOf(rn), f);
-            if (!s.ok()) return s;
-          }
-        }
-        if (r.app_class.empty() && r.title.empty() && r.url.empty())
-          return ConfigError(filename, r.line,
-                             "[[exclude]] needs at least one of app_class, title, url");
-        if (r.reason.empty()) r.reason = "excluded";
-        for (unsigned char c : r.reason) {
-          if (!(absl::ascii_isalnum(c) || c == '_' || c == '-' || c == '.'))
-            return ConfigError(filename, r.line, "reason must be [A-Za-z0-9_.-] (it is recorded)");
-        }
-        cfg.exclusions.push_back(std::move(r));
+        auto r = ParseExcludeRule(e, filename, check_patterns);
+        if (!r.ok()) return r.status();
+        cfg.exclusions.push_back(*std::move(r));
       }
     } else {
       return ConfigError(filename, LineOf(node), "unknown key '" + key + "'");
@@ -466,7 +483,8 @@ std::optional<std::string> ExclusionMatcher::Match(std::string_view app_class,
       continue;
     if (!r.title.empty()) {
       bool all = true;
-      for (size_t k = 0; k < 1 + r.title_also.size() && all; ++k) all = bit(tbits, title_first_[i] + k);
+      for (size_t k = 0; k < 1 + r.title_also.size() && all; ++k)
+        all = bit(tbits, title_first_[i] + k);
       if (!all) continue;
     }
     if (!r.url.empty() && !bit(ubits, i)) continue;
@@ -474,7 +492,6 @@ std::optional<std::string> ExclusionMatcher::Match(std::string_view app_class,
   }
   return std::nullopt;
 }
-
 
 // ---------------------------------------------------------------------------
 // Title policy and site domains
@@ -499,13 +516,36 @@ std::optional<TitlePolicy> ParseTitlePolicy(std::string_view name) {
 }
 
 bool IsBrowserWindow(std::string_view app_class, std::string_view app_instance) {
-  static constexpr std::array<const char*, 30> kBrowsers = {
-      "firefox*",         "navigator",       "librewolf*",     "waterfox*",     "floorp*",
-      "icecat*",          "palemoon*",       "seamonkey*",     "mullvad*browser*", "zen*",
-      "chromium*",        "google-chrome*",  "chrome",         "brave*",        "microsoft-edge*",
-      "msedge*",          "vivaldi*",        "opera*",         "yandex-browser*", "thorium*",
-      "epiphany*",        "org.gnome.epiphany*", "falkon*",    "qutebrowser*",  "konqueror*",
-      "midori*",          "nyxt*",           "min",            "ungoogled-chromium*", "tor browser*"};
+  static constexpr std::array<const char*, 30> kBrowsers = {"firefox*",
+                                                            "navigator",
+                                                            "librewolf*",
+                                                            "waterfox*",
+                                                            "floorp*",
+                                                            "icecat*",
+                                                            "palemoon*",
+                                                            "seamonkey*",
+                                                            "mullvad*browser*",
+                                                            "zen*",
+                                                            "chromium*",
+                                                            "google-chrome*",
+                                                            "chrome",
+                                                            "brave*",
+                                                            "microsoft-edge*",
+                                                            "msedge*",
+                                                            "vivaldi*",
+                                                            "opera*",
+                                                            "yandex-browser*",
+                                                            "thorium*",
+                                                            "epiphany*",
+                                                            "org.gnome.epiphany*",
+                                                            "falkon*",
+                                                            "qutebrowser*",
+                                                            "konqueror*",
+                                                            "midori*",
+                                                            "nyxt*",
+                                                            "min",
+                                                            "ungoogled-chromium*",
+                                                            "tor browser*"};
   for (const char* g : kBrowsers) {
     if (GlobMatch(g, app_class) || GlobMatch(g, app_instance)) return true;
   }
@@ -548,7 +588,8 @@ std::string HostOfToken(std::string_view tok) {
   // Strip the punctuation titles put around addresses: "(https://x.org)", "<x>", "x,".
   while (!tok.empty() && std::string_view("([<{\"'").find(tok.front()) != std::string_view::npos)
     tok.remove_prefix(1);
-  while (!tok.empty() && std::string_view(")]>}\"',;:.!?").find(tok.back()) != std::string_view::npos)
+  while (!tok.empty() &&
+         std::string_view(")]>}\"',;:.!?").find(tok.back()) != std::string_view::npos)
     tok.remove_suffix(1);
   std::string lower = absl::AsciiStrToLower(std::string(tok));
   std::string_view t = lower;
@@ -608,18 +649,19 @@ std::string RegistrableDomain(std::string_view host_in) {
   // Well-known two-label public suffixes where every subdomain is a separate
   // site (hosting platforms; from the Public Suffix List's private section).
   static constexpr std::array<const char*, 17> kHosting = {
-      "github.io",     "gitlab.io",     "herokuapp.com",  "appspot.com",  "blogspot.com",
-      "netlify.app",   "vercel.app",    "pages.dev",      "workers.dev",  "azurewebsites.net",
-      "cloudfront.net", "firebaseapp.com", "web.app",     "readthedocs.io", "myshopify.com",
-      "glitch.me",     "fly.dev"};
+      "github.io",      "gitlab.io",       "herokuapp.com", "appspot.com",    "blogspot.com",
+      "netlify.app",    "vercel.app",      "pages.dev",     "workers.dev",    "azurewebsites.net",
+      "cloudfront.net", "firebaseapp.com", "web.app",       "readthedocs.io", "myshopify.com",
+      "glitch.me",      "fly.dev"};
   const std::string two = last(2);
   for (const char* h : kHosting) {
     if (two == h) return last(3);
   }
   // Country-code second-level suffixes: co.uk, com.au, ac.jp, gouv.fr, ...
   static constexpr std::array<const char*, 27> kSecondLevel = {
-      "co", "com", "net", "org", "gov", "edu", "ac", "or", "ne", "go", "gob", "gv", "govt", "mil",
-      "nhs", "ltd", "plc", "nom", "sch", "gen", "biz", "info", "firm", "gouv", "gc", "id", "me"};
+      "co",  "com", "net", "org",  "gov",  "edu",  "ac",  "or",  "ne",
+      "go",  "gob", "gv",  "govt", "mil",  "nhs",  "ltd", "plc", "nom",
+      "sch", "gen", "biz", "info", "firm", "gouv", "gc",  "id",  "me"};
   const std::string_view tld = labels[n - 1], sld = labels[n - 2];
   if (tld.size() == 2) {
     for (const char* s : kSecondLevel) {
