@@ -326,126 +326,138 @@ void ActionReducer::OnInput(const v1::Event& e, uint64_t t) {
 
 void ActionReducer::OnPointer(const v1::PointerEvent& p, uint64_t t) {
   switch (p.kind()) {
-    case PointerEvent::MOVE: {
-      px_ = p.x();
-      py_ = p.y();
-      if (press_) {
-        if (!press_->dragging && Far(press_->x, press_->y, px_, py_, opt_.drag_threshold_px)) {
-          press_->dragging = true;
-        }
-        press_->path.emplace_back(px_, py_);
-        ThinPath(&press_->path);
-      } else {
-        moved_since_action_ = true;
-        last_move_us_ = t;
-      }
+    case PointerEvent::MOVE:
+      OnMove(p, t);
       break;
-    }
-    case PointerEvent::BUTTON_DOWN: {
-      tap_modifier_keysym_ = 0;
-      const int b = static_cast<int>(p.button());
-      if (b < 1 || b > 3) {
-        ++stats_.ignored_buttons;
-        break;
-      }
-      if (press_) {  // a second button while one is held: ignored
-        ++stats_.ignored_buttons;
-        break;
-      }
-      px_ = p.x();
-      py_ = p.y();
-      FinalizeType();
-      FinalizeScroll();
-      if (click_group_) {
-        const Action& g = click_group_->action;
-        if (g.button != b || g.clicks >= 3 ||
-            t > click_group_->last_up_us + opt_.multi_click_interval_us ||
-            Far(g.x, g.y, px_, py_, opt_.multi_click_distance_px)) {
-          FinalizeClickGroup();
-        }
-      }
-      moved_since_action_ = false;
-      Press pr;
-      pr.button = b;
-      pr.x = px_;
-      pr.y = py_;
-      pr.t_us = t;
-      pr.path.emplace_back(px_, py_);
-      pr.modifiers = ModifierNames(p.modifiers() & (kModCtrl | kModAlt | kModShift | kModSuper));
-      pr.ctx = CurrentContext();
-      pr.frame_id = TakeFrame();
-      press_ = std::move(pr);
+    case PointerEvent::BUTTON_DOWN:
+      OnButtonDown(p, t);
       break;
-    }
-    case PointerEvent::BUTTON_UP: {
-      const int b = static_cast<int>(p.button());
-      if (!press_ || press_->button != b) {
-        ++stats_.unmatched_button_ups;
-        break;
-      }
-      px_ = p.x();
-      py_ = p.y();
-      Press pr = std::move(*press_);
-      press_.reset();
-      if (!pr.dragging && Far(pr.x, pr.y, px_, py_, opt_.drag_threshold_px)) pr.dragging = true;
-      if (pr.dragging) {
-        FinalizeClickGroup();
-        if (pr.path.back() != std::make_pair(px_, py_)) pr.path.emplace_back(px_, py_);
-        ThinPath(&pr.path);
-        Action a;
-        a.type = ActionType::kDrag;
-        a.t_us = pr.t_us;
-        a.x = pr.x;
-        a.y = pr.y;
-        a.end_x = px_;
-        a.end_y = py_;
-        a.path = std::move(pr.path);
-        a.button = pr.button;
-        a.modifiers = std::move(pr.modifiers);
-        a.ctx = std::move(pr.ctx);
-        a.frame_id = std::move(pr.frame_id);
-        Emit(std::move(a));
-        have_action_pos_ = true;
-        action_x_ = px_;
-        action_y_ = py_;
-      } else {
-        if (click_group_) {
-          ++click_group_->action.clicks;
-          click_group_->last_up_us = t;
-        } else {
-          ClickGroup g;
-          g.action.type = ActionType::kClick;
-          g.action.t_us = pr.t_us;
-          g.action.x = pr.x;
-          g.action.y = pr.y;
-          g.action.button = pr.button;
-          g.action.clicks = 1;
-          g.action.modifiers = std::move(pr.modifiers);
-          g.action.ctx = std::move(pr.ctx);
-          g.action.frame_id = std::move(pr.frame_id);
-          g.last_up_us = t;
-          click_group_ = std::move(g);
-        }
-        have_action_pos_ = true;
-        action_x_ = pr.x;
-        action_y_ = pr.y;
-      }
+    case PointerEvent::BUTTON_UP:
+      OnButtonUp(p, t);
       break;
-    }
-    case PointerEvent::SCROLL: {
-      tap_modifier_keysym_ = 0;
-      px_ = p.x();
-      py_ = p.y();
-      FinalizeType();
-      FinalizeClickGroup();
-      moved_since_action_ = false;
-      if (p.scroll_dy() != 0) AddScroll(1, p.scroll_dy(), px_, py_, p.modifiers(), t);
-      if (p.scroll_dx() != 0) AddScroll(0, p.scroll_dx(), px_, py_, p.modifiers(), t);
+    case PointerEvent::SCROLL:
+      OnScroll(p, t);
       break;
-    }
     default:
       break;
   }
+}
+
+void ActionReducer::OnMove(const v1::PointerEvent& p, uint64_t t) {
+  px_ = p.x();
+  py_ = p.y();
+  if (press_) {
+    if (!press_->dragging && Far(press_->x, press_->y, px_, py_, opt_.drag_threshold_px)) {
+      press_->dragging = true;
+    }
+    press_->path.emplace_back(px_, py_);
+    ThinPath(&press_->path);
+  } else {
+    moved_since_action_ = true;
+    last_move_us_ = t;
+  }
+}
+
+void ActionReducer::OnButtonDown(const v1::PointerEvent& p, uint64_t t) {
+  tap_modifier_keysym_ = 0;
+  const int b = static_cast<int>(p.button());
+  if (b < 1 || b > 3) {
+    ++stats_.ignored_buttons;
+    return;
+  }
+  if (press_) {  // a second button while one is held: ignored
+    ++stats_.ignored_buttons;
+    return;
+  }
+  px_ = p.x();
+  py_ = p.y();
+  FinalizeType();
+  FinalizeScroll();
+  if (click_group_) {
+    const Action& g = click_group_->action;
+    if (g.button != b || g.clicks >= 3 ||
+        t > click_group_->last_up_us + opt_.multi_click_interval_us ||
+        Far(g.x, g.y, px_, py_, opt_.multi_click_distance_px)) {
+      FinalizeClickGroup();
+    }
+  }
+  moved_since_action_ = false;
+  Press pr;
+  pr.button = b;
+  pr.x = px_;
+  pr.y = py_;
+  pr.t_us = t;
+  pr.path.emplace_back(px_, py_);
+  pr.modifiers = ModifierNames(p.modifiers() & (kModCtrl | kModAlt | kModShift | kModSuper));
+  pr.ctx = CurrentContext();
+  pr.frame_id = TakeFrame();
+  press_ = std::move(pr);
+}
+
+void ActionReducer::OnButtonUp(const v1::PointerEvent& p, uint64_t t) {
+  const int b = static_cast<int>(p.button());
+  if (!press_ || press_->button != b) {
+    ++stats_.unmatched_button_ups;
+    return;
+  }
+  px_ = p.x();
+  py_ = p.y();
+  Press pr = std::move(*press_);
+  press_.reset();
+  if (!pr.dragging && Far(pr.x, pr.y, px_, py_, opt_.drag_threshold_px)) pr.dragging = true;
+  if (pr.dragging) {
+    FinalizeClickGroup();
+    if (pr.path.back() != std::make_pair(px_, py_)) pr.path.emplace_back(px_, py_);
+    ThinPath(&pr.path);
+    Action a;
+    a.type = ActionType::kDrag;
+    a.t_us = pr.t_us;
+    a.x = pr.x;
+    a.y = pr.y;
+    a.end_x = px_;
+    a.end_y = py_;
+    a.path = std::move(pr.path);
+    a.button = pr.button;
+    a.modifiers = std::move(pr.modifiers);
+    a.ctx = std::move(pr.ctx);
+    a.frame_id = std::move(pr.frame_id);
+    Emit(std::move(a));
+    have_action_pos_ = true;
+    action_x_ = px_;
+    action_y_ = py_;
+  } else {
+    if (click_group_) {
+      ++click_group_->action.clicks;
+      click_group_->last_up_us = t;
+    } else {
+      ClickGroup g;
+      g.action.type = ActionType::kClick;
+      g.action.t_us = pr.t_us;
+      g.action.x = pr.x;
+      g.action.y = pr.y;
+      g.action.button = pr.button;
+      g.action.clicks = 1;
+      g.action.modifiers = std::move(pr.modifiers);
+      g.action.ctx = std::move(pr.ctx);
+      g.action.frame_id = std::move(pr.frame_id);
+      g.last_up_us = t;
+      click_group_ = std::move(g);
+    }
+    have_action_pos_ = true;
+    action_x_ = pr.x;
+    action_y_ = pr.y;
+  }
+}
+
+void ActionReducer::OnScroll(const v1::PointerEvent& p, uint64_t t) {
+  tap_modifier_keysym_ = 0;
+  px_ = p.x();
+  py_ = p.y();
+  FinalizeType();
+  FinalizeClickGroup();
+  moved_since_action_ = false;
+  if (p.scroll_dy() != 0) AddScroll(1, p.scroll_dy(), px_, py_, p.modifiers(), t);
+  if (p.scroll_dx() != 0) AddScroll(0, p.scroll_dx(), px_, py_, p.modifiers(), t);
 }
 
 void ActionReducer::AddScroll(int axis, int amount, int x, int y, uint32_t mods, uint64_t t) {

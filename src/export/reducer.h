@@ -147,6 +147,10 @@ class ActionReducer {
 
   void OnInput(const v1::Event& e, uint64_t t);
   void OnPointer(const v1::PointerEvent& p, uint64_t t);
+  void OnMove(const v1::PointerEvent& p, uint64_t t);
+  void OnButtonDown(const v1::PointerEvent& p, uint64_t t);
+  void OnButtonUp(const v1::PointerEvent& p, uint64_t t);
+  void OnScroll(const v1::PointerEvent& p, uint64_t t);
   void OnKey(const v1::KeyEvent& k, uint64_t t);
   void OnFocus(const v1::FocusEvent& f, uint64_t t);
   void OnControl(const v1::ControlEvent& c, uint64_t t);
