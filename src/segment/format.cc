@@ -4,8 +4,8 @@
 #include <zstd.h>
 
 #include <atomic>
-#include <limits>
 #include <cstring>
+#include <limits>
 #include <memory>
 
 #include "google/protobuf/io/coded_stream.h"
@@ -50,7 +50,8 @@ constexpr size_t kInfoOffReserved = 36;
 constexpr size_t kInfoOffPlain = 40;
 static_assert(kInfoOffPlain + 8 == kSegmentInfoBytes);
 static_assert(kOffStreamHeader + kStreamHeaderBytes == kSegmentHeaderBytes);
-static_assert(kSealedKeyBytes == crypto_box_SEALBYTES + crypto_secretstream_xchacha20poly1305_KEYBYTES);
+static_assert(kSealedKeyBytes ==
+              crypto_box_SEALBYTES + crypto_secretstream_xchacha20poly1305_KEYBYTES);
 static_assert(kStreamHeaderBytes == crypto_secretstream_xchacha20poly1305_HEADERBYTES);
 static_assert(kChunkOverheadBytes == crypto_secretstream_xchacha20poly1305_ABYTES);
 
@@ -75,7 +76,8 @@ std::string EncodeInfo(const SegmentHeader& h) {
 // clear header. Every failure is DATA_LOSS: the record authenticated, so a
 // bad one was written so (a faulty or hostile writer).
 absl::Status DecodeInfo(std::string_view r, SegmentHeader* h) {
-  if (r.size() != kSegmentInfoBytes) return absl::DataLossError("segment info record has a bad size");
+  if (r.size() != kSegmentInfoBytes)
+    return absl::DataLossError("segment info record has a bad size");
   const char* p = r.data();
   if (std::memcmp(p, kSegmentInfoMagic, 4) != 0 ||
       GetU16(p + kInfoOffVersion) != kSegmentInfoVersion ||
@@ -87,8 +89,7 @@ absl::Status DecodeInfo(std::string_view r, SegmentHeader* h) {
   h->duration_us = GetU64(p + kInfoOffDuration);
   h->event_count = GetU32(p + kInfoOffEvents);
   h->plaintext_bytes = GetU64(p + kInfoOffPlain);
-  if (h->plaintext_bytes >
-      static_cast<uint64_t>(h->chunk_count - 1) * kMaxChunkDecompressedBytes) {
+  if (h->plaintext_bytes > static_cast<uint64_t>(h->chunk_count - 1) * kMaxChunkDecompressedBytes) {
     return absl::DataLossError("segment info: plaintext size out of range");
   }
   int64_t last = 0;
@@ -151,7 +152,7 @@ std::string SegmentHeader::Encode() const {
     PutU64(&h, static_cast<uint64_t>(wall_hour_end_us));
     h.append(12, '\0');  // reserved
     PutU32(&h, chunk_count);
-    h.append(8, '\0');   // reserved
+    h.append(8, '\0');  // reserved
   }
   std::string kid = recipient_key_id;
   kid.resize(kKeyIdBytes, '\0');
@@ -221,7 +222,8 @@ absl::StatusOr<SegmentHeader> ParseSegmentHeader(std::string_view file) {
   } else {
     for (const Reserved& r : kReservedV2) {
       for (size_t i = 0; i < r.len; ++i) {
-        if (p[r.off + i] != 0) return absl::InvalidArgumentError("segment header reserved bytes are not zero");
+        if (p[r.off + i] != 0)
+          return absl::InvalidArgumentError("segment header reserved bytes are not zero");
       }
     }
     h.wall_hour_start_us = static_cast<int64_t>(GetU64(p + kOffHourStart));
@@ -480,6 +482,136 @@ absl::StatusOr<std::string> SegmentBuilder::SealImpl(const segment_testing::Seal
   return out;
 }
 
+namespace {
+
+// Reads a segment's chunks in order, authenticating each against the header
+// (associated data). Wipes the stream state when done.
+class ChunkReader {
+ public:
+  ChunkReader(std::string_view file, size_t pos)
+      : file_(file), ad_(file.substr(0, kSegmentHeaderBytes)), pos_(pos) {}
+  ~ChunkReader() { sodium_memzero(&st_, sizeof(st_)); }
+  ChunkReader(const ChunkReader&) = delete;
+  ChunkReader& operator=(const ChunkReader&) = delete;
+
+  bool Init(const SegmentHeader& h, const SecretKey& dek) {
+    return crypto_secretstream_xchacha20poly1305_init_pull(&st_, U(h.stream_header), dek.data()) ==
+           0;
+  }
+  // The next chunk's plaintext into *plain and its tag; false when it does
+  // not authenticate (tampered, reordered or spliced). Framing was validated.
+  bool Pull(std::string* plain, unsigned char* tag) {
+    const uint32_t n = GetU32(file_.data() + pos_);
+    pos_ += 4;
+    plain->resize(n - kChunkOverheadBytes);
+    unsigned long long mlen = 0;
+    const bool ok = crypto_secretstream_xchacha20poly1305_pull(
+                        &st_, reinterpret_cast<unsigned char*>(plain->data()), &mlen, tag,
+                        U(file_.substr(pos_, n)), n, U(ad_), ad_.size()) == 0;
+    pos_ += n;
+    if (ok) plain->resize(mlen);
+    return ok;
+  }
+
+ private:
+  crypto_secretstream_xchacha20poly1305_state st_;
+  std::string_view file_, ad_;
+  size_t pos_;
+};
+
+// Chunk 0 of a v2 segment: the sealed info record, decoded into *header.
+absl::Status PullInfo(ChunkReader* r, SegmentHeader* header) {
+  std::string info;
+  unsigned char tag = 0;
+  absl::Status status;
+  if (!r->Pull(&info, &tag)) {
+    status = absl::DataLossError(
+        "chunk 0 (segment info) failed authentication (tampered, reordered or spliced)");
+  } else if (tag != crypto_secretstream_xchacha20poly1305_TAG_MESSAGE) {
+    status = absl::DataLossError("FINAL tag before the last chunk");
+  } else {
+    status = DecodeInfo(info, header);
+  }
+  sodium_memzero(info.data(), info.size());
+  return status;
+}
+
+// Decompresses chunk `i`'s plaintext and appends it to *payload.
+absl::Status Decompress(ZSTD_DCtx* dctx, const std::string& plain, uint32_t i,
+                        std::string* payload) {
+  unsigned long long fsz = ZSTD_getFrameContentSize(plain.data(), plain.size());
+  if (fsz == ZSTD_CONTENTSIZE_ERROR || fsz == ZSTD_CONTENTSIZE_UNKNOWN ||
+      fsz > kMaxChunkDecompressedBytes) {
+    return absl::DataLossError("chunk " + std::to_string(i) + " has a bad compressed frame");
+  }
+  size_t at = payload->size();
+  payload->resize(at + fsz);
+  size_t dn = ZSTD_decompressDCtx(dctx, payload->data() + at, fsz, plain.data(), plain.size());
+  if (ZSTD_isError(dn) || dn != fsz) {
+    return absl::DataLossError("chunk " + std::to_string(i) + " failed to decompress");
+  }
+  return absl::OkStatus();
+}
+
+// The payload chunks: authenticated, the FINAL tag on the last one only,
+// decompressed; event payloads parsed chunk by chunk (and wiped), frame
+// payloads kept in *payload. *total_plain: decompressed bytes.
+absl::Status PullPayload(ChunkReader* r, const SegmentHeader& h, uint32_t first, OpenedSegment* out,
+                         std::string* payload, uint64_t* total_plain) {
+  ZSTD_DCtx* dctx = ZSTD_createDCtx();
+  std::string plain;
+  absl::Status status;
+  for (uint32_t i = first; i < h.chunk_count && status.ok(); ++i) {
+    unsigned char tag = 0;
+    if (!r->Pull(&plain, &tag)) {
+      status = absl::DataLossError("chunk " + std::to_string(i) +
+                                   " failed authentication (tampered, reordered or spliced)");
+      break;
+    }
+    const bool last = (i + 1 == h.chunk_count);
+    if (last != (tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL)) {
+      status = absl::DataLossError(last ? "segment truncated: last chunk lacks the FINAL tag"
+                                        : "FINAL tag before the last chunk");
+      break;
+    }
+    const size_t at = payload->size();
+    status = Decompress(dctx, plain, i, payload);
+    if (!status.ok()) break;
+    *total_plain += payload->size() - at;
+    if (!(h.flags & kFlagFramePayload)) {
+      status = ParseDelimited(std::string_view(*payload).substr(at), &out->events);
+      sodium_memzero(payload->data(), payload->size());
+      payload->clear();
+    }
+  }
+  ZSTD_freeDCtx(dctx);
+  if (!plain.empty()) sodium_memzero(plain.data(), plain.size());
+  return status;
+}
+
+// What the opened segment must agree with: the (sealed, for v2) sizes and
+// count, and for v2 every event within the sealed duration, so a reader
+// selecting segments by the coarse range misses none.
+absl::Status CheckOpened(const OpenedSegment& out, uint64_t total_plain) {
+  const SegmentHeader& hx = out.header;  // exact values (v1: from the clear header)
+  if (total_plain != hx.plaintext_bytes) {
+    return absl::DataLossError("payload size does not match the header");
+  }
+  if (!(hx.flags & kFlagFramePayload) && out.events.size() != hx.event_count) {
+    return absl::DataLossError("event count does not match the header");
+  }
+  if (hx.format_version != kSegmentFormatVersionV1) {
+    for (const auto& e : out.events) {
+      if (e.t_us() > hx.duration_us) {
+        return absl::DataLossError("an event lies after the segment's sealed duration");
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<OpenedSegment> OpenSegment(std::string_view file, std::string_view public_key,
                                           const SecretKey& secret_key) {
   InitCrypto();
@@ -496,105 +628,19 @@ absl::StatusOr<OpenedSegment> OpenSegment(std::string_view file, std::string_vie
                            secret_key.data()) != 0) {
     return absl::PermissionDeniedError("cannot unseal the segment key (wrong key or tampered)");
   }
-  crypto_secretstream_xchacha20poly1305_state st;
-  if (crypto_secretstream_xchacha20poly1305_init_pull(&st, U(h->stream_header), dek.data()) != 0) {
-    return absl::DataLossError("bad stream header");
-  }
-  std::string_view ad = file.substr(0, kSegmentHeaderBytes);
+  ChunkReader reader(file, kSegmentHeaderBytes);
+  if (!reader.Init(*h, dek)) return absl::DataLossError("bad stream header");
   OpenedSegment out;
   out.header = *h;
-  size_t pos = kSegmentHeaderBytes;
-  std::string plain, payload;
-  uint64_t total_plain = 0;
-  absl::Status status = absl::OkStatus();
   uint32_t first_payload = 0;
   if (h->format_version != kSegmentFormatVersionV1) {
-    // Chunk 0: the sealed info record (framing checked its length).
+    if (absl::Status s = PullInfo(&reader, &out.header); !s.ok()) return s;
     first_payload = 1;
-    uint32_t n = GetU32(file.data() + pos);
-    pos += 4;
-    std::string info(n - kChunkOverheadBytes, '\0');
-    unsigned long long mlen = 0;
-    unsigned char tag = 0;
-    if (crypto_secretstream_xchacha20poly1305_pull(
-            &st, reinterpret_cast<unsigned char*>(info.data()), &mlen, &tag,
-            U(file.substr(pos, n)), n, U(ad), ad.size()) != 0) {
-      status = absl::DataLossError("chunk 0 (segment info) failed authentication (tampered, "
-                                   "reordered or spliced)");
-    } else if (tag != crypto_secretstream_xchacha20poly1305_TAG_MESSAGE) {
-      status = absl::DataLossError("FINAL tag before the last chunk");
-    } else {
-      info.resize(mlen);
-      status = DecodeInfo(info, &out.header);
-    }
-    sodium_memzero(info.data(), info.size());
-    pos += n;
-    if (!status.ok()) {
-      sodium_memzero(&st, sizeof(st));
-      return status;
-    }
   }
-  const SegmentHeader& hx = out.header;  // exact values (v1: from the clear header)
-  ZSTD_DCtx* dctx = ZSTD_createDCtx();
-  for (uint32_t i = first_payload; i < h->chunk_count && status.ok(); ++i) {
-    uint32_t n = GetU32(file.data() + pos);
-    pos += 4;
-    plain.resize(n - kChunkOverheadBytes);
-    unsigned long long mlen = 0;
-    unsigned char tag = 0;
-    if (crypto_secretstream_xchacha20poly1305_pull(&st, reinterpret_cast<unsigned char*>(plain.data()),
-                                                   &mlen, &tag, U(file.substr(pos, n)), n, U(ad),
-                                                   ad.size()) != 0) {
-      status = absl::DataLossError("chunk " + std::to_string(i) +
-                                   " failed authentication (tampered, reordered or spliced)");
-      break;
-    }
-    pos += n;
-    bool last = (i + 1 == h->chunk_count);
-    if (last != (tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL)) {
-      status = absl::DataLossError(last ? "segment truncated: last chunk lacks the FINAL tag"
-                                        : "FINAL tag before the last chunk");
-      break;
-    }
-    unsigned long long fsz = ZSTD_getFrameContentSize(plain.data(), mlen);
-    if (fsz == ZSTD_CONTENTSIZE_ERROR || fsz == ZSTD_CONTENTSIZE_UNKNOWN ||
-        fsz > kMaxChunkDecompressedBytes) {
-      status = absl::DataLossError("chunk " + std::to_string(i) + " has a bad compressed frame");
-      break;
-    }
-    size_t at = payload.size();
-    payload.resize(at + fsz);
-    size_t dn = ZSTD_decompressDCtx(dctx, payload.data() + at, fsz, plain.data(), mlen);
-    if (ZSTD_isError(dn) || dn != fsz) {
-      status = absl::DataLossError("chunk " + std::to_string(i) + " failed to decompress");
-      break;
-    }
-    total_plain += dn;
-    if (!(h->flags & kFlagFramePayload)) {
-      status = ParseDelimited(std::string_view(payload).substr(at), &out.events);
-      sodium_memzero(payload.data(), payload.size());
-      payload.clear();
-    }
-  }
-  ZSTD_freeDCtx(dctx);
-  sodium_memzero(&st, sizeof(st));
-  if (!plain.empty()) sodium_memzero(plain.data(), plain.size());
-  if (status.ok() && total_plain != hx.plaintext_bytes) {
-    status = absl::DataLossError("payload size does not match the header");
-  }
-  if (status.ok() && !(h->flags & kFlagFramePayload) && out.events.size() != hx.event_count) {
-    status = absl::DataLossError("event count does not match the header");
-  }
-  if (status.ok() && h->format_version != kSegmentFormatVersionV1) {
-    // v2: every event lies within the sealed (hence the coarse) range, so a
-    // reader selecting segments by the coarse range misses none.
-    for (const auto& e : out.events) {
-      if (e.t_us() > hx.duration_us) {
-        status = absl::DataLossError("an event lies after the segment's sealed duration");
-        break;
-      }
-    }
-  }
+  std::string payload;
+  uint64_t total_plain = 0;
+  absl::Status status = PullPayload(&reader, *h, first_payload, &out, &payload, &total_plain);
+  if (status.ok()) status = CheckOpened(out, total_plain);
   if (!status.ok()) {
     if (!payload.empty()) sodium_memzero(payload.data(), payload.size());
     return status;
