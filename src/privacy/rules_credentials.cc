@@ -1812,7 +1812,9 @@ bool ValidatePasswordSpaced(ScanState& st, size_t, size_t from, size_t to, Findi
 
 }  // namespace
 
-void AddCredentialRules(std::vector<Rule>* out) {
+namespace {
+
+void AddCueRules(std::vector<Rule>* out) {
   using R = Rule;
   auto& r = *out;
   // Cue + ':'/'=' (also inside identifiers: DB_PASSWORD=, PGPASSWORD=,
@@ -1835,7 +1837,11 @@ void AddCredentialRules(std::vector<Rule>* out) {
        // *_SECRET=, *_TOKEN=, *_KEY= environment variables (JWT_SECRET, SIGNING_KEY).
        {R"([A-Za-z0-9]_(?:secret|token|key)["']?\s{0,3}[:=]\s{0,3}["']?)", kSom | kCi}},
       ValidateGenericSecret});
+}
 
+void AddCommandLineRules(std::vector<Rule>* out) {
+  using R = Rule;
+  auto& r = *out;
   // --- command lines ---
   r.push_back(R{Kind::kPassword, {{R"(\B-[pPawuUNk])", kSom}}, ValidateShortFlag});
   r.push_back(R{Kind::kPassword,
@@ -1874,7 +1880,11 @@ void AddCredentialRules(std::vector<Rule>* out) {
                   kSom}},
                 ValidatePipe});
   r.push_back(R{Kind::kPassword, {{R"(<<<\s{0,3})", kSom}}, ValidateHereString});
+}
 
+void AddUrlSqlMarkupRules(std::vector<Rule>* out) {
+  using R = Rule;
+  auto& r = *out;
   // --- URLs, SQL, markup ---
   r.push_back(R{Kind::kPassword, {{R"(://[^\s/?#@]{1,128}@)", kSom}}, ValidateUrlCred});
   r.push_back(R{Kind::kPassword,
@@ -1902,13 +1912,21 @@ void AddCredentialRules(std::vector<Rule>* out) {
                 {{R"(\bdefine\s?\(\s?["'][A-Za-z0-9_]{0,40}(?:password|passwd|pass|pwd|secret|passphrase)[A-Za-z0-9_]{0,20}["']\s?,\s?["'])",
                   kSom | kCi}},
                 ValidateAttrValue});
+}
 
+void AddHttpBasicRules(std::vector<Rule>* out) {
+  using R = Rule;
+  auto& r = *out;
   // --- HTTP Basic ---
   r.push_back(R{Kind::kBasicAuth,
                 {{R"(\bbasic\s{1,3}[A-Za-z0-9+/]{4})", kSom | kCi},
                  {R"(\b_?auth["']?\s{0,3}[:=]\s{0,3}["']?[A-Za-z0-9+/]{4})", kSom | kCi}},
                 ValidateBasic});
+}
 
+void AddPinRules(std::vector<Rule>* out) {
+  using R = Rule;
+  auto& r = *out;
   // --- PINs: 4-8 digits after a PIN cue (with an optional qualifier and copula) ---
 #define SEALTRACE_PIN_CUE                                                                    \
   R"((?:pin(?:[- ]?(?:code|number|nummer|nr\.?|no\.?|kode|koodi|kod|#))?|pincode|pinkode|pinkod|pinnummer|geheimzahl|geheimnummer|passcode|pass code|puk(?:[- ]?code)?|code pin|code secret|c(?:ó|o)digo pin|n(?:ú|u)mero pin|codice pin|clave pin|door code|door pin|alarm code|gate code|entry code|unlock code|lock code|access code|keypad code|safe code|garage code|t(?:ü|ue)rcode))"
@@ -1922,7 +1940,11 @@ void AddCredentialRules(std::vector<Rule>* out) {
                   R"(|\s)\s{0,3}["'#(]?\d{4,8})",
                   kSom | kCi}},
                 ValidatePin});
+}
 
+void AddNaturalLanguageRules(std::vector<Rule>* out) {
+  using R = Rule;
+  auto& r = *out;
   // --- natural language ---
 #define SEALTRACE_NL_CUE                                                                     \
   R"((?:password|passwort|passwd|pw|pwd|passcode|passphrase|pass|kennwort|mot de passe|mdp|contrase(?:ñ|Ñ|n)a|clave|senha|wachtwoord|has(?:ł|Ł|l)o|heslo|l(?:ö|Ö|o)senord(?:et)?|passord(?:et)?|adgangskode(?:n)?|salasana|jelsz(?:ó|Ó|o)|wi-?fi[- ]?key|wlan[- ]?schl(?:ü|ue)ssel|network key|wpa2? key))"
@@ -1965,6 +1987,17 @@ void AddCredentialRules(std::vector<Rule>* out) {
 #undef SEALTRACE_NL_CUE
 #undef SEALTRACE_NL_COPULA
 #undef SEALTRACE_NL_LEAD
+}
+
+}  // namespace
+
+void AddCredentialRules(std::vector<Rule>* out) {
+  AddCueRules(out);
+  AddCommandLineRules(out);
+  AddUrlSqlMarkupRules(out);
+  AddHttpBasicRules(out);
+  AddPinRules(out);
+  AddNaturalLanguageRules(out);
 }
 
 }  // namespace rules

@@ -1722,7 +1722,11 @@ bool ValidateExpiryCue(ScanState& st, size_t rule, size_t from, size_t to, Findi
 
 }  // namespace
 
-void AddIdentifierRules(std::vector<Rule>* out) {
+namespace {
+
+#define CUE(x) "(?:\\b|_)(?:" x ")(?:[ _\\-]?(?:number|no|nr|num|id|code))?\\b"
+
+void AddDigitRunRules(std::vector<Rule>* out) {
   using R = Rule;
   auto& r = *out;
   // One digit-run candidate (8-23 digits with single space, dot, dash or
@@ -1750,10 +1754,13 @@ void AddIdentifierRules(std::vector<Rule>* out) {
                 {{R"(\b[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z](?: \d\d \d\d \d\d |-\d\d-\d\d-\d\d-| ?\d{6} )[A-D]\b)",
                   kSom}},
                 ValidateFormat<Kind::kUkNino>});
+}
 
+void AddCardCueRules(std::vector<Rule>* out) {
+  using R = Rule;
+  auto& r = *out;
   // Cues: whole words (or after '_', as in JSON keys like "user_dob"), with
   // an optional "number", "no", "id", ... glued on ("routing_number").
-#define CUE(x) "(?:\\b|_)(?:" x ")(?:[ _\\-]?(?:number|no|nr|num|id|code))?\\b"
   // Card context after its own cue.
   r.push_back(R{Kind::kCardSecurityCode,
                 {{CUE("cvv2?|cvc2?|cv2|cvn2?|csc|cvv/cvc|cvc/cvv|card" S "(?:verification|security)" S
@@ -1774,7 +1781,11 @@ void AddIdentifierRules(std::vector<Rule>* out) {
                       "validade|mm ?/ ?yy(?:yy)?|mm ?/ ?aa(?:aa)?"),
                   kSom | kCi}},
                 ValidateExpiryCue});
+}
 
+void AddNationalIdCueRules(std::vector<Rule>* out) {
+  using R = Rule;
+  auto& r = *out;
   // National identifiers after their cue (any grouping; the only way for
   // weak 8-11 digit checksums).
   r.push_back(R{Kind::kUkNino,
@@ -1826,6 +1837,11 @@ void AddIdentifierRules(std::vector<Rule>* out) {
   r.push_back(R{Kind::kUsItin,
                 {{CUE("itin|individual taxpayer identification number"), kSom | kCi}},
                 ValidateIdCue<Kind::kUsItin>});
+}
+
+void AddTaxBankBirthRules(std::vector<Rule>* out) {
+  using R = Rule;
+  auto& r = *out;
   // Generic taxpayer-number cues: an ITIN or a German Steuer-ID.
   r.push_back(R{Kind::kUsItin,
                 {{CUE("tin|tax" S "id|taxpayer" S "id|taxpayer identification number|tax identification number"),
@@ -1861,6 +1877,15 @@ void AddIdentifierRules(std::vector<Rule>* out) {
                  {R"(\bn\xC3\xA9\(e\) le\b)", kSom | kCi}},
                 ValidateBirthDate});
 #undef CUE
+}
+
+}  // namespace
+
+void AddIdentifierRules(std::vector<Rule>* out) {
+  AddDigitRunRules(out);
+  AddCardCueRules(out);
+  AddNationalIdCueRules(out);
+  AddTaxBankBirthRules(out);
 }
 
 #undef S
