@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -153,11 +154,22 @@ absl::Status XvfbSession::RestartXvfb() {
 absl::Status XvfbSession::Start(bool with_window_manager, int width, int height) {
   screen_ = absl::StrCat(width, "x", height, "x24");
   for (int n = 90; n <= 120 && xvfb_pid_ < 0; ++n) {
+    const int fd = open(absl::StrCat("/tmp/.sealtrace-X", n, ".reserve").c_str(),
+                        O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) != 0) {  // another session's
+      if (fd >= 0) close(fd);
+      continue;
+    }
     struct stat st;
-    if (stat(absl::StrCat("/tmp/.X", n, "-lock").c_str(), &st) == 0) continue;
-    absl::Status started = StartServer(n);
-    if (!started.ok() && !absl::IsUnavailable(started)) return started;  // e.g. no Xvfb
-    // UNAVAILABLE: the display was taken meanwhile; try the next.
+    absl::Status started = absl::UnavailableError("locked");
+    if (stat(absl::StrCat("/tmp/.X", n, "-lock").c_str(), &st) != 0) started = StartServer(n);
+    if (started.ok()) {
+      reserve_fd_ = fd;
+      break;
+    }
+    close(fd);
+    if (!absl::IsUnavailable(started)) return started;  // e.g. no Xvfb
+    // UNAVAILABLE: the display is in use (or was taken meanwhile); try the next.
   }
   if (xvfb_pid_ < 0) return absl::UnavailableError("no free X display in :90..:120");
   if (!with_window_manager) return absl::OkStatus();
@@ -249,6 +261,8 @@ void XvfbSession::Stop() {
   children_.clear();
   KillAndReap(xvfb_pid_);
   xvfb_pid_ = -1;
+  if (reserve_fd_ >= 0) close(reserve_fd_);  // releases the reservation
+  reserve_fd_ = -1;
 }
 
 }  // namespace sealtrace

@@ -2,7 +2,8 @@
 // window manager (openbox) and helper processes (xterm, xdotool).
 //
 // Start() picks a free display in :90..:120 (skipping ones whose lock file
-// exists; Xvfb's own lock decides races), waits until Xvfb is ready
+// exists, or that another XvfbSession has reserved; Xvfb's own lock decides
+// races with anything else), waits until Xvfb is ready
 // (-displayfd), then optionally starts openbox and waits for its
 // _NET_SUPPORTING_WM_CHECK. Every process it starts is killed by pid in
 // Stop() / the destructor; nothing else is touched.
@@ -56,6 +57,10 @@ class XvfbSession {
   int display_number_ = -1;
   pid_t xvfb_pid_ = -1;
   std::vector<pid_t> children_;  // excluding Xvfb
+  // flock()ed /tmp/.sealtrace-X<n>.reserve, held from Start() to Stop(): the
+  // display stays this session's while its X server is killed and
+  // restarted (Xvfb's own lock file is gone in between).
+  int reserve_fd_ = -1;
 };
 
 }  // namespace sealtrace
