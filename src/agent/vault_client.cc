@@ -1,44 +1,36 @@
 #include "agent/vault_client.h"
 
-#include <httplib.h>
-
 #include <nlohmann/json.hpp>
 
 #include "crypto/crypto.h"
+#include "net/http_client.h"
 
 namespace sealtrace {
 namespace {
 
-struct Url {
-  std::string scheme_host_port;
-};
-
-std::unique_ptr<httplib::Client> MakeClient(const std::string& url, const std::string& ca_file) {
-  auto cli = std::make_unique<httplib::Client>(url);
-  cli->set_connection_timeout(5, 0);
-  cli->set_read_timeout(30, 0);
-  cli->set_write_timeout(30, 0);
-#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
-  if (!ca_file.empty()) cli->set_ca_cert_path(ca_file.c_str());
-  cli->enable_server_certificate_verification(true);
-#endif
-  return cli;
+net::HttpClientOptions ClientOptions(const std::string& url, const std::string& ca_file) {
+  net::HttpClientOptions o;
+  o.base_url = url;
+  o.ca_file = ca_file;
+  o.connect_timeout_s = 5;
+  o.read_timeout_s = 30;
+  o.write_timeout_s = 30;
+  return o;
 }
 
 class HttpVaultClient final : public VaultClient {
  public:
-  HttpVaultClient(std::string url, std::string token, std::string ca_file)
-      : url_(std::move(url)), token_(std::move(token)), ca_file_(std::move(ca_file)) {}
+  HttpVaultClient(const std::string& url, std::string token, const std::string& ca_file)
+      : http_(ClientOptions(url, ca_file)), token_(std::move(token)) {}
 
   UploadResponse UploadSegment(std::string_view bytes, const Id16& segment_id) override {
     UploadResponse out;
-    auto cli = MakeClient(url_, ca_file_);
-    httplib::Headers headers{{"Authorization", "Bearer " + token_},
-                             {"X-Sealtrace-Segment-Id", segment_id.Hex()}};
-    auto res = cli->Post("/v1/segments", headers, bytes.data(), bytes.size(),
-                         "application/octet-stream");
-    if (!res) {
-      out.message = "no answer from " + url_ + ": " + httplib::to_string(res.error());
+    auto res = http_.Send("POST", "/v1/segments",
+                          {{"Authorization", "Bearer " + token_},
+                           {"X-Sealtrace-Segment-Id", segment_id.Hex()}},
+                          bytes, "application/octet-stream");
+    if (!res.ok()) {
+      out.message = std::string(res.status().message());
       return out;
     }
     out.http_status = res->status;
@@ -54,14 +46,14 @@ class HttpVaultClient final : public VaultClient {
   }
 
   absl::StatusOr<DeviceState> GetDeviceState(const DeviceReport& report) override {
-    auto cli = MakeClient(url_, ca_file_);
-    httplib::Headers headers{{"Authorization", "Bearer " + token_}};
+    net::HeaderList headers{{"Authorization", "Bearer " + token_}};
     if (report.has_spool) {
-      headers.emplace("X-Sealtrace-Spool", "segments=" + std::to_string(report.spool_segments) +
-                                               ";bytes=" + std::to_string(report.spool_bytes));
+      headers.emplace_back("X-Sealtrace-Spool",
+                           "segments=" + std::to_string(report.spool_segments) +
+                               ";bytes=" + std::to_string(report.spool_bytes));
     }
-    auto res = cli->Get("/v1/device/state", headers);
-    if (!res) return absl::UnavailableError("no answer from " + url_);
+    auto res = http_.Send("GET", "/v1/device/state", headers);
+    if (!res.ok()) return res.status();
     if (res->status != 200) {
       return absl::UnavailableError("device state: HTTP " + std::to_string(res->status));
     }
@@ -80,7 +72,8 @@ class HttpVaultClient final : public VaultClient {
   }
 
  private:
-  std::string url_, token_, ca_file_;
+  net::HttpClient http_;
+  std::string token_;
 };
 
 }  // namespace
@@ -97,18 +90,14 @@ absl::StatusOr<EnrolResponse> EnrolOverHttp(const std::string& server_url,
                                             const std::string& ca_file,
                                             const std::string& device_code,
                                             const std::string& invitation) {
-  auto cli = MakeClient(server_url, ca_file);
+  net::HttpClient http(ClientOptions(server_url, ca_file));
   nlohmann::json body{{"name", name}};
   if (!device_code.empty()) body = {{"device_code", device_code}};
   if (!invitation.empty()) body = {{"invitation", invitation}};
-  httplib::Headers headers;
-  if (!enrol_secret.empty()) headers.emplace("Authorization", "Bearer " + enrol_secret);
-  auto res = cli->Post("/v1/enroll", headers, body.dump(),
-                       "application/json");
-  if (!res) {
-    return absl::UnavailableError("cannot reach the vault at " + server_url + ": " +
-                                  httplib::to_string(res.error()));
-  }
+  net::HeaderList headers;
+  if (!enrol_secret.empty()) headers.emplace_back("Authorization", "Bearer " + enrol_secret);
+  auto res = http.Send("POST", "/v1/enroll", headers, body.dump());
+  if (!res.ok()) return res.status();
   auto j = nlohmann::json::parse(res->body, nullptr, false);
   if (res->status != 200) {
     std::string msg = j.is_object() ? j.value("message", res->body) : res->body;

@@ -4,7 +4,6 @@
 // and in `ps`). Output is the server's JSON.
 #include <unistd.h>
 #include <algorithm>
-#include <httplib.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -20,6 +19,7 @@
 #include "audit/merkle.h"
 #include "audit/sqlite_store.h"
 #include "cli/cli_util.h"
+#include "net/http_client.h"
 #include "cli/commands.h"
 #include "common/env.h"
 #include "crypto/crypto.h"
@@ -57,42 +57,34 @@ std::string Token(const Conn& c) {
   Fail("no API token: pass --token-file FILE or set SEALTRACE_TOKEN");
 }
 
+net::HttpClientOptions ClientFor(const Conn& c, int read_timeout_s) {
+  net::HttpClientOptions o;
+  o.base_url = c.server;
+  o.ca_file = c.ca_file;
+  o.connect_timeout_s = 10;
+  o.read_timeout_s = read_timeout_s;
+  return o;
+}
+
 json Call(const Conn& c, const std::string& method, const std::string& path,
           const json& body = json::object(), bool text = false) {
-  httplib::Client cli(c.server);
-  cli.set_connection_timeout(10, 0);
-  cli.set_read_timeout(120, 0);
-#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
-  if (!c.ca_file.empty()) cli.set_ca_cert_path(c.ca_file.c_str());
-  cli.enable_server_certificate_verification(true);
-#endif
-  httplib::Headers h = {{"Authorization", "Bearer " + Token(c)}};
-  httplib::Result r = method == "GET" ? cli.Get(path.c_str(), h)
-                                      : cli.Post(path.c_str(), h, body.dump(), "application/json");
-  if (!r) Fail("cannot reach " + c.server + ": " + httplib::to_string(r.error()));
+  net::HttpClient http(ClientFor(c, 120));
+  auto r = http.Send(method == "GET" ? "GET" : "POST", path,
+                     {{"Authorization", "Bearer " + Token(c)}},
+                     method == "GET" ? std::string() : body.dump());
+  if (!r.ok()) Fail(std::string(r.status().message()));
   if (text && r->status == 200) return json(r->body);
-  json j = json::parse(r->body, nullptr, false);
-  if (r->status != 200) {
-    std::string msg = j.is_object() ? j.value("message", r->body) : r->body;
-    std::string rule = j.is_object() ? j.value("rule", "") : "";
-    Fail(absl::StrCat("HTTP ", r->status, ": ", msg, rule.empty() ? "" : " [rule " + rule + "]"));
-  }
-  return j;
+  if (r->status != 200) Fail(net::DescribeErrorAnswer(*r));
+  return json::parse(r->body, nullptr, false);
 }
 
 void Print(const json& j) { std::cout << j.dump(2) << "\n"; }
 
 // An unauthenticated POST; returns the HTTP status and the JSON body.
 int PostNoAuth(const Conn& c, const std::string& path, const json& body, json* out) {
-  httplib::Client cli(c.server);
-  cli.set_connection_timeout(10, 0);
-  cli.set_read_timeout(30, 0);
-#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
-  if (!c.ca_file.empty()) cli.set_ca_cert_path(c.ca_file.c_str());
-  cli.enable_server_certificate_verification(true);
-#endif
-  httplib::Result r = cli.Post(path.c_str(), body.dump(), "application/json");
-  if (!r) Fail("cannot reach " + c.server + ": " + httplib::to_string(r.error()));
+  net::HttpClient http(ClientFor(c, 30));
+  auto r = http.Send("POST", path, {}, body.dump());
+  if (!r.ok()) Fail(std::string(r.status().message()));
   *out = json::parse(r->body, nullptr, false);
   return r->status;
 }

@@ -1,26 +1,18 @@
 #include "export/access_provider.h"
 
 #include <functional>
-#include <httplib.h>
 
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
 #include "crypto/crypto.h"
+#include "net/http_client.h"
 #include "segment/event_json.h"
 
 namespace sealtrace::exporter {
 namespace {
 
 using json = nlohmann::json;
-
-bool IsLoopbackHttp(const std::string& url) {
-  for (const char* p : {"http://127.0.0.1:", "http://127.0.0.1/", "http://localhost:",
-                        "http://localhost/", "http://[::1]:", "http://[::1]/"}) {
-    if (url.rfind(p, 0) == 0) return true;
-  }
-  return url == "http://127.0.0.1" || url == "http://localhost" || url == "http://[::1]";
-}
 
 // Status for a non-200 reply. `latch` says whether it means "stop the export"
 // rather than "this one segment failed".
@@ -80,8 +72,8 @@ bool GetField(const json& j, const char* name, T* out) {
 }  // namespace
 
 struct HttpAccessProvider::Client {
-  explicit Client(const std::string& url) : cli(url) {}
-  httplib::Client cli;
+  explicit Client(net::HttpClientOptions o) : http(std::move(o)) {}
+  net::HttpClient http;
 };
 
 HttpAccessProvider::HttpAccessProvider(HttpAccessOptions options) : opt_(std::move(options)) {}
@@ -96,7 +88,7 @@ absl::StatusOr<std::unique_ptr<HttpAccessProvider>> HttpAccessProvider::Create(
   if (options.token.empty()) return absl::InvalidArgumentError("no service token");
   if (options.grant_id.empty()) return absl::InvalidArgumentError("no grant id");
   const bool https = options.server_url.rfind("https://", 0) == 0;
-  if (!https && !IsLoopbackHttp(options.server_url)) {
+  if (!https && !net::IsLoopbackHttpUrl(options.server_url)) {
     return absl::InvalidArgumentError(
         "the vault URL must be https:// (plain http only to a loopback address, for tests): " +
         options.server_url);
@@ -105,17 +97,13 @@ absl::StatusOr<std::unique_ptr<HttpAccessProvider>> HttpAccessProvider::Create(
   if (https) return absl::UnimplementedError("this build has no TLS support in its HTTP client");
 #endif
   std::unique_ptr<HttpAccessProvider> p(new HttpAccessProvider(std::move(options)));
-  p->client_ = std::make_unique<Client>(p->opt_.server_url);
-  httplib::Client& cli = p->client_->cli;
-  cli.set_connection_timeout(p->opt_.connect_timeout_s, 0);
-  cli.set_read_timeout(p->opt_.read_timeout_s, 0);
-  cli.set_keep_alive(true);
-#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
-  if (https) {
-    if (!p->opt_.ca_file.empty()) cli.set_ca_cert_path(p->opt_.ca_file.c_str());
-    cli.enable_server_certificate_verification(true);
-  }
-#endif
+  net::HttpClientOptions co;
+  co.base_url = p->opt_.server_url;
+  co.ca_file = https ? p->opt_.ca_file : "";
+  co.connect_timeout_s = p->opt_.connect_timeout_s;
+  co.read_timeout_s = p->opt_.read_timeout_s;
+  co.keep_alive = true;
+  p->client_ = std::make_unique<Client>(std::move(co));
   return p;
 }
 
@@ -123,11 +111,10 @@ namespace {
 
 // The body of a 200 reply; otherwise the refusal as a Status, latched into
 // `*refusal` when it means "stop" (see StatusOf), as is an unreachable vault.
-absl::StatusOr<std::string> ReplyOf(httplib::Result r, const std::string& server_url,
+absl::StatusOr<std::string> ReplyOf(absl::StatusOr<net::ClientResponse> r,
                                     absl::Status* refusal) {
-  if (!r) {
-    *refusal = absl::UnavailableError(absl::StrCat("cannot reach the vault at ", server_url, ": ",
-                                                   httplib::to_string(r.error())));
+  if (!r.ok()) {
+    *refusal = r.status();
     return *refusal;
   }
   if (r->status == 200) return std::move(r->body);
@@ -142,21 +129,15 @@ absl::StatusOr<std::string> ReplyOf(httplib::Result r, const std::string& server
 absl::StatusOr<std::string> HttpAccessProvider::Get(
     const std::string& path, const std::vector<std::pair<std::string, std::string>>& params) {
   if (!refusal_.ok()) return refusal_;
-  httplib::Params query;
-  for (const auto& [k, v] : params) {
-    if (!v.empty()) query.emplace(k, v);
-  }
-  const std::string target = httplib::append_query_params(path, query);
-  httplib::Headers headers = {{"Authorization", "Bearer " + opt_.token}};
-  return ReplyOf(client_->cli.Get(target, headers), opt_.server_url, &refusal_);
+  const net::HeaderList headers = {{"Authorization", "Bearer " + opt_.token}};
+  return ReplyOf(client_->http.Send("GET", net::WithQuery(path, params), headers), &refusal_);
 }
 
 absl::StatusOr<std::string> HttpAccessProvider::Post(const std::string& path,
                                                      const std::string& json_body) {
   if (!refusal_.ok()) return refusal_;
-  httplib::Headers headers = {{"Authorization", "Bearer " + opt_.token}};
-  return ReplyOf(client_->cli.Post(path, headers, json_body, "application/json"),
-                 opt_.server_url, &refusal_);
+  const net::HeaderList headers = {{"Authorization", "Bearer " + opt_.token}};
+  return ReplyOf(client_->http.Send("POST", path, headers, json_body), &refusal_);
 }
 
 namespace {

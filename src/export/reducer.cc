@@ -324,6 +324,23 @@ void ActionReducer::OnInput(const v1::Event& e, uint64_t t) {
   }
 }
 
+// The drag a press became, ending at (end_x, end_y).
+Action ActionReducer::DragAction(Press&& pr, int end_x, int end_y) {
+  Action a;
+  a.type = ActionType::kDrag;
+  a.t_us = pr.t_us;
+  a.x = pr.x;
+  a.y = pr.y;
+  a.end_x = end_x;
+  a.end_y = end_y;
+  a.path = std::move(pr.path);
+  a.button = pr.button;
+  a.modifiers = std::move(pr.modifiers);
+  a.ctx = std::move(pr.ctx);
+  a.frame_id = std::move(pr.frame_id);
+  return a;
+}
+
 void ActionReducer::OnPointer(const v1::PointerEvent& p, uint64_t t) {
   switch (p.kind()) {
     case PointerEvent::MOVE:
@@ -409,19 +426,7 @@ void ActionReducer::OnButtonUp(const v1::PointerEvent& p, uint64_t t) {
     FinalizeClickGroup();
     if (pr.path.back() != std::make_pair(px_, py_)) pr.path.emplace_back(px_, py_);
     ThinPath(&pr.path);
-    Action a;
-    a.type = ActionType::kDrag;
-    a.t_us = pr.t_us;
-    a.x = pr.x;
-    a.y = pr.y;
-    a.end_x = px_;
-    a.end_y = py_;
-    a.path = std::move(pr.path);
-    a.button = pr.button;
-    a.modifiers = std::move(pr.modifiers);
-    a.ctx = std::move(pr.ctx);
-    a.frame_id = std::move(pr.frame_id);
-    Emit(std::move(a));
+    Emit(DragAction(std::move(pr), px_, py_));
     have_action_pos_ = true;
     action_x_ = px_;
     action_y_ = py_;
@@ -680,20 +685,8 @@ void ActionReducer::CloseEpisode(std::string_view reason, bool keep_press) {
   FinalizeAll();
   if (press_ && !keep_press) {
     if (press_->dragging) {
-      Press pr = std::move(*press_);
-      Action a;
-      a.type = ActionType::kDrag;
-      a.t_us = pr.t_us;
-      a.x = pr.x;
-      a.y = pr.y;
-      a.end_x = pr.path.back().first;
-      a.end_y = pr.path.back().second;
-      a.path = std::move(pr.path);
-      a.button = pr.button;
-      a.modifiers = std::move(pr.modifiers);
-      a.ctx = std::move(pr.ctx);
-      a.frame_id = std::move(pr.frame_id);
-      Emit(std::move(a));
+      const auto [end_x, end_y] = press_->path.back();
+      Emit(DragAction(std::move(*press_), end_x, end_y));
     }
     press_.reset();
   }

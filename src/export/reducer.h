@@ -151,6 +151,7 @@ class ActionReducer {
   void OnButtonDown(const v1::PointerEvent& p, uint64_t t);
   void OnButtonUp(const v1::PointerEvent& p, uint64_t t);
   void OnScroll(const v1::PointerEvent& p, uint64_t t);
+  static Action DragAction(Press&& pr, int end_x, int end_y);
   void OnKey(const v1::KeyEvent& k, uint64_t t);
   void OnFocus(const v1::FocusEvent& f, uint64_t t);
   void OnControl(const v1::ControlEvent& c, uint64_t t);
