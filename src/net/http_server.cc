@@ -163,6 +163,7 @@ struct HttpServer::Impl {
         [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
           ToHttplib(ErrorResponse(500, "internal", "internal error"), res);
         });
+    if (!options.log_requests) return;
     svr->set_logger([this](const httplib::Request& req, const httplib::Response& res) {
       // Method, path and status only: never headers (tokens) or bodies.
       const auto level = quiet_paths.count(req.path) ? spdlog::level::debug : spdlog::level::info;

@@ -129,6 +129,10 @@ struct HttpServerOptions {
   std::string tls_key_file;   // PEM private key
   int threads = 0;            // request threads; 0 = httplib's default
   std::string log_name = "http";
+  // Log each request (method, path, status) at info, or quiet routes at
+  // debug; false logs none (the ingest gateway: one line per upload would
+  // cost more than the upload at company scale).
+  bool log_requests = true;
 };
 
 class HttpServer {

@@ -95,7 +95,7 @@ absl::Status RunIngestGateway(const ScaleConfig& c, const RoleOptions& o) {
                                                     std::move(*secret));
   }
 
-  net::HttpServer svr(net::HttpServerOptions{"", "", c.gateway.threads, "gateway"});
+  net::HttpServer svr(net::HttpServerOptions{"", "", c.gateway.threads, "gateway", false});
   vault::SegmentsRouteOptions so;
   so.max_segment_bytes = c.gateway.max_segment_bytes;
   so.device_known = [&dir](std::string_view auth) { return dir.Authenticate(auth).ok(); };
@@ -296,7 +296,7 @@ absl::Status RunWriter(const ScaleConfig& c, const RoleOptions& o) {
     if (!net::SplitHostPort(c.writer.metrics_listen, &host, &port)) {
       return absl::InvalidArgumentError("writer.metrics_listen must be HOST:PORT");
     }
-    msvr = std::make_unique<net::HttpServer>(net::HttpServerOptions{"", "", 0, "writer"});
+    msvr = std::make_unique<net::HttpServer>(net::HttpServerOptions{"", "", 0, "writer", false});
     msvr->AddRoute(net::Route::Get("/metrics", [&](const net::HttpRequest&) {
                      return net::HttpResponse::Text(200, metrics.Render(),
                                                     "text/plain; version=0.0.4");

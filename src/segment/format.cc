@@ -108,7 +108,13 @@ const unsigned char* U(std::string_view s) {
 
 }  // namespace
 
+namespace {
+// The lowest whole hour an int64 holds; times below it have no floor hour.
+constexpr int64_t kLowestHourUs = (std::numeric_limits<int64_t>::min() / kHourUs) * kHourUs;
+}  // namespace
+
 int64_t FloorToHourUs(int64_t t) {
+  if (t < kLowestHourUs) return kLowestHourUs;  // no representable floor: clamp
   int64_t q = t / kHourUs;
   if (t % kHourUs != 0 && t < 0) --q;
   return q * kHourUs;
@@ -116,7 +122,8 @@ int64_t FloorToHourUs(int64_t t) {
 
 absl::StatusOr<HourRange> CoarseHourRange(int64_t wall_anchor_us, uint64_t duration_us) {
   int64_t last = 0;
-  if (duration_us > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) ||
+  if (wall_anchor_us < kLowestHourUs ||
+      duration_us > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) ||
       __builtin_add_overflow(wall_anchor_us, static_cast<int64_t>(duration_us), &last)) {
     return absl::InvalidArgumentError("segment time range out of range");
   }

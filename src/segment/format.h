@@ -61,7 +61,9 @@ struct HourRange {
   int64_t end_us = 0;
 };
 absl::StatusOr<HourRange> CoarseHourRange(int64_t wall_anchor_us, uint64_t duration_us);
-// `t_us` floored to its UTC hour (toward negative infinity).
+// `t_us` floored to its UTC hour (toward negative infinity); a time in the
+// partial hour just above INT64_MIN, which has no representable floor, gives
+// the lowest whole hour (CoarseHourRange refuses such an anchor).
 int64_t FloorToHourUs(int64_t t_us);
 
 struct SegmentHeader {
