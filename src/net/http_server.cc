@@ -176,18 +176,20 @@ struct HttpServer::Impl {
             const httplib::ContentReader* reader) {
     HttpRequest req = FromHttplib(in);
     const bool wants_body = reader != nullptr && route.max_body > 0 && !req.multipart;
-    if (wants_body && req.content_length && *req.content_length > route.max_body) {
+    if (!wants_body) {
+      // Only a request that declared no body leaves nothing unread behind it
+      // (a chunked or multipart body would be parsed as the next request).
+      req.body_read = reader == nullptr || (req.content_length && *req.content_length == 0);
+    } else if (req.content_length && *req.content_length > route.max_body) {
       req.body_too_large = true;
-    } else if (wants_body && (!route.read_body_if || route.read_body_if(req))) {
+    } else if (!route.read_body_if || route.read_body_if(req)) {
       bool over = false;
       req.body_read = ReadCapped(*reader, route.max_body, &req.body, &over);
       if (over) {
         req.body_too_large = true;
         req.body.clear();
       }
-    } else if (reader == nullptr || !req.content_length || *req.content_length == 0) {
-      req.body_read = true;  // nothing was sent
-    }
+    }  // else refused from its headers: the body stays unread
     HttpResponse out = route.handler(req);
     if (!req.body_read) out.SetHeader("Connection", "close");
     ToHttplib(out, res);
