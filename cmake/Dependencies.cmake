@@ -16,6 +16,8 @@ pkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET libpq)
 pkg_check_modules(LIBNATS IMPORTED_TARGET libnats)
 pkg_check_modules(LIBPNG REQUIRED IMPORTED_TARGET libpng)
 pkg_check_modules(LIBCBOR REQUIRED IMPORTED_TARGET libcbor)
+# PKCS#11 headers only (the module is loaded with dlopen).
+pkg_check_modules(P11KIT REQUIRED p11-kit-1)
 if(SEALTRACE_X11)
   pkg_check_modules(X11CAP REQUIRED IMPORTED_TARGET xcb xcb-xinput xcb-xkb xcb-ewmh xcb-icccm xcb-shm xcb-res xkbcommon xkbcommon-x11)
   # The password-field helper (src/capture/hidden/atspi_helper_main.cc).

@@ -19,6 +19,8 @@ PKGS=(
   xvfb openbox xdotool xterm x11-utils python3-pynput
   # hidden-input detection: AT-SPI helper and GTK test windows
   libatspi2.0-dev at-spi2-core dbus-user-session zenity gtk-3-examples
+  # keys in an HSM: PKCS#11 headers and a real software token for the tests
+  libp11-kit-dev softhsm2
   # distributed backends
   postgresql nats-server
   # dashboard e2e

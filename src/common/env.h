@@ -71,6 +71,10 @@ absl::Status WriteFileAtomic(Env* env, const std::string& path, std::string_view
 absl::Status ReplaceFile(Env* env, const std::string& path, std::string_view data,
                          int mode = 0600);
 
+// Refuses (FAILED_PRECONDITION, naming the chmod that fixes it) a secret file
+// that group or others may access. NOT_FOUND if it does not exist.
+absl::Status CheckPrivateFileMode(const std::string& path);
+
 // The running binary's path (/proc/self/exe), "" if unknown.
 std::string ExecutablePath();
 

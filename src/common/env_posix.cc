@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 
@@ -214,6 +215,23 @@ absl::Status WriteFileAtomic(Env* env, const std::string& path, std::string_view
 
 absl::Status ReplaceFile(Env* env, const std::string& path, std::string_view data, int mode) {
   return WriteViaTemp(env, path, data, mode, /*durable=*/false);
+}
+
+absl::Status CheckPrivateFileMode(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return absl::NotFoundError(path + " does not exist");
+    return absl::UnavailableError("stat " + path + ": " + std::strerror(errno));
+  }
+  if ((st.st_mode & 077) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof(mode), "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    return absl::FailedPreconditionError(path + " has mode " + mode +
+                                         ": it must not be accessible by group or others "
+                                         "(run: chmod 600 " +
+                                         path + ")");
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace sealtrace
