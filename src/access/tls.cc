@@ -155,9 +155,11 @@ absl::StatusOr<TlsPaths> MakeLocalTls(const std::string& dir,
 }
 
 absl::StatusOr<InitResult> InitDataDir(const std::string& data_dir,
-                                       const std::vector<std::string>& extra_names) {
+                                       const std::vector<std::string>& extra_names,
+                                       const vault::MasterKeyConfig& keys) {
   vault::VaultOptions vo;
   vo.data_dir = data_dir;
+  vo.master_keys = keys;
   auto v = vault::Vault::Open(vo);
   if (!v.ok()) return v.status();
   auto stack = OpenAccessStack(v->get());

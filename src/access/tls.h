@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "vault/master_keys.h"
 #include "vault/vault.h"
 
 namespace sealtrace::access {
@@ -38,8 +39,11 @@ struct InitResult {
 // Creates the data dir (via Vault::Open), the TLS material in <data>/tls, and
 // the first operator and two privacy officers, whose tokens are written to
 // <data>/bootstrap/{operator,privacy_officer_1,privacy_officer_2}.token (0600).
-// FAILED_PRECONDITION if the data dir already has principals.
+// `keys` with an HSM puts the master keys in that PKCS#11 token (recorded in
+// <data>/hsm.conf; vault/master_keys.h). FAILED_PRECONDITION if the data dir
+// already has principals.
 absl::StatusOr<InitResult> InitDataDir(const std::string& data_dir,
-                                       const std::vector<std::string>& extra_names = {});
+                                       const std::vector<std::string>& extra_names = {},
+                                       const vault::MasterKeyConfig& keys = {});
 
 }  // namespace sealtrace::access

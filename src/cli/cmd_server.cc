@@ -43,6 +43,8 @@ struct ServerFlags {
   std::string data;
   std::string listen = "127.0.0.1:8420";
   std::string key_file;
+  std::string hsm_module, hsm_token, hsm_pin_file;  // master keys in a PKCS#11 token
+  bool allow_local_master_key = false;
   std::string tls_cert, tls_key;
   bool allow_plain_http = false;
   int checkpoint_seconds = 60;
@@ -197,6 +199,18 @@ absl::Status ServeUntilSignal(vault::VaultServer& server, const sigset_t& sigs) 
   return s;
 }
 
+// --hsm-module/--hsm-token/--hsm-pin-file: the master keys in a PKCS#11 token.
+void AddHsmOptions(CLI::App* cmd, std::string* module, std::string* token, std::string* pin_file) {
+  auto* m = cmd->add_option("--hsm-module", *module,
+                            "PKCS#11 module (.so) of the HSM that holds the master keys "
+                            "(docs/DEPLOY.md \"Keys in an HSM\")");
+  cmd->add_option("--hsm-token", *token, "Label of the HSM token")->needs(m);
+  cmd->add_option("--hsm-pin-file", *pin_file,
+                  "File (0600) holding the token's user PIN; default: $SEALTRACE_HSM_PIN")
+      ->needs(m);
+  m->needs(cmd->get_option("--hsm-token"));
+}
+
 int RunServer(const ServerFlags& f) {
   std::string host;
   int port = 0;
@@ -221,7 +235,11 @@ int RunServer(const ServerFlags& f) {
 
   vault::VaultOptions opts;
   opts.data_dir = f.data;
-  opts.key_file = f.key_file;
+  opts.master_keys.key_file = f.key_file;
+  opts.master_keys.hsm_module = f.hsm_module;
+  opts.master_keys.hsm_token = f.hsm_token;
+  opts.master_keys.hsm_pin_file = f.hsm_pin_file;
+  opts.allow_local_master_key = f.backend != "postgres" || f.allow_local_master_key;
   access::AccessOptions access_opts;
   if (f.backend == "postgres") {
     if (int rc = UsePostgres(f, &opts, &access_opts); rc != 0) return rc;
@@ -275,6 +293,7 @@ int RunServer(const ServerFlags& f) {
             << "\n"
             << "  data directory:    " << f.data << "\n"
             << "  metadata backend:  " << f.backend << "\n"
+            << "  master keys:       " << (*v)->keys()->DescribeKeys() << "\n"
             << "  enrolment secret:  " << (*v)->enroll_secret_path()
             << " (give it only to whoever enrols devices)\n"
             << "  stop with Ctrl-C or SIGTERM\n"
@@ -306,6 +325,10 @@ void RegisterServerCommand(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--key-file", flags->key_file,
                   "Master key file (default DIR/keys/master.key); must be mode 0600");
+  AddHsmOptions(cmd, &flags->hsm_module, &flags->hsm_token, &flags->hsm_pin_file);
+  cmd->add_flag("--allow-local-master-key", flags->allow_local_master_key,
+                "With --backend postgres: accept a master key file inside --data (refused by "
+                "default: whoever copies the data would hold the key that opens it)");
   cmd->add_option("--tls-cert", flags->tls_cert,
                   "Server certificate (PEM); default DIR/tls/server.crt when present");
   cmd->add_option("--tls-key", flags->tls_key,
@@ -341,6 +364,7 @@ void RegisterServerCommand(CLI::App& app) {
   struct InitFlags {
     std::string data;
     std::vector<std::string> names;
+    vault::MasterKeyConfig keys;
   };
   auto init_flags = std::make_shared<InitFlags>();
   CLI::App* init = cmd->add_subcommand(
@@ -350,8 +374,10 @@ void RegisterServerCommand(CLI::App& app) {
   init->add_option("--data", init_flags->data, "Vault data directory to create")->required();
   init->add_option("--name", init_flags->names,
                    "Extra DNS name or IP for the server certificate (repeatable)");
+  AddHsmOptions(init, &init_flags->keys.hsm_module, &init_flags->keys.hsm_token,
+                &init_flags->keys.hsm_pin_file);
   init->callback([init_flags] {
-    auto r = access::InitDataDir(init_flags->data, init_flags->names);
+    auto r = access::InitDataDir(init_flags->data, init_flags->names, init_flags->keys);
     if (!r.ok()) {
       std::cerr << "sealtrace server init: " << r.status().message() << "\n";
       throw CLI::RuntimeError(1);
@@ -364,6 +390,12 @@ void RegisterServerCommand(CLI::App& app) {
               << "  privacy officer tokens (0600): " << r->officer_token_files[0] << ", "
               << r->officer_token_files[1] << "\n"
               << "  enrolment secret (0600): " << r->enroll_secret_file << "\n"
+              << "  master keys:           "
+              << (init_flags->keys.hsm_module.empty()
+                      ? init_flags->data + "/keys/master.key (0600; keep it off backups)"
+                      : "PKCS#11 token \"" + init_flags->keys.hsm_token + "\" (recorded in " +
+                            init_flags->data + "/hsm.conf)")
+              << "\n"
               << "Hand each token to its holder and delete the files.\n";
   });
   cmd->callback([flags, init] {

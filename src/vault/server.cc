@@ -71,9 +71,16 @@ struct VaultServer::Impl {
 
   net::HttpResponse HandleHealth() {
     const int64_t start = SteadyMicros();
-    auto out = vault->Health().ok()
-                   ? net::HttpResponse::Text(200, "ok\n")
-                   : net::ErrorResponse(503, "unavailable", "metadata store does not answer");
+    // The store down: 503 (this node cannot ingest). The keys down: still 200,
+    // since ingest goes on, but the body says reads are refused.
+    net::HttpResponse out = net::HttpResponse::Text(200, "ok\n");
+    if (!vault->Health().ok()) {
+      out = net::ErrorResponse(503, "unavailable", "metadata store does not answer");
+    } else if (absl::Status k = vault->KeysHealth(); !k.ok()) {
+      out = net::HttpResponse::Text(
+          200, "degraded: master keys unavailable (" + std::string(k.message()) +
+                   "); reads are refused, ingest continues\n");
+    }
     Observe(Route::kHealthz, start);
     return out;
   }
@@ -81,9 +88,12 @@ struct VaultServer::Impl {
   net::HttpResponse HandleMetrics() {
     const int64_t start = SteadyMicros();
     auto counts = vault->store()->Counts();
-    auto out = net::HttpResponse::Text(
-        200, vault->metrics()->RenderPrometheus(counts.ok() ? &*counts : nullptr),
-        "text/plain; version=0.0.4");
+    std::string text = vault->metrics()->RenderPrometheus(counts.ok() ? &*counts : nullptr);
+    text += "# HELP sealtrace_vault_keys_available 1 when the master keys (key file or HSM) "
+            "can be used; reads are refused while 0.\n# TYPE sealtrace_vault_keys_available "
+            "gauge\nsealtrace_vault_keys_available ";
+    text += vault->KeysHealth().ok() ? "1\n" : "0\n";
+    auto out = net::HttpResponse::Text(200, text, "text/plain; version=0.0.4");
     Observe(Route::kMetrics, start);
     return out;
   }

@@ -9,6 +9,59 @@ namespace sealtrace::vault {
 
 Vault::~Vault() = default;
 
+namespace {
+
+// The master key backend for this data dir: <data>/hsm.conf if present (the
+// options may repeat it and name the PIN file), else the options' HSM (then
+// recorded in hsm.conf once it opens: *record), else the key file.
+absl::StatusOr<MasterKeyConfig> ResolveMasterKeys(Env* env, const VaultOptions& o, bool* record) {
+  MasterKeyConfig mk = o.master_keys;
+  const std::string hsm_conf = JoinPath(o.data_dir, "hsm.conf");
+  *record = false;
+  if (env->FileExists(hsm_conf)) {
+    auto text = env->ReadFile(hsm_conf);
+    if (!text.ok()) return text.status();
+    auto conf = ParseHsmConf(*text);
+    if (!conf.ok()) return conf.status();
+    if (!mk.hsm_module.empty() &&
+        (mk.hsm_module != conf->hsm_module || mk.hsm_token != conf->hsm_token)) {
+      return absl::FailedPreconditionError(
+          "this vault's keys are in token \"" + conf->hsm_token + "\" (" + conf->hsm_module +
+          "), as " + hsm_conf + " records; refusing --hsm-module/--hsm-token naming another");
+    }
+    if (mk.hsm_pin_file.empty()) mk.hsm_pin_file = conf->hsm_pin_file;
+    mk.hsm_module = conf->hsm_module;
+    mk.hsm_token = conf->hsm_token;
+    return mk;
+  }
+  const std::string local_key = JoinPath(o.data_dir, "keys/master.key");
+  if (!mk.hsm_module.empty()) {
+    if (env->FileExists(local_key)) {
+      return absl::FailedPreconditionError(
+          "this vault's keys are in the key file " + local_key +
+          "; moving an existing vault's keys into an HSM is not supported yet (set the HSM up "
+          "on a new data directory: sealtrace server init --hsm-module ...)");
+    }
+    *record = true;
+    return mk;
+  }
+  if (mk.key_file.empty()) mk.key_file = local_key;
+  if (!o.allow_local_master_key) {
+    std::string dir = o.data_dir;
+    while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+    if (mk.key_file.rfind(dir + "/", 0) == 0) {
+      return absl::FailedPreconditionError(
+          "the master key would be the file " + mk.key_file +
+          " inside the data directory, where whoever copies the data (or a backup of it) also "
+          "holds the key that opens it; keep it in an HSM (sealtrace server init --hsm-module, "
+          "docs/DEPLOY.md \"Keys in an HSM\") or pass --allow-local-master-key");
+    }
+  }
+  return mk;
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const VaultOptions& options) {
   if (options.data_dir.empty()) return absl::InvalidArgumentError("vault needs a data directory");
   InitCrypto();
@@ -41,9 +94,18 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const VaultOptions& options) 
   auto blobs = FsBlobStore::Open(env, JoinPath(v->data_dir_, "blobs"));
   if (!blobs.ok()) return blobs.status();
   v->blobs_ = std::move(*blobs);
-  std::string key_file =
-      options.key_file.empty() ? JoinPath(v->data_dir_, "keys/master.key") : options.key_file;
-  auto keys = KeyService::Open(env, v->store_.get(), key_file);
+  bool record_hsm = false;
+  auto mk = ResolveMasterKeys(env, options, &record_hsm);
+  if (!mk.ok()) return mk.status();
+  auto master = OpenMasterKeys(env, *mk);
+  if (!master.ok()) return master.status();
+  if (record_hsm) {
+    if (auto s = WriteFileAtomic(env, JoinPath(v->data_dir_, "hsm.conf"), EncodeHsmConf(*mk), 0600);
+        !s.ok()) {
+      return s;
+    }
+  }
+  auto keys = KeyService::Open(env, v->store_.get(), *std::move(master));
   if (!keys.ok()) return keys.status();
   v->keys_ = std::move(*keys);
   v->enroll_secret_path_ = JoinPath(v->data_dir_, "enroll.secret");
@@ -167,5 +229,7 @@ std::string TitlePolicyFromSetting(const std::optional<std::string>& stored) {
 }
 
 absl::Status Vault::Health() { return store_->Ping(); }
+
+absl::Status Vault::KeysHealth() { return keys_->CheckKeys(); }
 
 }  // namespace sealtrace::vault

@@ -4,6 +4,9 @@
 //   meta.db (+ -wal, -shm)  SqliteMetadataStore
 //   blobs/ab/cd/<sha256>    FsBlobStore (sealed segment files; blobs/tmp/ for writes)
 //   keys/master.key         master key file (0600; --key-file may put it elsewhere)
+//   keys/bindings/          per-contributor binding keys (file backend; never back up)
+//   hsm.conf                present when the keys live in a PKCS#11 token
+//                           (master_keys.h); then keys/ holds nothing
 //   enroll.secret           enrolment secret (0600), base64url of 32 random bytes
 // With VaultOptions::open_metadata (e.g. PostgreSQL, `sealtrace server
 // --backend postgres`) meta.db is not used; blobs and keys stay in <data>.
@@ -27,6 +30,7 @@
 #include "vault/enroll.h"
 #include "vault/ingest.h"
 #include "vault/key_service.h"
+#include "vault/master_keys.h"
 #include "vault/metadata_store.h"
 #include "vault/metrics.h"
 
@@ -34,7 +38,12 @@ namespace sealtrace::vault {
 
 struct VaultOptions {
   std::string data_dir;
-  std::string key_file;          // "" = <data_dir>/keys/master.key
+  // Where the master keys live. Empty = <data_dir>/hsm.conf if present, else
+  // the key file <data_dir>/keys/master.key (key_file overrides the path).
+  MasterKeyConfig master_keys;
+  // false: refuse (FAILED_PRECONDITION) a master key file inside data_dir, as
+  // `server --backend postgres` does unless --allow-local-master-key.
+  bool allow_local_master_key = true;
   Env* env = nullptr;            // nullptr = Env::Default()
   size_t max_segment_bytes = 0;  // 0 = kMaxSegmentBytes
   // Opens the metadata store (schema migrated). Empty = SQLite in <data>/meta.db.
@@ -98,6 +107,9 @@ class Vault {
   absl::StatusOr<std::optional<SpoolReport>> GetSpoolReport(const Id16& device);
   // Health: the metadata store answers.
   absl::Status Health();
+  // The master keys can be used now (an HSM answers). Reads need them; ingest
+  // does not.
+  absl::Status KeysHealth();
 
  private:
   Vault() = default;

@@ -35,11 +35,11 @@ SoftHsm::SoftHsm() {
   ::setenv("SOFTHSM2_CONF", conf.c_str(), 1);
 }
 
-absl::StatusOr<std::string> SoftHsm::NewToken(const std::string& pin) {
+absl::StatusOr<std::string> SoftHsm::NewToken(const std::string& pin, const std::string& want) {
   if (module_.empty()) {
     return absl::FailedPreconditionError("libsofthsm2.so not found: run scripts/install-deps.sh");
   }
-  std::string label = "st-test-" + std::to_string(::getpid()) + "-" + std::to_string(next_++);
+  std::string label = !want.empty() ? want : "st-test-" + std::to_string(::getpid()) + "-" + std::to_string(next_++);
   auto rc = RunCommand({"softhsm2-util", "--init-token", "--free", "--label", label, "--pin", pin,
                         "--so-pin", "so-" + pin},
                        token_dir_ + "/../softhsm2-util.log");

@@ -21,8 +21,10 @@ class SoftHsm {
   // Path of libsofthsm2.so (installed by scripts/install-deps.sh).
   const std::string& module() const { return module_; }
   const std::string& token_dir() const { return token_dir_; }
-  // A new token, labelled uniquely, with this user PIN (SO PIN "so-" + pin).
-  absl::StatusOr<std::string> NewToken(const std::string& pin = "1234");
+  // A new token with this user PIN (SO PIN "so-" + pin), labelled `label` or,
+  // when empty, uniquely. Returns the label.
+  absl::StatusOr<std::string> NewToken(const std::string& pin = "1234",
+                                       const std::string& label = "");
 
  private:
   SoftHsm();
