@@ -1825,8 +1825,13 @@ absl::StatusOr<std::unique_ptr<AccessStack>> OpenAccessStack(vault::Vault* vault
   if (!env->FileExists(JoinPath(dir, "keys"))) {
     if (auto s = env->CreateDirs(JoinPath(dir, "keys"), 0700); !s.ok()) return s;
   }
-  auto signer =
-      audit::AuditSigner::OpenOrCreate(env, JoinPath(dir, "keys/audit.key"), audit::kDefaultOrigin);
+  // With the master keys in an HSM, the checkpoint signing key is made there too.
+  audit::AuditSigner::TokenFn token;
+  if (vault::MasterKeys* mk = vault->keys()->master_keys(); mk->InHsm()) {
+    token = [mk] { return mk->Token(); };
+  }
+  auto signer = audit::AuditSigner::OpenOrCreate(env, JoinPath(dir, "keys/audit.key"),
+                                                 audit::kDefaultOrigin, std::move(token));
   if (!signer.ok()) return signer.status();
   stack->signer = *std::move(signer);
   absl::StatusOr<std::unique_ptr<audit::AuditStore>> astore =

@@ -187,13 +187,15 @@ bool NoteVerifier::Verify(std::string_view text, std::string_view signature) con
              reinterpret_cast<const unsigned char*>(public_key_.data())) == 0;
 }
 
-NoteSigner::NoteSigner(NoteSigner&& o) noexcept : verifier_(std::move(o.verifier_)), sk_(o.sk_) {
+NoteSigner::NoteSigner(NoteSigner&& o) noexcept
+    : verifier_(std::move(o.verifier_)), sk_(o.sk_), external_(std::move(o.external_)) {
   sodium_memzero(o.sk_.data(), o.sk_.size());
 }
 NoteSigner& NoteSigner::operator=(NoteSigner&& o) noexcept {
   if (this != &o) {
     verifier_ = std::move(o.verifier_);
     sk_ = o.sk_;
+    external_ = std::move(o.external_);
     sodium_memzero(o.sk_.data(), o.sk_.size());
   }
   return *this;
@@ -247,6 +249,7 @@ absl::StatusOr<NoteSigner> NoteSigner::FromSignerKey(std::string_view skey) {
 }
 
 std::string NoteSigner::SignerKey() const {
+  if (external_) return "";
   std::string raw(1, static_cast<char>(kAlgEd25519));
   raw.append(reinterpret_cast<const char*>(sk_.data()), crypto_sign_SEEDBYTES);
   std::string out = absl::StrCat(kSignerPrefixC, name(), "+", KeyIdHex(key_id()), "+", Base64(raw));
@@ -254,10 +257,30 @@ std::string NoteSigner::SignerKey() const {
   return out;
 }
 
-NoteSignature NoteSigner::Sign(std::string_view text) const {
+absl::StatusOr<NoteSigner> NoteSigner::External(std::string_view name,
+                                                std::string_view public_key, SignFn sign) {
+  if (!sign) return absl::InvalidArgumentError("external signer: no signing function");
+  auto v = NoteVerifier::FromPublicKey(name, public_key);
+  if (!v.ok()) return v.status();
+  NoteSigner s;
+  s.verifier_ = *std::move(v);
+  s.external_ = std::move(sign);
+  return s;
+}
+
+absl::StatusOr<NoteSignature> NoteSigner::Sign(std::string_view text) const {
   NoteSignature sig;
   sig.name = name();
   sig.key_id = key_id();
+  if (external_) {
+    auto raw = external_(text);
+    if (!raw.ok()) return raw.status();
+    if (raw->size() != crypto_sign_BYTES || !verifier_.Verify(text, *raw)) {
+      return absl::InternalError("external signer: the signature does not verify");
+    }
+    sig.signature = *std::move(raw);
+    return sig;
+  }
   sig.signature.resize(crypto_sign_BYTES);
   crypto_sign_detached(reinterpret_cast<unsigned char*>(sig.signature.data()), nullptr,
                        reinterpret_cast<const unsigned char*>(text.data()), text.size(),
@@ -332,7 +355,11 @@ absl::StatusOr<std::string> SignNote(std::string_view text,
   if (signers.empty()) return absl::InvalidArgumentError("no signers");
   SignedNote note;
   note.text = std::string(text);
-  for (const NoteSigner* s : signers) note.signatures.push_back(s->Sign(text));
+  for (const NoteSigner* s : signers) {
+    auto sig = s->Sign(text);
+    if (!sig.ok()) return sig.status();
+    note.signatures.push_back(*std::move(sig));
+  }
   std::string out = FormatSignedNote(note);
   // The result must parse back to the same text (e.g. text ending in a blank
   // line would move the split point).
@@ -350,7 +377,9 @@ absl::StatusOr<std::string> AddSignature(std::string_view note, const NoteSigner
       return absl::AlreadyExistsError("note already carries a signature by this key");
     }
   }
-  parsed->signatures.push_back(signer.Sign(parsed->text));
+  auto sig = signer.Sign(parsed->text);
+  if (!sig.ok()) return sig.status();
+  parsed->signatures.push_back(*std::move(sig));
   if (parsed->signatures.size() > kMaxSignatures) return Malformed("too many signatures");
   return FormatSignedNote(*parsed);
 }

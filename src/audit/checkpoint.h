@@ -22,6 +22,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -78,6 +79,11 @@ class NoteSigner {
   static absl::StatusOr<NoteSigner> Generate(std::string_view name, Env* env = nullptr);
   // Parses "PRIVATE+KEY+<name>+<hex8>+<base64(0x01||seed32)>".
   static absl::StatusOr<NoteSigner> FromSignerKey(std::string_view skey);
+  // A key held elsewhere (an HSM): `sign` returns the 64-byte Ed25519
+  // signature of its argument under the private half of `public_key`.
+  using SignFn = std::function<absl::StatusOr<std::string>(std::string_view)>;
+  static absl::StatusOr<NoteSigner> External(std::string_view name, std::string_view public_key,
+                                             SignFn sign);
   NoteSigner(NoteSigner&&) noexcept;
   NoteSigner& operator=(NoteSigner&&) noexcept;
   NoteSigner(const NoteSigner&) = delete;
@@ -87,15 +93,18 @@ class NoteSigner {
   const std::string& name() const { return verifier_.name(); }
   uint32_t key_id() const { return verifier_.key_id(); }
   const NoteVerifier& verifier() const { return verifier_; }
-  // The secret signer key text. Handle as a secret.
+  // The secret signer key text. Handle as a secret. "" for an External key.
   std::string SignerKey() const;
-  NoteSignature Sign(std::string_view text) const;
+  bool external() const { return static_cast<bool>(external_); }
+  // Fails only for an External key whose holder fails.
+  absl::StatusOr<NoteSignature> Sign(std::string_view text) const;
 
  private:
   NoteSigner() = default;
   static absl::StatusOr<NoteSigner> FromSeed(std::string_view name, std::string_view seed);
   NoteVerifier verifier_;
   std::array<uint8_t, 64> sk_{};  // libsodium secret key (seed || pubkey)
+  SignFn external_;               // set: the key is held elsewhere, sk_ is zero
 };
 
 // Parses the note framing (no signature checks).

@@ -132,6 +132,8 @@ class KeyService final : public KeyReleaser, public PublicKeyDirectory {
   absl::Status CheckKeys();
   // "key file <path>" or "PKCS#11 token ...".
   std::string DescribeKeys() const;
+  // The backend (borrowed; for the other keys kept in its HSM).
+  MasterKeys* master_keys() { return keys_.get(); }
 
  private:
   KeyService(Env* env, MetadataStore* store, std::unique_ptr<MasterKeys> keys)

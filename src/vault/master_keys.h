@@ -75,6 +75,13 @@ class MasterKeys {
   // OK when the keys can be used now (health): the file is readable with a
   // private mode, or the token answers.
   virtual absl::Status Check() = 0;
+  // The PKCS#11 token holding the keys, opened now if it was absent, for the
+  // other keys kept there (the audit signer). FAILED_PRECONDITION for the
+  // file backend; UNAVAILABLE while the token does not answer.
+  virtual absl::StatusOr<Pkcs11Token*> Token() {
+    return absl::FailedPreconditionError("the master keys are not in an HSM");
+  }
+  virtual bool InHsm() const { return false; }
 };
 
 // The file backend. `key_file` is created (0600, its directory 0700) with

@@ -165,9 +165,10 @@ class Pkcs11MasterKeys final : public MasterKeys {
     return absl::OkStatus();
   }
 
- private:
+  bool InHsm() const override { return true; }
+
   // The open token, opening it now if it was absent (see kRetryMicros).
-  absl::StatusOr<Pkcs11Token*> Token() {
+  absl::StatusOr<Pkcs11Token*> Token() override {
     std::lock_guard<std::mutex> l(open_mu_);
     {
       std::lock_guard<std::mutex> g(mu_);
@@ -197,6 +198,7 @@ class Pkcs11MasterKeys final : public MasterKeys {
     token_ = *std::move(t);
     return token_.get();
   }
+ private:
   absl::Status GenerateAes(const std::string& label) {
     auto t = Token();
     return t.ok() ? (*t)->GenerateAesKey(label) : t.status();

@@ -4,10 +4,13 @@
 // Under SEALTRACE_TEST_BACKEND=postgres (the pg_e2e_test, pg_crash_test and
 // pg_identity_leak_test ctest entries run the same binaries with it) every
 // vault runs with `--backend postgres` on a fresh database of a throwaway
-// PostgreSQL cluster, so the same tests prove the same promises there.
+// PostgreSQL cluster, with its master keys in a SoftHSM2 token (as a
+// PostgreSQL deployment must: docs/DEPLOY.md "Keys in an HSM"), so the same
+// tests prove the same promises there.
 #pragma once
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <map>
@@ -23,6 +26,7 @@
 #include "privacy/gate.h"
 #include "segment/format.h"
 #include "vault/vault.h"
+#include "hsm/softhsm.h"
 #include "pg/pg_cluster.h"
 #include "vault/pg_metadata_store.h"
 
@@ -36,6 +40,7 @@ struct VaultProcess {
   std::string log;
   int port = 0;
   std::string pg_conninfo;  // "" = SQLite (the embedded default)
+  std::vector<std::string> hsm_flags;  // --hsm-* (with PostgreSQL)
   std::unique_ptr<Process> proc;
   std::string Url() const { return "http://127.0.0.1:" + std::to_string(port); }
   void Start() {
@@ -44,6 +49,7 @@ struct VaultProcess {
     if (!pg_conninfo.empty()) {
       argv.insert(argv.end(), {"--backend", "postgres", "--postgres", pg_conninfo});
     }
+    argv.insert(argv.end(), hsm_flags.begin(), hsm_flags.end());
     proc = std::make_unique<Process>(argv, log);
     ASSERT_TRUE(WaitHealthy(port, 15000)) << ReadAll(log);
   }
@@ -73,6 +79,15 @@ inline VaultProcess NewVault(const std::string& root) {
     auto ci = pg->CreateDatabase("e2e_" + std::to_string(getpid()) + "_" + std::to_string(++n));
     EXPECT_TRUE(ci.ok()) << ci.status();
     if (ci.ok()) v.pg_conninfo = *ci;
+  }
+  auto token = SoftHsm::Get().NewToken("e2e-pin");
+  EXPECT_TRUE(token.ok()) << token.status();
+  const std::string pin_file = root + "/hsm.pin";
+  WriteAll(pin_file, "e2e-pin\n");
+  ::chmod(pin_file.c_str(), 0600);
+  if (token.ok()) {
+    v.hsm_flags = {"--hsm-module", SoftHsm::Get().module(), "--hsm-token", *token,
+                   "--hsm-pin-file", pin_file};
   }
   return v;
 }
