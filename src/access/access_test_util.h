@@ -30,6 +30,7 @@
 
 #include "access/pg_access_store.h"
 #include "audit/pg_audit_store.h"
+#include "hsm/softhsm.h"
 #include "pg/pg_cluster.h"
 #include "vault/pg_metadata_store.h"
 
@@ -85,6 +86,7 @@ class AccessFixture {
     vault::VaultOptions vo;
     vo.data_dir = dir_.Sub("vault");
     if (::sealtrace::testing::PgCluster::Requested()) UsePostgres(&vo);
+    if (HsmKeysRequested()) UseHsm(&vo);
     auto v = vault::Vault::Open(vo);
     EXPECT_TRUE(v.ok()) << v.status();
     vault_ = *std::move(v);
@@ -99,6 +101,20 @@ class AccessFixture {
         EXPECT_FALSE(std::filesystem::exists(vault_->data_dir() + "/" + f)) << f;
       }
     }
+  }
+
+  // SEALTRACE_TEST_KEYS=pkcs11 (the hsm_access_service_test ctest entry):
+  // the vault's master and binding keys live in a SoftHSM2 token.
+  static bool HsmKeysRequested() {
+    const char* k = std::getenv("SEALTRACE_TEST_KEYS");
+    return k != nullptr && std::string_view(k) == "pkcs11";
+  }
+  void UseHsm(vault::VaultOptions* vo) {
+    auto token = ::sealtrace::testing::SoftHsm::Get().NewToken("access-pin");
+    ASSERT_TRUE(token.ok()) << token.status();
+    ::setenv("SEALTRACE_HSM_PIN", "access-pin", 1);
+    vo->master_keys.hsm_module = ::sealtrace::testing::SoftHsm::Get().module();
+    vo->master_keys.hsm_token = *token;
   }
 
   // Puts this fixture's metadata (and, through pg_conninfo, every other
@@ -130,6 +146,7 @@ class AccessFixture {
       store = *std::move(st);
     }
     if (!signer) {
+      std::filesystem::create_directories(d + "/keys");
       auto sg = audit::AuditSigner::OpenOrCreate(Env::Default(), d + "/keys/audit.key",
                                                  audit::kDefaultOrigin);
       EXPECT_TRUE(sg.ok()) << sg.status();

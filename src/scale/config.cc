@@ -128,6 +128,9 @@ absl::StatusOr<ScaleConfig> ParseScaleConfig(const std::string& text) {
   g.Get("threads", &c.gateway.threads);
   g.Get("enroll", &c.gateway.enroll);
   g.Get("key_file", &c.gateway.key_file);
+  g.Get("hsm_module", &c.gateway.hsm_module);
+  g.Get("hsm_token", &c.gateway.hsm_token);
+  g.Get("hsm_pin_file", &c.gateway.hsm_pin_file);
   g.Get("enroll_secret_file", &c.gateway.enroll_secret_file);
   Reader w(sub("writer"), "writer.");
   w.Get("consumer", &c.writer.consumer);

@@ -55,10 +55,15 @@ struct ScaleConfig {
     uint64_t inline_max_bytes = 256 << 10;
     uint64_t max_segment_bytes = 64 << 20;
     int threads = 16;
-    // Optional enrolment on the gateway (needs the master key file: run it only on
-    // gateways inside the key perimeter; otherwise enrol through the embedded vault).
+    // Optional enrolment on the gateway. It wraps new contributor keys, so it
+    // needs the master keys: the vault's HSM (hsm_module, hsm_token, hsm_pin_file
+    // or $SEALTRACE_HSM_PIN) or a key file (key_file); run it only on gateways
+    // inside the key perimeter, otherwise enrol through the vault API.
     bool enroll = false;
     std::string key_file;
+    std::string hsm_module;
+    std::string hsm_token;
+    std::string hsm_pin_file;
     std::string enroll_secret_file;
   } gateway;
 

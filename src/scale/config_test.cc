@@ -41,5 +41,17 @@ TEST(ScaleConfigTest, RefusesTyposWrongTypesAndBadValues) {
   EXPECT_FALSE(ParseScaleConfig(base + "bogus = 1\n").ok());
 }
 
+TEST(ScaleConfigTest, GatewayEnrolmentReadsTheHsmSettings) {
+  const std::string base = "[metadata]\nbackend = \"postgres\"\npostgres = \"dbname=x\"\n";
+  auto c = ParseScaleConfig(base +
+                            "[gateway]\nenroll = true\nhsm_module = \"/usr/lib/p11.so\"\n"
+                            "hsm_token = \"vault\"\nhsm_pin_file = \"/etc/sealtrace/pin\"\n");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->gateway.hsm_module, "/usr/lib/p11.so");
+  EXPECT_EQ(c->gateway.hsm_token, "vault");
+  EXPECT_EQ(c->gateway.hsm_pin_file, "/etc/sealtrace/pin");
+  EXPECT_FALSE(ParseScaleConfig(base + "[gateway]\nhsm_pin = \"1234\"\n").ok());
+}
+
 }  // namespace
 }  // namespace sealtrace::scale

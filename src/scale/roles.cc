@@ -82,11 +82,20 @@ absl::Status RunIngestGateway(const ScaleConfig& c, const RoleOptions& o) {
   std::unique_ptr<vault::KeyService> keys;
   std::unique_ptr<vault::EnrollService> enroll;
   if (c.gateway.enroll) {
-    if (c.gateway.key_file.empty() || c.gateway.enroll_secret_file.empty()) {
+    if ((c.gateway.key_file.empty() == c.gateway.hsm_module.empty()) ||
+        c.gateway.enroll_secret_file.empty()) {
       return absl::InvalidArgumentError(
-          "gateway.enroll needs gateway.key_file and gateway.enroll_secret_file");
+          "gateway.enroll needs gateway.enroll_secret_file and either gateway.hsm_module (with "
+          "gateway.hsm_token) or gateway.key_file");
     }
-    auto k = vault::KeyService::Open(env, store->get(), c.gateway.key_file);
+    vault::MasterKeyConfig mk;
+    mk.key_file = c.gateway.key_file;
+    mk.hsm_module = c.gateway.hsm_module;
+    mk.hsm_token = c.gateway.hsm_token;
+    mk.hsm_pin_file = c.gateway.hsm_pin_file;
+    auto master = vault::OpenMasterKeys(env, mk);
+    if (!master.ok()) return master.status();
+    auto k = vault::KeyService::Open(env, store->get(), *std::move(master));
     if (!k.ok()) return k.status();
     keys = std::move(*k);
     auto secret = vault::LoadOrCreateSecretFile(env, c.gateway.enroll_secret_file);

@@ -294,6 +294,70 @@ TEST_P(HsmFaultTest, TokenThatDisappearsFailsClosedAndWorksAfterReopen) {
   EXPECT_TRUE(Release(ks_.get(), a).ok());
 }
 
+// A token that is full (fault injection around the real backend): enrolment
+// fails with the token's reason and leaves nothing behind; existing keys read.
+class FullToken : public MasterKeys {
+ public:
+  explicit FullToken(std::unique_ptr<MasterKeys> inner) : inner_(std::move(inner)) {}
+  std::string Describe() const override { return inner_->Describe(); }
+  std::vector<uint32_t> Versions() const override { return inner_->Versions(); }
+  absl::Status Reload() override { return inner_->Reload(); }
+  absl::StatusOr<uint32_t> AddVersion() override {
+    if (full) return absl::ResourceExhaustedError("PKCS#11 C_GenerateKey: CKR_DEVICE_MEMORY");
+    return inner_->AddVersion();
+  }
+  absl::Status RemoveVersion(uint32_t v) override { return inner_->RemoveVersion(v); }
+  absl::StatusOr<std::string> Wrap(uint32_t v, std::string_view p, std::string_view ad) override {
+    return inner_->Wrap(v, p, ad);
+  }
+  absl::StatusOr<std::string> Unwrap(uint32_t v, std::string_view w,
+                                     std::string_view ad) override {
+    return inner_->Unwrap(v, w, ad);
+  }
+  absl::Status CreateBinding(const Id16& c) override {
+    if (full) return absl::ResourceExhaustedError("PKCS#11 C_GenerateKey: CKR_DEVICE_MEMORY");
+    return inner_->CreateBinding(c);
+  }
+  absl::StatusOr<std::string> Bind(const Id16& c, std::string_view p,
+                                   std::string_view ad) override {
+    return inner_->Bind(c, p, ad);
+  }
+  absl::StatusOr<std::string> Unbind(const Id16& c, std::string_view w,
+                                     std::string_view ad) override {
+    return inner_->Unbind(c, w, ad);
+  }
+  absl::Status DestroyBinding(const Id16& c) override { return inner_->DestroyBinding(c); }
+  absl::Status Check() override { return inner_->Check(); }
+  bool full = false;
+
+ private:
+  std::unique_ptr<MasterKeys> inner_;
+};
+
+TEST_P(HsmFaultTest, AFullTokenRefusesEnrolmentAndRotationAndKeepsEverythingElse) {
+  ks_.reset();
+  auto inner = OpenMasterKeys(Env::Default(), config_);
+  ASSERT_TRUE(inner.ok());
+  auto full = std::make_unique<FullToken>(*std::move(inner));
+  FullToken* f = full.get();
+  auto ks = KeyService::Open(Env::Default(), store_.get(), std::move(full));
+  ASSERT_TRUE(ks.ok());
+  Id16 a = RandomId(), b = RandomId();
+  ASSERT_TRUE((*ks)->CreateContributorKey(a).ok());
+  f->full = true;
+  auto created = (*ks)->CreateContributorKey(b);
+  EXPECT_TRUE(absl::IsResourceExhausted(created.status())) << created.status();
+  auto row = store_->GetLatestContributorKey(b);
+  ASSERT_TRUE(row.ok());
+  EXPECT_FALSE(row->has_value());
+  auto rot = (*ks)->RotateMasterKey();
+  EXPECT_TRUE(absl::IsResourceExhausted(rot.status())) << rot.status();
+  EXPECT_EQ((*ks)->master_key_versions(), std::vector<uint32_t>{1});
+  EXPECT_TRUE(Release(ks->get(), a).ok());
+  f->full = false;
+  EXPECT_TRUE((*ks)->CreateContributorKey(b).ok());
+}
+
 INSTANTIATE_TEST_SUITE_P(Hsm, HsmFaultTest, ::testing::Values("pkcs11"),
                          [](const auto& info) { return info.param; });
 
