@@ -1803,25 +1803,13 @@ void AccessService::StopBackground() {
 
 // --- stack ---
 
-absl::StatusOr<std::unique_ptr<AccessStack>> OpenAccessStack(vault::Vault* vault,
-                                                             AccessOptions options) {
-  Env* env = options.env ? options.env : Env::Default();
+namespace {
+
+// The audit signing key (in the vault's HSM when its master keys are there)
+// and the audit log, into stack->signer and stack->log.
+absl::Status OpenStackAuditLog(vault::Vault* vault, const AccessOptions& options, Env* env,
+                               AccessStack* stack) {
   const std::string dir = vault->data_dir();
-  for (const char* f : {"access.db", "audit.db"}) {
-    if (std::string_view(f) == "access.db" && options.open_access_store) continue;
-    if (std::string_view(f) == "audit.db" && options.open_audit_store) continue;
-    const std::string p = JoinPath(dir, f);
-    if (!env->FileExists(p)) {
-      auto w = env->NewWritableFile(p, 0600);
-      if (!w.ok()) return w.status();
-      if (auto s = (*w)->Close(); !s.ok()) return s;
-    }
-  }
-  auto stack = std::make_unique<AccessStack>();
-  auto store = options.open_access_store ? options.open_access_store()
-                                         : OpenSqliteAccessStore(JoinPath(dir, "access.db"));
-  if (!store.ok()) return store.status();
-  stack->store = *std::move(store);
   if (!env->FileExists(JoinPath(dir, "keys"))) {
     if (auto s = env->CreateDirs(JoinPath(dir, "keys"), 0700); !s.ok()) return s;
   }
@@ -1844,34 +1832,67 @@ absl::StatusOr<std::unique_ptr<AccessStack>> OpenAccessStack(vault::Vault* vault
   auto log = audit::AuditLog::Open(*std::move(astore), stack->signer.get(), lo);
   if (!log.ok()) return log.status();
   stack->log = *std::move(log);
+  return absl::OkStatus();
+}
+
+// The differential-privacy budget ledger (options' opener, else SQLite in the
+// data dir), into stack->ledger.
+absl::Status OpenStackLedger(const AccessOptions& options, Env* env, const std::string& dir,
+                             AccessStack* stack) {
+  auto budget = exporter::Rational::Parse(options.dp_default_budget);
+  if (!budget.ok()) {
+    return absl::InvalidArgumentError("dp default budget: " + std::string(budget.status().message()));
+  }
+  absl::StatusOr<std::unique_ptr<exporter::BudgetLedger>> ledger;
+  if (options.open_budget_ledger) {
+    ledger = options.open_budget_ledger(*budget);
+  } else {
+    const std::string p = JoinPath(dir, "dp_ledger.db");
+    if (!env->FileExists(p)) {  // 0600: SQLite would create it 0644
+      auto w = env->NewWritableFile(p, 0600);
+      if (!w.ok()) return w.status();
+      if (auto s = (*w)->Close(); !s.ok()) return s;
+    }
+    auto l = exporter::SqliteBudgetLedger::Open(p, *budget);
+    if (l.ok()) {
+      ledger = std::unique_ptr<exporter::BudgetLedger>(*std::move(l));
+    } else {
+      ledger = l.status();
+    }
+  }
+  if (!ledger.ok()) return ledger.status();
+  stack->ledger = *std::move(ledger);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<AccessStack>> OpenAccessStack(vault::Vault* vault,
+                                                             AccessOptions options) {
+  Env* env = options.env ? options.env : Env::Default();
+  const std::string dir = vault->data_dir();
+  for (const char* f : {"access.db", "audit.db"}) {
+    if (std::string_view(f) == "access.db" && options.open_access_store) continue;
+    if (std::string_view(f) == "audit.db" && options.open_audit_store) continue;
+    const std::string p = JoinPath(dir, f);
+    if (!env->FileExists(p)) {
+      auto w = env->NewWritableFile(p, 0600);
+      if (!w.ok()) return w.status();
+      if (auto s = (*w)->Close(); !s.ok()) return s;
+    }
+  }
+  auto stack = std::make_unique<AccessStack>();
+  auto store = options.open_access_store ? options.open_access_store()
+                                         : OpenSqliteAccessStore(JoinPath(dir, "access.db"));
+  if (!store.ok()) return store.status();
+  stack->store = *std::move(store);
+  if (auto st = OpenStackAuditLog(vault, options, env, stack.get()); !st.ok()) return st;
   auto secret = vault::LoadOrCreateSecretFile(env, JoinPath(dir, "keys/access.key"));
   if (!secret.ok()) return secret.status();
   if (options.field_hash_key.empty()) options.field_hash_key = HmacSha256(Sha256(*secret), "field");
   if (options.grant_seal_key.empty()) options.grant_seal_key = HmacSha256(Sha256(*secret), "grant");
   if (options.budget_ledger == nullptr) {
-    auto budget = exporter::Rational::Parse(options.dp_default_budget);
-    if (!budget.ok()) {
-      return absl::InvalidArgumentError("dp default budget: " + std::string(budget.status().message()));
-    }
-    absl::StatusOr<std::unique_ptr<exporter::BudgetLedger>> ledger;
-    if (options.open_budget_ledger) {
-      ledger = options.open_budget_ledger(*budget);
-    } else {
-      const std::string p = JoinPath(dir, "dp_ledger.db");
-      if (!env->FileExists(p)) {  // 0600: SQLite would create it 0644
-        auto w = env->NewWritableFile(p, 0600);
-        if (!w.ok()) return w.status();
-        if (auto s = (*w)->Close(); !s.ok()) return s;
-      }
-      auto l = exporter::SqliteBudgetLedger::Open(p, *budget);
-      if (l.ok()) {
-        ledger = std::unique_ptr<exporter::BudgetLedger>(*std::move(l));
-      } else {
-        ledger = l.status();
-      }
-    }
-    if (!ledger.ok()) return ledger.status();
-    stack->ledger = *std::move(ledger);
+    if (auto st = OpenStackLedger(options, env, dir, stack.get()); !st.ok()) return st;
     options.budget_ledger = stack->ledger.get();
   }
   stack->service = std::make_unique<AccessService>(vault, stack->store.get(), stack->log.get(),

@@ -114,3 +114,53 @@ TEST(BackupRestore, DeletedContributorStaysUnreadableFromARestoredBackup) {
 
 }  // namespace
 }  // namespace sealtrace::access
+
+namespace sealtrace::access {
+namespace {
+
+// THREAT_MODEL "Keys in an HSM": an administrator holds the whole data
+// directory and the database, but not the token's PIN. Pointed at a key file
+// or a token of their own, the vault opens and releases nothing.
+TEST(BackupRestore, AnAdministratorWithTheDataDirectoryButNotTheTokenGetsNoPlaintext) {
+  if (!AccessFixture::HsmKeysRequested()) GTEST_SKIP() << "runs as hsm_access_service_test";
+  // Their own token (made before the module is initialised, so it is seen).
+  auto own = ::sealtrace::testing::SoftHsm::Get().NewToken("access-pin");
+  ASSERT_TRUE(own.ok());
+  AccessFixture f;
+  if (f.on_postgres()) GTEST_SKIP() << "SQLite files are copied here";
+  Contributor alice = f.Enrol("alice");
+  f.Upload(alice, 0, kT0 - 600'000'000LL);
+  const std::string data = f.vault_->data_dir();
+  const std::string copy = data + "-taken";
+  fs::copy(data, copy, fs::copy_options::recursive);
+  EXPECT_TRUE(testing::FilesWith(copy, alice.canary).empty());
+  const Id16 id = *Id16::FromHex(alice.id);
+  auto release = [&](vault::Vault* v) {
+    return v->keys()->ReleaseSecretKey(id, [] { return absl::OkStatus(); });
+  };
+  // (a) Without hsm.conf the vault makes itself a key file: it opens nothing.
+  fs::remove(copy + "/hsm.conf");
+  {
+    vault::VaultOptions vo;
+    vo.data_dir = copy;
+    auto v = vault::Vault::Open(vo);
+    ASSERT_TRUE(v.ok()) << v.status();
+    auto r = release(v->get());
+    EXPECT_FALSE(r.ok());
+    EXPECT_TRUE(absl::IsDataLoss(r.status()) || absl::IsNotFound(r.status())) << r.status();
+  }
+  // (b) Nor with a token of their own.
+  fs::remove_all(copy + "/keys/master.key");
+  vault::VaultOptions vo;
+  vo.data_dir = copy;
+  vo.master_keys.hsm_module = ::sealtrace::testing::SoftHsm::Get().module();
+  vo.master_keys.hsm_token = *own;
+  auto v = vault::Vault::Open(vo);
+  ASSERT_TRUE(v.ok()) << v.status();
+  auto r = release(v->get());
+  EXPECT_FALSE(r.ok());
+  EXPECT_TRUE(absl::IsDataLoss(r.status()) || absl::IsNotFound(r.status())) << r.status();
+}
+
+}  // namespace
+}  // namespace sealtrace::access

@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <deque>
+#include <functional>
 #include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -191,19 +192,17 @@ std::string LoadgenReport::ToText() const {
   return os.str();
 }
 
-absl::StatusOr<LoadgenReport> RunLoadgen(const LoadgenOptions& o, const std::atomic<bool>* stop) {
-  InitCrypto();
-  if (o.servers.empty()) return absl::InvalidArgumentError("loadgen: no --server");
-  if (o.devices < 1 || o.rate <= 0 || o.duration_s <= 0 || o.threads < 1) {
-    return absl::InvalidArgumentError("loadgen: devices, rate, duration and threads must be > 0");
-  }
-  auto stopped = [&] { return stop && stop->load(); };
+namespace {
+
+// Step 1 of a run: the devices, from --devices-file and by enrolling the rest
+// (round-robin over the servers), each with its HTTP client.
+absl::StatusOr<std::vector<std::unique_ptr<Device>>> PrepareDevices(
+    const LoadgenOptions& o, const std::function<bool()>& stopped) {
   std::string secret = o.enrol_secret;  // as read from a file: drop the trailing newline
   while (!secret.empty() &&
          (secret.back() == '\n' || secret.back() == '\r' || secret.back() == ' ')) {
     secret.pop_back();
   }
-  // 1. Devices.
   std::vector<std::unique_ptr<Device>> devices;
   if (!o.devices_file.empty()) {
     auto loaded = LoadDevices(o.devices_file);
@@ -243,6 +242,55 @@ absl::StatusOr<LoadgenReport> RunLoadgen(const LoadgenOptions& o, const std::ato
     if (auto s = SaveDevices(o.save_devices, devices); !s.ok()) return s;
   }
 
+  return devices;
+}
+
+struct Attempt {
+  bool acked = false;
+  uint64_t retries = 0;
+  int64_t req_us = 0;  // the last (acknowledging) request
+};
+
+// Uploads one segment, retrying transient failures with back-off until
+// --give-up-after-ms or a stop.
+Attempt UploadWithRetry(Device* device, const std::string& seg, const Id16& sid,
+                        const LoadgenOptions& o, const std::function<bool()>& stopped) {
+  Attempt a;
+  const auto deadline = Clock::now() + std::chrono::milliseconds(o.give_up_after_ms);
+  int64_t backoff_ms = 100;
+  for (;;) {
+    const auto t0 = Clock::now();
+    UploadResponse r = device->client->UploadSegment(seg, sid);
+    a.req_us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count();
+    if (r.acknowledged()) {
+      a.acked = true;
+      return a;
+    }
+    if (r.permanent_refusal() || r.http_status == 401) {
+      spdlog::warn("loadgen: segment {} refused: HTTP {} {}", sid.Hex(), r.http_status,
+                   r.error_code);
+      return a;
+    }
+    if (Clock::now() + std::chrono::milliseconds(backoff_ms) > deadline || stopped()) return a;
+    a.retries++;
+    std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
+    backoff_ms = std::min<int64_t>(backoff_ms * 2, 1000);
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<LoadgenReport> RunLoadgen(const LoadgenOptions& o, const std::atomic<bool>* stop) {
+  InitCrypto();
+  if (o.servers.empty()) return absl::InvalidArgumentError("loadgen: no --server");
+  if (o.devices < 1 || o.rate <= 0 || o.duration_s <= 0 || o.threads < 1) {
+    return absl::InvalidArgumentError("loadgen: devices, rate, duration and threads must be > 0");
+  }
+  std::function<bool()> stopped = [stop] { return stop && stop->load(); };
+  auto prepared = PrepareDevices(o, stopped);
+  if (!prepared.ok()) return prepared.status();
+  std::vector<std::unique_ptr<Device>> devices = *std::move(prepared);
+
   // 2. Schedule: segment k leaves at start + k / rate, from device k % N.
   const uint64_t total =
       o.max_segments ? o.max_segments : static_cast<uint64_t>(o.rate * o.duration_s + 0.5);
@@ -277,46 +325,20 @@ absl::StatusOr<LoadgenReport> RunLoadgen(const LoadgenOptions& o, const std::ato
         continue;
       }
       const auto first = Clock::now();
-      const auto deadline = first + std::chrono::milliseconds(o.give_up_after_ms);
-      int64_t backoff_ms = 100;
-      uint64_t retries = 0;
-      bool acked = false, failed = false;
-      int64_t req_us = 0;
-      for (;;) {
-        const auto t0 = Clock::now();
-        UploadResponse r = job.device->client->UploadSegment(*seg, sid);
-        req_us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count();
-        if (r.acknowledged()) {
-          acked = true;
-          break;
-        }
-        if (r.permanent_refusal() || r.http_status == 401) {
-          spdlog::warn("loadgen: segment {} refused: HTTP {} {}", sid.Hex(), r.http_status,
-                       r.error_code);
-          failed = true;
-          break;
-        }
-        if (Clock::now() + std::chrono::milliseconds(backoff_ms) > deadline || stopped()) {
-          failed = true;
-          break;
-        }
-        retries++;
-        std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
-        backoff_ms = std::min<int64_t>(backoff_ms * 2, 1000);
-      }
+      const Attempt at = UploadWithRetry(job.device, *seg, sid, o, stopped);
       const int64_t total_us =
           std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - first).count();
       std::lock_guard<std::mutex> l(mu);
       rep.sent++;
-      rep.retried += retries;
-      if (acked) {
+      rep.retried += at.retries;
+      if (at.acked) {
         rep.acked++;
         rep.bytes += seg->size();
         rep.events += nev;
         rep.acked_ids.push_back(sid.Hex());
-        lat.push_back(req_us);
+        lat.push_back(at.req_us);
         e2e.push_back(total_us);
-      } else if (failed) {
+      } else {
         rep.failed++;
       }
     }

@@ -50,6 +50,25 @@ absl::StatusOr<std::unique_ptr<JetStream>> ConnectAndEnsure(const ScaleConfig& c
   return s;
 }
 
+// The key service of a gateway with gateway.enroll: the vault's HSM or a key file.
+absl::StatusOr<std::unique_ptr<vault::KeyService>> OpenGatewayKeys(const ScaleConfig& c, Env* env,
+                                                                   vault::MetadataStore* store) {
+  if ((c.gateway.key_file.empty() == c.gateway.hsm_module.empty()) ||
+      c.gateway.enroll_secret_file.empty()) {
+    return absl::InvalidArgumentError(
+        "gateway.enroll needs gateway.enroll_secret_file and either gateway.hsm_module (with "
+        "gateway.hsm_token) or gateway.key_file");
+  }
+  vault::MasterKeyConfig mk;
+  mk.key_file = c.gateway.key_file;
+  mk.hsm_module = c.gateway.hsm_module;
+  mk.hsm_token = c.gateway.hsm_token;
+  mk.hsm_pin_file = c.gateway.hsm_pin_file;
+  auto master = vault::OpenMasterKeys(env, mk);
+  if (!master.ok()) return master.status();
+  return vault::KeyService::Open(env, store, *std::move(master));
+}
+
 }  // namespace
 
 absl::Status RunIngestGateway(const ScaleConfig& c, const RoleOptions& o) {
@@ -82,20 +101,7 @@ absl::Status RunIngestGateway(const ScaleConfig& c, const RoleOptions& o) {
   std::unique_ptr<vault::KeyService> keys;
   std::unique_ptr<vault::EnrollService> enroll;
   if (c.gateway.enroll) {
-    if ((c.gateway.key_file.empty() == c.gateway.hsm_module.empty()) ||
-        c.gateway.enroll_secret_file.empty()) {
-      return absl::InvalidArgumentError(
-          "gateway.enroll needs gateway.enroll_secret_file and either gateway.hsm_module (with "
-          "gateway.hsm_token) or gateway.key_file");
-    }
-    vault::MasterKeyConfig mk;
-    mk.key_file = c.gateway.key_file;
-    mk.hsm_module = c.gateway.hsm_module;
-    mk.hsm_token = c.gateway.hsm_token;
-    mk.hsm_pin_file = c.gateway.hsm_pin_file;
-    auto master = vault::OpenMasterKeys(env, mk);
-    if (!master.ok()) return master.status();
-    auto k = vault::KeyService::Open(env, store->get(), *std::move(master));
+    auto k = OpenGatewayKeys(c, env, store->get());
     if (!k.ok()) return k.status();
     keys = std::move(*k);
     auto secret = vault::LoadOrCreateSecretFile(env, c.gateway.enroll_secret_file);
