@@ -152,7 +152,7 @@ class RatioReporter : public benchmark::ConsoleReporter {
     for (const auto& r : runs) {
       if (r.error_occurred || r.run_type != Run::RT_Iteration) continue;
       const double us = r.GetAdjustedRealTime();
-      if (us > 0) rate_[r.benchmark_name()] = 1e6 / us;
+      if (us > 0) rate_[r.run_name.function_name] = 1e6 / us;
     }
   }
   void PrintRatios() const {
