@@ -156,13 +156,12 @@ absl::StatusOr<TlsPaths> MakeLocalTls(const std::string& dir,
 
 absl::StatusOr<InitResult> InitDataDir(const std::string& data_dir,
                                        const std::vector<std::string>& extra_names,
-                                       const vault::MasterKeyConfig& keys) {
-  vault::VaultOptions vo;
-  vo.data_dir = data_dir;
-  vo.master_keys = keys;
-  auto v = vault::Vault::Open(vo);
+                                       vault::VaultOptions vault_options,
+                                       AccessOptions access_options) {
+  vault_options.data_dir = data_dir;
+  auto v = vault::Vault::Open(vault_options);
   if (!v.ok()) return v.status();
-  auto stack = OpenAccessStack(v->get());
+  auto stack = OpenAccessStack(v->get(), std::move(access_options));
   if (!stack.ok()) return stack.status();
   auto existing = (*stack)->store->ListPrincipals();
   if (!existing.ok()) return existing.status();

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "vault/master_keys.h"
+#include "access/access_service.h"
 #include "vault/vault.h"
 
 namespace sealtrace::access {
@@ -39,11 +39,14 @@ struct InitResult {
 // Creates the data dir (via Vault::Open), the TLS material in <data>/tls, and
 // the first operator and two privacy officers, whose tokens are written to
 // <data>/bootstrap/{operator,privacy_officer_1,privacy_officer_2}.token (0600).
-// `keys` with an HSM puts the master keys in that PKCS#11 token (recorded in
-// <data>/hsm.conf; vault/master_keys.h). FAILED_PRECONDITION if the data dir
-// already has principals.
+// `vault_options` and `access_options` choose the stores and keys as for
+// `sealtrace server` (e.g. PostgreSQL, an HSM: then the principals and the
+// bootstrap audit entries go there, and no SQLite file is made); their
+// data_dir is replaced by `data_dir`. FAILED_PRECONDITION if the vault already
+// has principals.
 absl::StatusOr<InitResult> InitDataDir(const std::string& data_dir,
                                        const std::vector<std::string>& extra_names = {},
-                                       const vault::MasterKeyConfig& keys = {});
+                                       vault::VaultOptions vault_options = {},
+                                       AccessOptions access_options = {});
 
 }  // namespace sealtrace::access

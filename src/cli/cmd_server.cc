@@ -177,6 +177,27 @@ int UsePostgres(const ServerFlags& f, vault::VaultOptions* opts,
   return 0;
 }
 
+// The stores and keys the flags name, for `server` and `server init` alike.
+// Returns 0, or the exit code after a message.
+int StoreOptions(const ServerFlags& f, const char* cmd, vault::VaultOptions* opts,
+                 access::AccessOptions* access_opts) {
+  opts->data_dir = f.data;
+  opts->master_keys.key_file = f.key_file;
+  opts->master_keys.hsm_module = f.hsm_module;
+  opts->master_keys.hsm_token = f.hsm_token;
+  opts->master_keys.hsm_pin_file = f.hsm_pin_file;
+  opts->allow_local_master_key = f.backend != "postgres" || f.allow_local_master_key;
+  access_opts->dp_default_budget = f.dp_budget;
+  access_opts->webauthn_rp_id = f.rp_id;
+  if (f.backend == "postgres") return UsePostgres(f, opts, access_opts);
+  if (f.backend != "sqlite") {
+    std::cerr << "sealtrace " << cmd << ": --backend must be sqlite or postgres, got \""
+              << f.backend << "\"\n";
+    return 2;
+  }
+  return 0;
+}
+
 // Serves until SIGINT/SIGTERM (blocked in `sigs` by the caller before any
 // thread started) or until the listen loop fails.
 absl::Status ServeUntilSignal(vault::VaultServer& server, const sigset_t& sigs) {
@@ -211,6 +232,44 @@ void AddHsmOptions(CLI::App* cmd, std::string* module, std::string* token, std::
   m->needs(cmd->get_option("--hsm-token"));
 }
 
+// Where the vault keeps its stores and keys: the same flags on `server` and
+// `server init`, so init writes the principals where the server will read them.
+void AddStoreOptions(CLI::App* cmd, ServerFlags* f) {
+  cmd->add_option("--backend", f->backend,
+                  "Metadata, grants and audit log: sqlite (files in --data) or postgres")
+      ->capture_default_str();
+  cmd->add_option("--postgres", f->postgres,
+                  "libpq connection string for --backend postgres (default $SEALTRACE_POSTGRES;\n"
+                  "put the password in ~/.pgpass, not here)");
+  cmd->add_option("--pg-pool", f->pg_pool, "PostgreSQL connections per store")
+      ->capture_default_str();
+  cmd->add_option("--key-file", f->key_file,
+                  "Master key file (default DIR/keys/master.key); must be mode 0600");
+  AddHsmOptions(cmd, &f->hsm_module, &f->hsm_token, &f->hsm_pin_file);
+  cmd->add_flag("--allow-local-master-key", f->allow_local_master_key,
+                "With --backend postgres: accept a master key file inside --data (refused by "
+                "default: whoever copies the data would hold the key that opens it)");
+}
+
+void PrintInitResult(const ServerFlags& f, const access::InitResult& r) {
+  std::cout << "initialised " << f.data << " (" << f.backend << ")\n"
+            << "  CA certificate (give to agents, --ca-file): " << r.tls.ca_cert << "\n"
+            << "  server certificate:    " << r.tls.server_cert << "\n"
+            << "  server key (0600):     " << r.tls.server_key << "\n"
+            << "  operator token (0600): " << r.operator_token_file << "\n"
+            << "  privacy officer tokens (0600): " << r.officer_token_files[0] << ", "
+            << r.officer_token_files[1] << "\n"
+            << "  enrolment secret (0600): " << r.enroll_secret_file << "\n"
+            << "  master keys:           "
+            << (f.hsm_module.empty()
+                    ? (f.key_file.empty() ? f.data + "/keys/master.key" : f.key_file) +
+                          " (0600; keep it off backups)"
+                    : "PKCS#11 token \"" + f.hsm_token + "\" (recorded in " + f.data +
+                          "/hsm.conf)")
+            << "\n"
+            << "Hand each token to its holder and delete the files.\n";
+}
+
 int RunServer(const ServerFlags& f) {
   std::string host;
   int port = 0;
@@ -234,28 +293,14 @@ int RunServer(const ServerFlags& f) {
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
 
   vault::VaultOptions opts;
-  opts.data_dir = f.data;
-  opts.master_keys.key_file = f.key_file;
-  opts.master_keys.hsm_module = f.hsm_module;
-  opts.master_keys.hsm_token = f.hsm_token;
-  opts.master_keys.hsm_pin_file = f.hsm_pin_file;
-  opts.allow_local_master_key = f.backend != "postgres" || f.allow_local_master_key;
   access::AccessOptions access_opts;
-  if (f.backend == "postgres") {
-    if (int rc = UsePostgres(f, &opts, &access_opts); rc != 0) return rc;
-  } else if (f.backend != "sqlite") {
-    std::cerr << "sealtrace server: --backend must be sqlite or postgres, got \"" << f.backend
-              << "\"\n";
-    return 2;
-  }
+  if (int rc = StoreOptions(f, "server", &opts, &access_opts); rc != 0) return rc;
   auto v = vault::Vault::Open(opts);
   if (!v.ok()) {
     std::cerr << "sealtrace server: cannot open the vault in " << f.data << ": "
               << v.status().message() << "\n";
     return 1;
   }
-  access_opts.dp_default_budget = f.dp_budget;
-  access_opts.webauthn_rp_id = f.rp_id;
   auto stack = access::OpenAccessStack(v->get(), access_opts);
   if (!stack.ok()) {
     std::cerr << "sealtrace server: cannot open the access layer / audit log in " << f.data << ": "
@@ -323,12 +368,7 @@ void RegisterServerCommand(CLI::App& app) {
   cmd->add_option("--data", flags->data, "Vault data directory (metadata, blobs, keys)");
   cmd->add_option("--listen", flags->listen, "HOST:PORT to listen on (port 0 = any free port)")
       ->capture_default_str();
-  cmd->add_option("--key-file", flags->key_file,
-                  "Master key file (default DIR/keys/master.key); must be mode 0600");
-  AddHsmOptions(cmd, &flags->hsm_module, &flags->hsm_token, &flags->hsm_pin_file);
-  cmd->add_flag("--allow-local-master-key", flags->allow_local_master_key,
-                "With --backend postgres: accept a master key file inside --data (refused by "
-                "default: whoever copies the data would hold the key that opens it)");
+  AddStoreOptions(cmd, flags.get());
   cmd->add_option("--tls-cert", flags->tls_cert,
                   "Server certificate (PEM); default DIR/tls/server.crt when present");
   cmd->add_option("--tls-key", flags->tls_key,
@@ -339,14 +379,6 @@ void RegisterServerCommand(CLI::App& app) {
                   "Sign an audit checkpoint this often when the log grew")
       ->capture_default_str();
   cmd->add_option("--purge-seconds", flags->purge_seconds, "Run the retention purge this often")
-      ->capture_default_str();
-  cmd->add_option("--backend", flags->backend,
-                  "Metadata, grants and audit log: sqlite (files in --data) or postgres")
-      ->capture_default_str();
-  cmd->add_option("--postgres", flags->postgres,
-                  "libpq connection string for --backend postgres (default $SEALTRACE_POSTGRES;\n"
-                  "put the password in ~/.pgpass, not here)");
-  cmd->add_option("--pg-pool", flags->pg_pool, "PostgreSQL connections per store")
       ->capture_default_str();
   cmd->add_option("--rp-id", flags->rp_id,
                   "host name contributors open the dashboard by: their passkeys are bound to it "
@@ -361,42 +393,29 @@ void RegisterServerCommand(CLI::App& app) {
                   "(needs --config; see docs/DEPLOY.md)");
   cmd->add_option("--config", flags->config, "Scale config (TOML) for --role");
 
-  struct InitFlags {
-    std::string data;
-    std::vector<std::string> names;
-    vault::MasterKeyConfig keys;
-  };
-  auto init_flags = std::make_shared<InitFlags>();
+  auto init_flags = std::make_shared<ServerFlags>();
+  auto init_names = std::make_shared<std::vector<std::string>>();
   CLI::App* init = cmd->add_subcommand(
       "init",
       "Create DIR, a local CA and server certificate (DIR/tls), and the first operator and\n"
-      "two privacy officer tokens (DIR/bootstrap/*.token, mode 0600).");
+      "two privacy officer tokens (DIR/bootstrap/*.token, mode 0600), in the stores and\n"
+      "with the keys `sealtrace server` will use (give it the same --backend and --hsm-*).");
   init->add_option("--data", init_flags->data, "Vault data directory to create")->required();
-  init->add_option("--name", init_flags->names,
+  init->add_option("--name", *init_names,
                    "Extra DNS name or IP for the server certificate (repeatable)");
-  AddHsmOptions(init, &init_flags->keys.hsm_module, &init_flags->keys.hsm_token,
-                &init_flags->keys.hsm_pin_file);
-  init->callback([init_flags] {
-    auto r = access::InitDataDir(init_flags->data, init_flags->names, init_flags->keys);
+  AddStoreOptions(init, init_flags.get());
+  init->callback([init_flags, init_names] {
+    vault::VaultOptions vo;
+    access::AccessOptions ao;
+    if (int rc = StoreOptions(*init_flags, "server init", &vo, &ao); rc != 0) {
+      throw CLI::RuntimeError(rc);
+    }
+    auto r = access::InitDataDir(init_flags->data, *init_names, vo, ao);
     if (!r.ok()) {
       std::cerr << "sealtrace server init: " << r.status().message() << "\n";
       throw CLI::RuntimeError(1);
     }
-    std::cout << "initialised " << init_flags->data << "\n"
-              << "  CA certificate (give to agents, --ca-file): " << r->tls.ca_cert << "\n"
-              << "  server certificate:    " << r->tls.server_cert << "\n"
-              << "  server key (0600):     " << r->tls.server_key << "\n"
-              << "  operator token (0600): " << r->operator_token_file << "\n"
-              << "  privacy officer tokens (0600): " << r->officer_token_files[0] << ", "
-              << r->officer_token_files[1] << "\n"
-              << "  enrolment secret (0600): " << r->enroll_secret_file << "\n"
-              << "  master keys:           "
-              << (init_flags->keys.hsm_module.empty()
-                      ? init_flags->data + "/keys/master.key (0600; keep it off backups)"
-                      : "PKCS#11 token \"" + init_flags->keys.hsm_token + "\" (recorded in " +
-                            init_flags->data + "/hsm.conf)")
-              << "\n"
-              << "Hand each token to its holder and delete the files.\n";
+    PrintInitResult(*init_flags, *r);
   });
   cmd->callback([flags, init] {
     if (init->parsed()) return;
