@@ -11,6 +11,8 @@
 // Data goes to $ACCESS_BENCH_DIR (default: the current directory); run it on the
 // disk you care about (tmpfs makes fsync free). Prints ratios at the end.
 #include <benchmark/benchmark.h>
+
+#include "bench/rate_reporter.h"
 #include <unistd.h>
 
 #include <cstdio>
@@ -205,43 +207,17 @@ void BM_AuthorisedRead_DurableAudit(benchmark::State& state) {
 }
 BENCHMARK(BM_AuthorisedRead_DurableAudit)->Unit(benchmark::kMicrosecond)->UseRealTime();
 
-class RatioReporter : public benchmark::ConsoleReporter {
- public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    ConsoleReporter::ReportRuns(runs);
-    for (const auto& r : runs) {
-      if (r.error_occurred || r.run_type != Run::RT_Iteration) continue;
-      const double us = r.GetAdjustedRealTime();
-      std::string name = r.benchmark_name();
-      name = name.substr(0, name.find('/'));
-      if (us > 0) rate_[name] = 1e6 / us;
-    }
-  }
-  void PrintRatios() const {
-    auto show = [&](const char* name, const char* base) {
-      auto a = rate_.find(name), b = rate_.find(base);
-      if (a == rate_.end() || b == rate_.end()) return;
-      std::printf("  %-40s %10.0f/s   baseline %10.0f/s   ratio %.4f\n", name, a->second, b->second,
-                  a->second / b->second);
-    };
-    std::printf("\nper-second rates against the no-audit baselines of the same run:\n");
-    show("BM_AuditAppendDurable_Checkpoint100", "BM_NoAuditBaseline_Append");
-    show("BM_AuthorisedRead_DurableAudit", "BM_NoAuditBaseline_Read");
-  }
-
- private:
-  std::map<std::string, double> rate_;
-};
-
 }  // namespace
 }  // namespace sealtrace::access
 
 int main(int argc, char** argv) {
   sealtrace::InitCrypto();
   benchmark::Initialize(&argc, argv);
-  sealtrace::access::RatioReporter reporter;
+  sealtrace::bench::RateReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
-  reporter.PrintRatios();
+  std::printf("\nper-second rates against the no-audit baselines of the same run:\n");
+  reporter.PrintRatio("BM_AuditAppendDurable_Checkpoint100", "BM_NoAuditBaseline_Append");
+  reporter.PrintRatio("BM_AuthorisedRead_DurableAudit", "BM_NoAuditBaseline_Read");
   benchmark::Shutdown();
   return 0;
 }

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "audit/audit_log.h"
+#include "bench/rate_reporter.h"
 #include "audit/signer.h"
 #include "crypto/crypto.h"
 #include "crypto/pkcs11.h"
@@ -144,41 +145,17 @@ BENCHMARK(BM_SignCheckpoint_File)->Unit(benchmark::kMicrosecond)->UseRealTime();
 void BM_SignCheckpoint_Pkcs11(benchmark::State& state) { Sign(state, true); }
 BENCHMARK(BM_SignCheckpoint_Pkcs11)->Unit(benchmark::kMicrosecond)->UseRealTime();
 
-// Records per-second rates; prints each PKCS#11 rate beside its file baseline.
-class RatioReporter : public benchmark::ConsoleReporter {
- public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    ConsoleReporter::ReportRuns(runs);
-    for (const auto& r : runs) {
-      if (r.error_occurred || r.run_type != Run::RT_Iteration) continue;
-      const double us = r.GetAdjustedRealTime();
-      if (us > 0) rate_[r.run_name.function_name] = 1e6 / us;
-    }
-  }
-  void PrintRatios() const {
-    std::printf("\nper-second rates, PKCS#11 (SoftHSM2) against the key file in the same run:\n");
-    for (const char* op : {"BM_ReleaseKey", "BM_SignCheckpoint"}) {
-      auto file = rate_.find(std::string(op) + "_File");
-      auto hsm = rate_.find(std::string(op) + "_Pkcs11");
-      if (file == rate_.end() || hsm == rate_.end()) continue;
-      std::printf("  %-18s file %10.0f/s   pkcs11 %10.0f/s   ratio %.3f\n", op + 3, file->second,
-                  hsm->second, hsm->second / file->second);
-    }
-  }
-
- private:
-  std::map<std::string, double> rate_;
-};
-
 }  // namespace
 }  // namespace sealtrace
 
 int main(int argc, char** argv) {
   sealtrace::InitCrypto();
   benchmark::Initialize(&argc, argv);
-  sealtrace::RatioReporter reporter;
+  sealtrace::bench::RateReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
-  reporter.PrintRatios();
+  std::printf("\nper-second rates, PKCS#11 (SoftHSM2) against the key file in the same run:\n");
+  reporter.PrintRatio("BM_ReleaseKey_Pkcs11", "BM_ReleaseKey_File");
+  reporter.PrintRatio("BM_SignCheckpoint_Pkcs11", "BM_SignCheckpoint_File");
   benchmark::Shutdown();
   return 0;
 }

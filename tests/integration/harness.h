@@ -44,6 +44,8 @@ int RunToExit(std::vector<std::string> argv, const std::string& log_path, int ti
 
 // Polls http://127.0.0.1:port/healthz until it answers 200 or timeout.
 bool WaitHealthy(int port, int timeout_ms);
+// The same over HTTPS, verifying the server against `ca_file`.
+bool WaitHealthyTls(int port, const std::string& ca_file, int timeout_ms);
 
 // Every regular file under `root` (recursively) whose bytes contain `needle`.
 std::vector<std::string> FilesContaining(const std::string& root, const std::string& needle);

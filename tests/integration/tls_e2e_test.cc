@@ -23,21 +23,6 @@ namespace {
 
 constexpr char kTypedCanary[] = "zqxCANARYtls5521";
 
-// Polls https://127.0.0.1:port/healthz, verifying the server against `ca_file`.
-bool WaitHealthyTls(int port, const std::string& ca_file, int timeout_ms) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (std::chrono::steady_clock::now() < deadline) {
-    httplib::SSLClient c("127.0.0.1", port);
-    c.set_ca_cert_path(ca_file.c_str());
-    c.enable_server_certificate_verification(true);
-    c.set_connection_timeout(0, 200000);
-    auto r = c.Get("/healthz");
-    if (r && r->status == 200) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return false;
-}
-
 // A vault process serving TLS from DIR/tls (made by `sealtrace server init`).
 struct TlsVaultProcess {
   std::string root;
