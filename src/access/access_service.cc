@@ -1725,6 +1725,7 @@ absl::StatusOr<vault::MasterKeyRotation> AccessService::RotateMasterKey(const Pr
     done.extra["master_key_version"] = std::to_string(rot->master_key_version);
     done.extra["new_version"] = rot->new_version ? "true" : "false";
     done.extra["rewrapped"] = std::to_string(rot->rewrapped);
+    done.extra["bound"] = std::to_string(rot->bound);
   } else {
     done.extra["phase"] = "failed";
     done.extra["error"] = std::string(absl::StatusCodeToString(rot.status().code()));

@@ -653,6 +653,7 @@ std::optional<ApiResponse> AdminRoutes(const Call& c) {
                         {"previous_version", r->previous_version},
                         {"new_version", r->new_version},
                         {"rewrapped", r->rewrapped},
+                        {"bound", r->bound},
                         {"skipped", r->skipped}});
     });
   }

@@ -113,6 +113,7 @@ absl::StatusOr<CK_FUNCTION_LIST_PTR> AcquireModule(const std::string& path) {
     }
     auto get = reinterpret_cast<CK_C_GetFunctionList>(::dlsym(dl, "C_GetFunctionList"));
     if (get == nullptr || get(&m.f) != CKR_OK || m.f == nullptr) {
+      m.f = nullptr;
       return absl::FailedPreconditionError(path + " is not a PKCS#11 module");
     }
   }
@@ -176,6 +177,7 @@ struct Pkcs11Token::Impl {
   std::mutex mu;  // guards everything below
   bool have_slot = false;
   CK_SLOT_ID slot = 0;
+  absl::Status pin_refused;  // set once the token refused the PIN
   std::vector<CK_SESSION_HANDLE> idle;
   std::map<std::pair<std::string, CK_OBJECT_CLASS>, CK_OBJECT_HANDLE> handles;
 
@@ -209,36 +211,54 @@ struct Pkcs11Token::Impl {
                                   cfg.module);
   }
 
-  // A logged-in session: an idle one, or a new one.
+  // A logged-in session: an idle one, or a new one. Every borrowed session is
+  // checked to be logged in (a token can log the application out, and a
+  // logged-out session finds no private object: an empty search must never be
+  // mistaken for "no such key"). A PIN the token refused is never sent again.
   absl::StatusOr<CK_SESSION_HANDLE> Borrow() {
     std::lock_guard<std::mutex> l(mu);
-    if (!idle.empty()) {
-      CK_SESSION_HANDLE s = idle.back();
-      idle.pop_back();
-      return s;
-    }
-    if (!have_slot) {
-      if (auto st = FindSlotLocked(); !st.ok()) return st;
-    }
+    if (!pin_refused.ok()) return pin_refused;
     CK_SESSION_HANDLE s = 0;
-    CK_RV rv = f->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, nullptr, nullptr, &s);
-    if (rv != CKR_OK) {
-      if (IsLostSession(rv)) have_slot = false;
-      return FromRv(rv, "C_OpenSession");
+    if (!idle.empty()) {
+      s = idle.back();
+      idle.pop_back();
+    } else {
+      if (!have_slot) {
+        if (auto st = FindSlotLocked(); !st.ok()) return st;
+      }
+      CK_RV rv = f->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, nullptr, nullptr, &s);
+      if (rv != CKR_OK) {
+        if (IsLostSession(rv)) have_slot = false;
+        return FromRv(rv, "C_OpenSession");
+      }
     }
     CK_SESSION_INFO si;
-    if (f->C_GetSessionInfo(s, &si) == CKR_OK && si.state == CKS_RW_USER_FUNCTIONS) return s;
+    CK_RV rv = f->C_GetSessionInfo(s, &si);
+    if (rv == CKR_OK && si.state == CKS_RW_USER_FUNCTIONS) return s;
+    if (rv != CKR_OK) {
+      f->C_CloseSession(s);
+      if (IsLostSession(rv)) have_slot = false;
+      return FromRv(rv, "C_GetSessionInfo");
+    }
     rv = f->C_Login(s, CKU_USER, reinterpret_cast<CK_UTF8CHAR_PTR>(cfg.pin.data()),
                     cfg.pin.size());
     if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN) {
       f->C_CloseSession(s);
-      return FromRv(rv, "C_Login");
+      absl::Status st = FromRv(rv, "C_Login");
+      if (absl::IsPermissionDenied(st)) pin_refused = st;
+      return st;
     }
     return s;
   }
 
+  // Returns a session to the pool; one whose last call failed is closed (an
+  // operation may still be active on it), and a lost one drops the pool.
   void Return(CK_SESSION_HANDLE s, CK_RV last) {
     std::lock_guard<std::mutex> l(mu);
+    if (last != CKR_OK && !IsLostSession(last)) {
+      f->C_CloseSession(s);
+      return;
+    }
     if (IsLostSession(last)) {
       f->C_CloseSession(s);
       for (CK_SESSION_HANDLE o : idle) f->C_CloseSession(o);
@@ -360,7 +380,12 @@ absl::StatusOr<std::vector<std::string>> Pkcs11Token::ListKeys(std::string_view 
           for (CK_OBJECT_HANDLE h : *hs) {
             char label[256];
             CK_ATTRIBUTE a = Attr(CKA_LABEL, label, sizeof(label));
-            if (m->f->C_GetAttributeValue(s, h, &a, 1) != CKR_OK) continue;  // deleted meanwhile
+            const CK_RV arv = m->f->C_GetAttributeValue(s, h, &a, 1);
+            if (IsStaleHandle(arv)) continue;  // destroyed meanwhile
+            if (arv != CKR_OK) {
+              *rv = arv;
+              return FromRv(arv, "C_GetAttributeValue(CKA_LABEL)");
+            }
             std::string l(label, a.ulValueLen);
             if (l.compare(0, prefix.size(), prefix) == 0) out.push_back(std::move(l));
           }
@@ -372,9 +397,15 @@ absl::StatusOr<std::vector<std::string>> Pkcs11Token::ListKeys(std::string_view 
 }
 
 absl::StatusOr<bool> Pkcs11Token::HasKey(const std::string& label) {
-  auto keys = ListKeys(label);
-  if (!keys.ok()) return keys.status();
-  return std::find(keys->begin(), keys->end(), label) != keys->end();
+  Impl* m = impl_.get();
+  return m->Run<bool>(label, [&](CK_SESSION_HANDLE s, CK_RV* rv) -> absl::StatusOr<bool> {
+    for (CK_OBJECT_CLASS cls : {CKO_SECRET_KEY, CKO_PRIVATE_KEY}) {
+      auto hs = m->FindByLabel(s, label, cls, rv);  // the token filters by label
+      if (!hs.ok()) return hs.status();
+      if (!hs->empty()) return true;
+    }
+    return false;
+  });
 }
 
 absl::Status Pkcs11Token::GenerateAesKey(const std::string& label) {
@@ -502,9 +533,15 @@ absl::StatusOr<std::string> Pkcs11Token::Decrypt(const std::string& label,
                               ct.size(), reinterpret_cast<CK_BYTE_PTR>(out.data()), &n);
         if (*rv != CKR_OK) {
           sodium_memzero(out.data(), out.size());
-          if (IsLostSession(*rv) || IsStaleHandle(*rv)) return FromRv(*rv, "C_Decrypt");
-          return absl::DataLossError("PKCS#11 C_Decrypt: " + RvName(*rv) +
-                                     " (the ciphertext does not open under this key)");
+          // A GCM tag that does not verify: CKR_ENCRYPTED_DATA_INVALID in the
+          // standard; SoftHSM2 2.6 answers CKR_GENERAL_ERROR. Anything else is
+          // the token's trouble, not the ciphertext's.
+          if (*rv == CKR_ENCRYPTED_DATA_INVALID || *rv == CKR_ENCRYPTED_DATA_LEN_RANGE ||
+              *rv == CKR_GENERAL_ERROR) {
+            return absl::DataLossError("PKCS#11 C_Decrypt: " + RvName(*rv) +
+                                       " (the ciphertext does not open under this key)");
+          }
+          return FromRv(*rv, "C_Decrypt");
         }
         out.resize(n);
         return out;

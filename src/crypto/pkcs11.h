@@ -18,12 +18,18 @@
 //
 // Failure: absl::Status, mapped from the token's CKR_ code (named in the
 // message): PERMISSION_DENIED wrong or locked PIN; UNAVAILABLE token or slot
-// absent, removed, or a session lost (the next call looks for the token again,
-// so a token that comes back is used again); RESOURCE_EXHAUSTED token memory
+// absent, removed, or a session lost (the next call looks for the token's slot
+// again; whether a token that comes back is seen without initialising the
+// module anew depends on the module: SoftHSM2 needs a new process);
+// RESOURCE_EXHAUSTED token memory
 // full; NOT_FOUND no key object with that label (also when it was deleted under
 // a running process: a cached handle that went invalid is looked up once more);
 // DATA_LOSS a ciphertext that does not open under the key (tampered, or wrong
 // ad); INTERNAL anything else.
+//
+// Login is per application in PKCS#11: a second Pkcs11Token on a token this
+// process is already logged in to shares that login (its PIN is not checked
+// again). A PIN the token refused is never sent again by this object.
 //
 // Thread-safety: safe for concurrent use; each call borrows a session from a
 // small pool (sessions share the login, as PKCS#11 specifies).

@@ -64,6 +64,9 @@ absl::StatusOr<std::unique_ptr<vault::KeyService>> OpenGatewayKeys(const ScaleCo
   mk.hsm_module = c.gateway.hsm_module;
   mk.hsm_token = c.gateway.hsm_token;
   mk.hsm_pin_file = c.gateway.hsm_pin_file;
+  auto rows = store->ListContributorKeys();
+  if (!rows.ok()) return rows.status();
+  mk.create_if_missing = rows->empty();
   auto master = vault::OpenMasterKeys(env, mk);
   if (!master.ok()) return master.status();
   return vault::KeyService::Open(env, store, *std::move(master));

@@ -1,6 +1,8 @@
 // <data>/hsm.conf and how a Vault picks its master key backend from it.
 #include <sys/stat.h>
 
+#include <filesystem>
+
 #include "gtest/gtest.h"
 #include "hsm/softhsm.h"
 #include "vault/master_keys.h"
@@ -75,6 +77,67 @@ TEST(HsmConfTest, AVaultSetUpOnAnHsmRemembersIt) {
   other.master_keys.hsm_token = "another-token";
   auto refused = Vault::Open(other);
   EXPECT_TRUE(absl::IsFailedPrecondition(refused.status())) << refused.status();
+}
+
+// The token goes away (its storage vanishes) and the vault restarts: it
+// starts, ingests sealed segments, says "degraded", and releases no key.
+TEST(HsmConfTest, WithoutItsTokenAVaultStillIngestsAndReleasesNothing) {
+  TempDir dir;
+  auto token = SoftHsm::Get().NewToken("9753");
+  ASSERT_TRUE(token.ok());
+  const std::string pin = dir.Sub("pin");
+  ASSERT_TRUE(WriteFileAtomic(Env::Default(), pin, "9753\n", 0600).ok());
+  VaultOptions o;
+  o.data_dir = dir.Sub("data");
+  o.master_keys.hsm_module = SoftHsm::Get().module();
+  o.master_keys.hsm_token = *token;
+  o.master_keys.hsm_pin_file = pin;
+  std::string secret;
+  EnrollResult alice;
+  {
+    auto v = Vault::Open(o);
+    ASSERT_TRUE(v.ok()) << v.status();
+    secret = *Env::Default()->ReadFile((*v)->enroll_secret_path());
+    while (!secret.empty() && secret.back() == '\n') secret.pop_back();
+    alice = (*v)->enroll()->Enroll({"Bearer " + secret, R"({"name":"alice"})"});
+    ASSERT_EQ(alice.outcome, EnrollOutcome::kEnrolled) << alice.message;
+  }
+  // Every token's storage goes away (SoftHSM2 keeps one directory per token).
+  namespace fs = std::filesystem;
+  const fs::path tokens = SoftHsm::Get().token_dir(), away = tokens.string() + ".away";
+  fs::create_directories(away);
+  for (const auto& e : fs::directory_iterator(tokens)) fs::rename(e.path(), away / e.path().filename());
+  struct Restore {
+    fs::path from, to;
+    ~Restore() {
+      for (const auto& e : fs::directory_iterator(from)) fs::rename(e.path(), to / e.path().filename());
+    }
+  } restore{away, tokens};
+  VaultOptions again;
+  again.data_dir = o.data_dir;  // hsm.conf names the token
+  auto v = Vault::Open(again);
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_TRUE(absl::IsUnavailable((*v)->KeysHealth())) << (*v)->KeysHealth();
+  const Id16 c = *Id16::FromHex(alice.contributor_id);
+  const Id16 d = *Id16::FromHex(alice.device_id);
+  const std::string seg = testing::MakeSegment(c, d, testing::RandomId(), 0,
+                                               alice.contributor_public_key);
+  const std::string auth = "Bearer " + alice.device_token;
+  IngestRequest req;
+  req.authorization = auth;
+  req.content_length = seg.size();
+  req.body = seg;
+  EXPECT_EQ((*v)->ingest()->Ingest(req).outcome, IngestOutcome::kStored);
+  bool audited = false;
+  auto rel = (*v)->keys()->ReleaseSecretKey(c, [&] {
+    audited = true;
+    return absl::OkStatus();
+  });
+  EXPECT_TRUE(absl::IsUnavailable(rel.status())) << rel.status();
+  EXPECT_TRUE(audited);  // the attempt is on record; no key came out
+  // Enrolment needs the token: refused, with the reason.
+  EnrollResult bob = (*v)->enroll()->Enroll({"Bearer " + secret, R"({"name":"bob"})"});
+  EXPECT_NE(bob.outcome, EnrollOutcome::kEnrolled);
 }
 
 TEST(HsmConfTest, KeyFileVaultsRefuseAnHsmAndPostgresStyleOpensRefuseALocalKey) {

@@ -88,9 +88,18 @@ absl::StatusOr<SecretKey> KeyService::OpenRow(const ContributorKeyRecord& r) {
   if (absl::IsDataLoss(outer.status())) {
     return absl::DataLossError(who + " failed to unwrap (wrong master key or tampered row)");
   }
+  if (absl::IsNotFound(outer.status())) {  // the master key version, not the contributor, is gone
+    return absl::FailedPreconditionError(std::string(outer.status().message()));
+  }
   if (!outer.ok()) return outer.status();
   std::optional<SecretKey> sk;
   if (outer->size() == kSecretKeyBytes) {  // written before bindings existed
+    if (!keys_->AcceptsUnbound(r.master_key_version)) {
+      sodium_memzero(outer->data(), outer->size());
+      return absl::DataLossError(who + " has no binding key under master key version " +
+                                 std::to_string(r.master_key_version) +
+                                 ", made after binding keys existed (forged or replayed row)");
+    }
     sk.emplace(*outer);
   } else if (std::string_view(*outer).substr(0, kBoundTag.size()) == kBoundTag) {
     auto plain = keys_->Unbind(r.contributor_id, std::string_view(*outer).substr(kBoundTag.size()),
@@ -162,6 +171,10 @@ absl::StatusOr<MasterKeyRotation> KeyService::RotateMasterKey() {
           std::to_string(r.master_key_version) + ", which " + keys_->Describe() + " does not hold");
     }
     if (auto sk = OpenRow(r); !sk.ok()) {
+      if (absl::IsNotFound(sk.status())) {  // binding destroyed: a deletion under way
+        ++out.skipped;
+        continue;
+      }
       return absl::Status(sk.status().code(),
                           std::string(sk.status().message()) + "; rotation stopped, " +
                               std::to_string(out.rewrapped) + " keys rewrapped so far");
@@ -224,6 +237,19 @@ absl::StatusOr<std::string> KeyService::CreateContributorKey(const Id16& contrib
   rec.master_key_version = current_master_key_version();
   rec.public_key = kp.public_key;
   auto wrapped = SealNew(contributor_id, rec.key_version, rec.master_key_version, kp.secret_key);
+  if (absl::IsNotFound(wrapped.status())) {
+    // Another process rotated and retired our current version: load the
+    // versions as they are now and wrap under the current one.
+    wrap.unlock();
+    {
+      std::lock_guard<std::mutex> admin(admin_mu_);
+      std::unique_lock<std::shared_mutex> w(wrap_mu_);
+      if (auto st = keys_->Reload(); !st.ok()) return st;
+    }
+    wrap.lock();
+    rec.master_key_version = current_master_key_version();
+    wrapped = SealNew(contributor_id, rec.key_version, rec.master_key_version, kp.secret_key);
+  }
   if (!wrapped.ok()) return wrapped.status();
   rec.wrapped_secret_key = *std::move(wrapped);
   rec.created_us = env_->NowWallMicros();
@@ -273,14 +299,15 @@ absl::StatusOr<ReleasedKey> KeyService::ReleaseSecretKey(
     row = std::move(*k);
     held = Holds(keys_->Versions(), row->master_key_version);
   }
+  // Audit before release: no entry, no key. The attempt is on record even when
+  // the keys then cannot be used (an HSM that does not answer).
+  if (absl::Status s = audit_first(); !s.ok()) return s;
   if (!held) {
     if (!reload.ok()) return reload;  // e.g. the HSM does not answer
     return absl::FailedPreconditionError("master key version " +
                                          std::to_string(row->master_key_version) + " is not in " +
                                          keys_->Describe());
   }
-  // Audit before release: no entry, no key.
-  if (absl::Status s = audit_first(); !s.ok()) return s;
   auto sk = OpenRow(*row);
   if (!sk.ok()) return sk.status();
   ReleasedKey out;

@@ -12,7 +12,7 @@
 //   against backups (docs/THREAT_MODEL.md, "Deletion and backups").
 //
 // Two backends:
-//   file    <keys>/master.key ("<version> <base64url key>" per line, 0600) and
+//   file    <keys>/master.key ("<version> <base64url key> [bound]" per line, 0600) and
 //           <keys>/bindings/<contributor hex>.key (base64url, 0600); sealing
 //           with XChaCha20-Poly1305 (crypto.h AeadWrap). The embedded default.
 //   pkcs11  AES-256 keys generated inside a PKCS#11 token (crypto/pkcs11.h),
@@ -82,6 +82,11 @@ class MasterKeys {
     return absl::FailedPreconditionError("the master keys are not in an HSM");
   }
   virtual bool InHsm() const { return false; }
+  // True if rows wrapped under `version` may hold a contributor key without a
+  // binding (written before binding keys existed: key-file versions without
+  // the "bound" flag). KeyService refuses an unbound row under any other
+  // version, so a deletion cannot be undone by a forged or replayed row.
+  virtual bool AcceptsUnbound(uint32_t version) const { return false; }
 };
 
 // The file backend. `key_file` is created (0600, its directory 0700) with
@@ -89,13 +94,14 @@ class MasterKeys {
 // FAILED_PRECONDITION if the file grants group or others any access or is
 // malformed.
 absl::StatusOr<std::unique_ptr<MasterKeys>> OpenFileMasterKeys(Env* env,
-                                                               const std::string& key_file);
+                                                               const std::string& key_file,
+                                                               bool create_if_missing = true);
 
 // The PKCS#11 backend over an open token (shared: the audit signer and access
 // keys may use the same token). Creates master key version 1 in the token at
 // first use.
 absl::StatusOr<std::unique_ptr<MasterKeys>> OpenPkcs11MasterKeys(
-    std::shared_ptr<Pkcs11Token> token);
+    std::shared_ptr<Pkcs11Token> token, bool create_if_missing = true);
 
 // Where the master keys live, as `sealtrace server` and the scale roles
 // configure it.
@@ -104,6 +110,11 @@ struct MasterKeyConfig {
   std::string hsm_module;    // PKCS#11 module path: the pkcs11 backend
   std::string hsm_token;     // token label
   std::string hsm_pin_file;  // PIN file (0600); empty: $SEALTRACE_HSM_PIN
+  // false: a key file or token without any master key is an error
+  // (FAILED_PRECONDITION) instead of getting a fresh version 1. Set it false
+  // when the metadata store already holds wrapped keys: a new master key would
+  // open none of them (a lost key file, a wrong or empty token).
+  bool create_if_missing = true;
 };
 // Opens the backend the config names. With an HSM: a wrong PIN, a PIN file
 // others may read or a module that does not load is an error (no retry: a

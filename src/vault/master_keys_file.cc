@@ -14,12 +14,19 @@ namespace {
 constexpr size_t kKeyBytes = 32;
 constexpr uint32_t kMaxVersion = 999999999;  // 9 digits (ParseVersion)
 constexpr char kKeyFileHeader[] =
-    "# sealtrace master key file: \"<version> <base64url key>\" per line; keep it secret\n";
+    "# sealtrace master key file: \"<version> <base64url key> [bound]\" per line; keep it "
+    "secret\n";
 constexpr char kBindingHeader[] =
     "# sealtrace contributor binding key: destroying this file makes the contributor's data "
     "unreadable in every backup. Never back it up.\n";
 
-using KeyMap = std::map<uint32_t, std::shared_ptr<const SecretKey>>;
+// A master key version. `legacy`: written before binding keys existed (its
+// line has no "bound" flag), so rows wrapped under it may hold an unbound key.
+struct Version {
+  std::shared_ptr<const SecretKey> key;
+  bool legacy = false;
+};
+using KeyMap = std::map<uint32_t, Version>;
 
 bool ParseVersion(std::string_view s, uint32_t* out) {
   if (s.empty() || s.size() > 9) return false;
@@ -43,15 +50,26 @@ absl::Status ParseKeyFile(const std::string& path, std::string_view text, KeyMap
     uint32_t version = 0;
     if (sp == std::string_view::npos || !ParseVersion(line.substr(0, sp), &version) ||
         version == 0) {
-      return absl::FailedPreconditionError("master key file " + path +
-                                           " is malformed (want lines \"<version> <key>\")");
+      return absl::FailedPreconditionError(
+          "master key file " + path + " is malformed (want lines \"<version> <key> [bound]\")");
     }
-    auto raw = FromBase64Url(line.substr(sp + 1));
+    std::string_view key_text = line.substr(sp + 1);
+    bool legacy = true;
+    if (size_t sp2 = key_text.find(' '); sp2 != std::string_view::npos) {
+      if (key_text.substr(sp2 + 1) != "bound") {
+        return absl::FailedPreconditionError("master key file " + path + ": version " +
+                                             std::to_string(version) + " has an unknown flag");
+      }
+      key_text = key_text.substr(0, sp2);
+      legacy = false;
+    }
+    auto raw = FromBase64Url(key_text);
     if (!raw.ok() || raw->size() != kKeyBytes) {
       return absl::FailedPreconditionError("master key file " + path + ": key version " +
                                            std::to_string(version) + " is not 32 bytes");
     }
-    bool inserted = out->emplace(version, std::make_shared<const SecretKey>(*raw)).second;
+    bool inserted =
+        out->emplace(version, Version{std::make_shared<const SecretKey>(*raw), legacy}).second;
     sodium_memzero(raw->data(), raw->size());
     if (!inserted) {
       return absl::FailedPreconditionError("master key file " + path + ": duplicate version");
@@ -76,11 +94,18 @@ class FileMasterKeys final : public MasterKeys {
   FileMasterKeys(Env* env, std::string key_file)
       : env_(env), key_file_(std::move(key_file)), bindings_(JoinPath(DirName(key_file_), "bindings")) {}
 
-  absl::Status Init() {
+  absl::Status Init(bool create_if_missing) {
     if (!env_->FileExists(key_file_)) {
+      if (!create_if_missing) {
+        return absl::FailedPreconditionError(
+            "the master key file " + key_file_ +
+            " does not exist, but the metadata store holds contributor keys wrapped under a "
+            "master key: refusing to make a new one that opens none of them (restore the key "
+            "file, or point --key-file at it)");
+      }
       if (auto s = EnsureDir(DirName(key_file_)); !s.ok()) return s;
       KeyMap first;
-      first.emplace(1, FreshKey(env_));
+      first.emplace(1, Version{FreshKey(env_), false});
       if (auto s = WriteKeyFile(first); !s.ok()) return s;
     }
     return Reload();
@@ -107,7 +132,7 @@ class FileMasterKeys final : public MasterKeys {
     if (auto old = Snapshot()) {
       for (const auto& [v, k] : *keys) {
         auto it = old->find(v);
-        if (it != old->end() && it->second->view() != k->view()) {
+        if (it != old->end() && it->second.key->view() != k.key->view()) {
           return absl::FailedPreconditionError("master key file " + key_file_ + ": version " +
                                                std::to_string(v) +
                                                " changed its key while in use; refusing it");
@@ -123,7 +148,7 @@ class FileMasterKeys final : public MasterKeys {
     const uint32_t next = keys->rbegin()->first + 1;
     if (next > kMaxVersion) return absl::FailedPreconditionError("master key version space exhausted");
     auto grown = std::make_shared<KeyMap>(*keys);
-    grown->emplace(next, FreshKey(env_));
+    grown->emplace(next, Version{FreshKey(env_), false});
     if (auto s = WriteKeyFile(*grown); !s.ok()) return s;  // durable before use
     Publish(std::move(grown));
     return next;
@@ -195,6 +220,12 @@ class FileMasterKeys final : public MasterKeys {
 
   absl::Status Check() override { return CheckPrivateFileMode(key_file_); }
 
+  bool AcceptsUnbound(uint32_t version) const override {
+    auto keys = Snapshot();
+    auto it = keys->find(version);
+    return it != keys->end() && it->second.legacy;
+  }
+
  private:
   std::shared_ptr<const KeyMap> Snapshot() const {
     std::lock_guard<std::mutex> l(mu_);
@@ -211,7 +242,7 @@ class FileMasterKeys final : public MasterKeys {
       return absl::NotFoundError("master key version " + std::to_string(version) +
                                  " is not in the key file " + key_file_);
     }
-    return it->second;
+    return it->second.key;
   }
   absl::Status EnsureDir(const std::string& dir) {
     if (env_->FileExists(dir)) return absl::OkStatus();
@@ -220,7 +251,9 @@ class FileMasterKeys final : public MasterKeys {
   }
   absl::Status WriteKeyFile(const KeyMap& keys) {
     std::string text = kKeyFileHeader;
-    for (const auto& [v, k] : keys) text += std::to_string(v) + " " + Base64Url(k->view()) + "\n";
+    for (const auto& [v, k] : keys) {
+      text += std::to_string(v) + " " + Base64Url(k.key->view()) + (k.legacy ? "\n" : " bound\n");
+    }
     absl::Status s = WriteFileAtomic(env_, key_file_, text, 0600);
     sodium_memzero(text.data(), text.size());
     return s;
@@ -259,10 +292,11 @@ class FileMasterKeys final : public MasterKeys {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<MasterKeys>> OpenFileMasterKeys(Env* env,
-                                                               const std::string& key_file) {
+                                                               const std::string& key_file,
+                                                               bool create_if_missing) {
   InitCrypto();
   auto keys = std::make_unique<FileMasterKeys>(env, key_file);
-  if (auto s = keys->Init(); !s.ok()) return s;
+  if (auto s = keys->Init(create_if_missing); !s.ok()) return s;
   return std::unique_ptr<MasterKeys>(std::move(keys));
 }
 

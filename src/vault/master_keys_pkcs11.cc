@@ -43,18 +43,20 @@ constexpr int64_t kRetryMicros = 5 * 1000000;
 
 class Pkcs11MasterKeys final : public MasterKeys {
  public:
-  explicit Pkcs11MasterKeys(std::shared_ptr<Pkcs11Token> token) : token_(std::move(token)) {}
+  Pkcs11MasterKeys(std::shared_ptr<Pkcs11Token> token, bool create_if_missing)
+      : create_if_missing_(create_if_missing), token_(std::move(token)) {}
   Pkcs11MasterKeys(Env* env, MasterKeyConfig config, absl::Status why)
-      : env_(env), config_(std::move(config)), open_error_(std::move(why)) {}
+      : env_(env),
+        config_(std::move(config)),
+        create_if_missing_(config_.create_if_missing),
+        open_error_(std::move(why)) {}
 
   absl::Status Init() {
     auto t = Token();
     if (!t.ok()) return t.status();
     if (auto s = Reload(); !s.ok()) return s;
     if (!Versions().empty()) return absl::OkStatus();
-    if (auto s = (*t)->GenerateAesKey(MasterLabel(1)); !s.ok()) {
-      return Explain(s, "creating master key version 1 in " + (*t)->Describe());
-    }
+    if (auto s = CreateFirst(*t); !s.ok()) return s;
     return Reload();
   }
 
@@ -186,10 +188,10 @@ class Pkcs11MasterKeys final : public MasterKeys {
       return absl::UnavailableError("the HSM is not available: " + std::string(open_error_.message()));
     }
     // As at a start with the token present: a token without a master key gets
-    // version 1.
+    // version 1 (unless the store already holds wrapped keys).
     auto has = (*t)->ListKeys(kMasterPrefix);
     if (has.ok() && has->empty()) {
-      if (auto s = (*t)->GenerateAesKey(MasterLabel(1)); !s.ok()) {
+      if (auto s = CreateFirst(t->get()); !s.ok()) {
         open_error_ = s;
         return absl::UnavailableError("the HSM is not available: " + std::string(s.message()));
       }
@@ -199,6 +201,19 @@ class Pkcs11MasterKeys final : public MasterKeys {
     return token_.get();
   }
  private:
+  // Master key version 1 in a token that holds none.
+  absl::Status CreateFirst(Pkcs11Token* t) {
+    if (!create_if_missing_) {
+      return absl::FailedPreconditionError(
+          t->Describe() + " holds no sealtrace master key, but the metadata store holds "
+          "contributor keys wrapped under one: refusing to make a new one that opens none of them "
+          "(is this the vault's token?)");
+    }
+    if (auto s = t->GenerateAesKey(MasterLabel(1)); !s.ok()) {
+      return Explain(s, "creating master key version 1 in " + t->Describe());
+    }
+    return absl::OkStatus();
+  }
   absl::Status GenerateAes(const std::string& label) {
     auto t = Token();
     return t.ok() ? (*t)->GenerateAesKey(label) : t.status();
@@ -222,6 +237,7 @@ class Pkcs11MasterKeys final : public MasterKeys {
 
   Env* env_ = nullptr;
   MasterKeyConfig config_;
+  const bool create_if_missing_;
   std::mutex open_mu_;  // one open attempt at a time; guards open_error_, last_try_us_
   absl::Status open_error_;
   int64_t last_try_us_ = 0;
@@ -233,8 +249,8 @@ class Pkcs11MasterKeys final : public MasterKeys {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<MasterKeys>> OpenPkcs11MasterKeys(
-    std::shared_ptr<Pkcs11Token> token) {
-  auto keys = std::make_unique<Pkcs11MasterKeys>(std::move(token));
+    std::shared_ptr<Pkcs11Token> token, bool create_if_missing) {
+  auto keys = std::make_unique<Pkcs11MasterKeys>(std::move(token), create_if_missing);
   if (auto s = keys->Init(); !s.ok()) return s;
   return std::unique_ptr<MasterKeys>(std::move(keys));
 }
@@ -249,9 +265,9 @@ absl::StatusOr<std::shared_ptr<Pkcs11Token>> OpenConfiguredToken(Env* env,
 }
 
 absl::StatusOr<std::unique_ptr<MasterKeys>> OpenMasterKeys(Env* env, const MasterKeyConfig& c) {
-  if (c.hsm_module.empty()) return OpenFileMasterKeys(env, c.key_file);
+  if (c.hsm_module.empty()) return OpenFileMasterKeys(env, c.key_file, c.create_if_missing);
   auto token = OpenConfiguredToken(env, c);
-  if (token.ok()) return OpenPkcs11MasterKeys(*std::move(token));
+  if (token.ok()) return OpenPkcs11MasterKeys(*std::move(token), c.create_if_missing);
   // A token that is absent now may come back: start without it (reads fail
   // closed, ingest goes on). Anything else (wrong PIN, no module, a PIN file
   // others can read) is a configuration error and refuses to start.

@@ -97,9 +97,14 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const VaultOptions& options) 
   bool record_hsm = false;
   auto mk = ResolveMasterKeys(env, options, &record_hsm);
   if (!mk.ok()) return mk.status();
+  // A store that already holds wrapped keys never gets a fresh master key.
+  auto rows = v->store_->ListContributorKeys();
+  if (!rows.ok()) return rows.status();
+  mk->create_if_missing = rows->empty();
   auto master = OpenMasterKeys(env, *mk);
   if (!master.ok()) return master.status();
-  if (record_hsm) {
+  // Recorded once the token has answered (a typo'd label is not remembered).
+  if (record_hsm && !(*master)->Versions().empty()) {
     if (auto s = WriteFileAtomic(env, JoinPath(v->data_dir_, "hsm.conf"), EncodeHsmConf(*mk), 0600);
         !s.ok()) {
       return s;
